@@ -1,0 +1,74 @@
+"""Command line: thin adapters over the core, and the one error handler (STYLE rule 4)."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import typer
+
+try:  # typer vendors click from 0.2x on; older releases depend on it
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException  # type: ignore[assignment,no-redef]
+
+from runbook.cli import app as _app_module
+from runbook.cli.app import app
+from runbook.errors import EXIT_FAILED, EXIT_INTERRUPTED, InputError, RunbookError
+
+# Each module registers its commands on `app` when imported.
+from runbook.cli import audit, execute, inspect, operate  # noqa: E402,F401,I001
+
+
+def _print_error(err: RunbookError) -> None:
+    color = _app_module.settings().color if _app_module._settings else True
+    red = "\x1b[31m" if color and sys.stderr.isatty() else ""
+    reset = "\x1b[0m" if red else ""
+    if isinstance(err, InputError):
+        for issue in err.issues:
+            print(f"{red}{issue}{reset}", file=sys.stderr)
+        n = len(err.issues)
+        if n > 1:
+            print(f"{n} errors", file=sys.stderr)
+    else:
+        print(f"{red}error: {err}{reset}", file=sys.stderr)
+
+
+def _crash_log() -> Path:
+    folder = Path(tempfile.gettempdir())
+    return folder / f"runbook-crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `runbook` console script."""
+    cli = typer.main.get_command(app)
+    try:
+        code = cli.main(args=argv, prog_name="runbook", standalone_mode=False)
+    except RunbookError as err:
+        _print_error(err)
+        code = err.exit_code
+    except typer.Exit as e:
+        code = e.exit_code
+    except typer.Abort:
+        print("interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    except ClickException as e:
+        e.show()
+        code = e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    except Exception:  # the one place that catches everything: log it, never show a traceback
+        log = _crash_log()
+        log.write_text(traceback.format_exc())
+        print(f"internal error: this is a bug in runbook; details in {log}", file=sys.stderr)
+        code = EXIT_FAILED
+    return int(code or 0)
+
+
+def entry() -> None:
+    """Console-script wrapper."""
+    sys.exit(main())

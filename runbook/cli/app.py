@@ -1,0 +1,77 @@
+"""The typer app and the global options every command shares."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+
+from runbook import __version__
+
+app = typer.Typer(
+    name="runbook",
+    help=(
+        "Dependency-ordered, resumable, audited restore playbooks with an honest ETA.\n\n"
+        "Works offline on one machine: the state lives in an SQLite file (--state)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class Settings:
+    """Global options, resolved once per invocation."""
+
+    state: Path
+    color: bool
+    verbosity: int  # -1 quiet, 0 normal, 1 verbose
+
+
+_settings: Settings | None = None
+
+
+def settings() -> Settings:
+    """The global options of this invocation (defaults when a command runs without the callback)."""
+    global _settings
+    if _settings is None:
+        _settings = _resolve(None, False, False, False)
+    return _settings
+
+
+def _resolve(state: Path | None, no_color: bool, quiet: bool, verbose: bool) -> Settings:
+    env_state = os.environ.get("RUNBOOK_STATE")
+    path = state or (Path(env_state) if env_state else Path(".runbook") / "state.db")
+    color = not no_color and "NO_COLOR" not in os.environ
+    return Settings(path, color, -1 if quiet else (1 if verbose else 0))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"runbook {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    state: Path | None = typer.Option(
+        None,
+        "--state",
+        help="State database (default: $RUNBOOK_STATE, else .runbook/state.db here).",
+        dir_okay=False,
+    ),
+    no_color: bool = typer.Option(False, "--no-color", help="No colours (also: NO_COLOR set)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only errors and results."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="More detail."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Global options."""
+    global _settings
+    _settings = _resolve(state, no_color, quiet, verbose)

@@ -1,0 +1,99 @@
+"""Journal events (SPEC §5): the shape every reader and writer agrees on, and the hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+# SPEC §5 types, plus the few runbook adds (kept in the same style).
+EVENT_TYPES = frozenset(
+    {
+        "run_started",
+        "step_started",
+        "host_started",
+        "host_output",
+        "host_succeeded",
+        "host_failed",
+        "step_succeeded",
+        "step_failed",
+        "step_skipped",
+        "step_blocked",
+        "step_retrying",  # a failed attempt that will be tried again after retry_delay
+        "manual_waiting",
+        "manual_claimed",  # an operator took a waiting manual step; its work time starts
+        "manual_answered",
+        "operator_retry",  # `runbook retry`: a failed/blocked step is to run again
+        "operator_expect",  # `runbook expect`: an operator's word on a step's remaining time
+        "host_key_accepted",  # --accept-new-host-keys recorded a key
+        "eta",
+        "run_interrupted",
+        "run_resumed",
+        "run_finished",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One committed journal event."""
+
+    run_id: str
+    seq: int
+    ts: str
+    type: str
+    step: str | None
+    host: str | None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    prev_hash: str = GENESIS_HASH
+    hash: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The exported form: exactly SPEC §5's fields."""
+        return {
+            "run_id": self.run_id,
+            "seq": self.seq,
+            "ts": self.ts,
+            "type": self.type,
+            "step": self.step,
+            "host": self.host,
+            "data": dict(self.data),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def canonical(
+    run_id: str,
+    seq: int,
+    ts: str,
+    type: str,
+    step: str | None,
+    host: str | None,
+    data: Mapping[str, Any],
+) -> bytes:
+    """The bytes the hash covers (SPEC §5)."""
+    body = {
+        "run_id": run_id,
+        "seq": seq,
+        "ts": ts,
+        "type": type,
+        "step": step,
+        "host": host,
+        "data": data,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(prev_hash: str, body: bytes) -> str:
+    """sha256(prev_hash + canonical) as hex."""
+    return hashlib.sha256(prev_hash.encode() + body).hexdigest()
+
+
+def event_hash(e: Event) -> str:
+    """The hash `e` should carry given its fields and prev_hash."""
+    return chain_hash(e.prev_hash, canonical(e.run_id, e.seq, e.ts, e.type, e.step, e.host, e.data))

@@ -1,0 +1,144 @@
+"""The data every module shares: frozen, located, built only by the loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+StepKind = Literal["manual", "remote", "local"]
+OnFailure = Literal["block", "abort"]
+RunMode = Literal["live", "dry-run", "rehearsal"]
+
+DEFAULT_ESTIMATE_S = 300.0  # a step without `estimate` counts as 5m (SPEC §2)
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where something stands in a user's file; 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How long a whole step takes, in seconds; a single duration has min == likely == max."""
+
+    min_s: float
+    likely_s: float
+    max_s: float
+    given: bool = True  # False: no `estimate` in the playbook, DEFAULT_ESTIMATE_S assumed
+
+    @property
+    def three_point(self) -> bool:
+        return not (self.min_s == self.likely_s == self.max_s)
+
+    @classmethod
+    def single(cls, seconds: float, given: bool = True) -> Estimate:
+        return cls(seconds, seconds, seconds, given)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A playbook variable: a literal value, or read from the environment at run start."""
+
+    name: str
+    value: Any = None
+    env: str | None = None  # `{env: NAME}`
+    secret: bool = False  # `secret: true`, or a name containing password/secret/token
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One restore step after defaults, includes and `phase:` needs are resolved."""
+
+    id: str
+    title: str
+    phase: str
+    kind: StepKind
+    location: Location
+    needs: tuple[str, ...] = ()  # step ids, sorted, `phase:NAME` already expanded
+    manual: str | None = None  # operator instructions (template, plain text)
+    hosts: str | None = None  # inventory pattern
+    run: str | None = None  # templates, shell-quoted on render
+    skip_if: str | None = None
+    until: str | None = None
+    verify: str | None = None
+    every_s: float = 10.0
+    parallel: int | None = None  # None: all hosts at once
+    timeout_s: float = 900.0  # per host, per attempt
+    retries: int = 0
+    retry_delay_s: float = 30.0
+    on_failure: OnFailure = "block"
+    idempotent: bool = False
+    estimate: Estimate = field(default_factory=lambda: Estimate.single(DEFAULT_ESTIMATE_S, False))
+    owner: str | None = None
+    # Where each field was written, for errors found after loading (patterns, templates).
+    field_locations: Mapping[str, Location] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """A loaded playbook with its includes merged."""
+
+    id: str
+    title: str
+    path: str
+    location: Location
+    steps: tuple[Step, ...]
+    description: str = ""
+    rto_s: float | None = None
+    vars: Mapping[str, Variable] = field(default_factory=dict)
+    files: tuple[str, ...] = ()  # this file and every included file, in load order
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+    @property
+    def phases(self) -> tuple[str, ...]:
+        """Phases in first-appearance order."""
+        return tuple(dict.fromkeys(s.phase for s in self.steps))
+
+
+@dataclass(frozen=True)
+class Host:
+    """An inventory host with its variables resolved by Ansible's precedence."""
+
+    name: str
+    address: str  # ansible_host, else the name
+    port: int | None = None  # ansible_port; None: ~/.ssh/config, else 22
+    user: str | None = None  # ansible_user; None: ~/.ssh/config, else the local user
+    key_file: str | None = None  # ansible_ssh_private_key_file
+    proxy_jump: str | None = None  # from ansible_ssh_common_args (-J / -o ProxyJump=)
+    groups: tuple[str, ...] = ()  # every group it belongs to, ancestors included, sorted
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """An inventory group: its direct hosts and child groups."""
+
+    name: str
+    hosts: tuple[str, ...] = ()
+    children: tuple[str, ...] = ()
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Hosts and groups from one or more inventory sources, merged."""
+
+    hosts: Mapping[str, Host] = field(default_factory=dict)
+    groups: Mapping[str, Group] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()

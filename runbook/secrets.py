@@ -1,0 +1,44 @@
+"""Which variables are secret, and scrubbing their values from anything we keep or show."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+SECRET_NAME = re.compile(r"password|secret|token", re.IGNORECASE)
+MASK = "***"
+
+
+def is_secret_name(name: str) -> bool:
+    """SPEC §5: names containing password, secret or token are secret whatever their form."""
+    return bool(SECRET_NAME.search(name))
+
+
+class Redactor:
+    """Replaces every known secret value with *** in text and nested data."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first so a secret containing another is masked whole; very short values
+        # (1-2 chars) would mask half of every output, so they are kept out of the journal
+        # by never being echoed in our own messages instead.
+        values = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(v) for v in values)) if values else None
+
+    def text(self, value: str) -> str:
+        """`value` with secrets masked."""
+        if self._pattern is None:
+            return value
+        return self._pattern.sub(MASK, value)
+
+    def data(self, value: Any) -> Any:
+        """A copy of JSON-like data with every string masked."""
+        if self._pattern is None:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.data(v) for v in value]
+        return value
