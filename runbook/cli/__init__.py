@@ -13,14 +13,15 @@ import typer
 try:  # typer vendors click from 0.2x on; older releases depend on it
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException  # type: ignore[assignment,no-redef]
+    from click.exceptions import (  # type: ignore[import-not-found,no-redef,unused-ignore]
+        ClickException,
+    )
 
+# Each command module registers its commands on `app` when imported.
 from runbook.cli import app as _app_module
+from runbook.cli import audit, execute, inspect, operate  # noqa: F401
 from runbook.cli.app import app
 from runbook.errors import EXIT_FAILED, EXIT_INTERRUPTED, InputError, RunbookError
-
-# Each module registers its commands on `app` when imported.
-from runbook.cli import audit, execute, inspect, operate  # noqa: E402,F401,I001
 
 
 def _print_error(err: RunbookError) -> None:

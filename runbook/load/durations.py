@@ -15,7 +15,9 @@ def parse_duration(value: object) -> float:
         raise ValueError(f"{value!r} is not a duration; write e.g. 90s, 15m, 1h30m, 1d")
     if isinstance(value, (int, float)):
         if value < 0 or value != value or value == float("inf"):
-            raise ValueError(f"{value!r} is not a duration; it must be 0 or more seconds")
+            raise ValueError(
+                f"{value!r} is not a duration (0 or more); write e.g. 90s, 15m, 1h30m, 1d"
+            )
         return float(value)
     if isinstance(value, str):
         text = value.strip().lower().replace(" ", "")

@@ -1,0 +1,73 @@
+"""The located YAML reader: data, locations, and every trap as a located error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runbook.errors import InputError
+from runbook.source import load_yaml, parse_yaml
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(InputError) as info:
+        parse_yaml(text, "f.yml")
+    return str(info.value)
+
+
+def test_values_and_keys_are_located() -> None:
+    doc = parse_yaml("a: 1\nsteps:\n  - id: x\n    run: echo\n", "f.yml")
+    assert doc.data == {"a": 1, "steps": [{"id": "x", "run": "echo"}]}
+    assert str(doc.loc(("steps", 0, "run"))) == "f.yml:4:10"
+    assert str(doc.key_loc(("steps", 0, "run"))) == "f.yml:4:5"
+    # a path that does not exist falls back to its nearest ancestor
+    assert str(doc.loc(("steps", 0, "nope"))) == "f.yml:3:5"
+
+
+def test_duplicate_key_names_both_lines() -> None:
+    assert "f.yml:3:1: error: duplicate key 'a' (first at line 1)" in error_of("a: 1\nb: 2\na: 3\n")
+
+
+def test_tab_indentation_is_explained() -> None:
+    msg = error_of("a:\n\t- 1\n")
+    assert "f.yml:2:1" in msg and "tab" in msg and "spaces" in msg
+
+
+def test_alias_bomb_stops_quickly_with_a_location() -> None:
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]")
+    assert "alias bomb" in error_of("\n".join(lines) + "\n")
+
+
+def test_merge_keys_follow_yaml() -> None:
+    doc = parse_yaml("base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\n", "f.yml")
+    assert doc.data["c"] == {"x": 1, "y": 3}
+
+
+def test_deep_nesting_is_refused() -> None:
+    assert "nesting" in error_of("[" * 3000 + "]" * 3000)
+
+
+def test_two_documents_are_refused() -> None:
+    assert "f.yml:2:1" in error_of("a: 1\n---\nb: 2\n")
+
+
+def test_non_utf8_is_located(tmp_path: Path) -> None:
+    p = tmp_path / "bad.yml"
+    p.write_bytes(b"a: 1\nb: caf\xe9\n")
+    with pytest.raises(InputError) as info:
+        load_yaml(p)
+    assert f"{p}:2:7" in str(info.value) and "UTF-8" in str(info.value)
+
+
+def test_empty_file_gives_no_data(tmp_path: Path) -> None:
+    p = tmp_path / "empty.yml"
+    p.write_text("# only a comment\n")
+    assert load_yaml(p).data is None
+
+
+def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load_yaml(tmp_path / "nope.yml")
