@@ -6,12 +6,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-SECRET_NAME = re.compile(r"password|secret|token", re.IGNORECASE)
+# SPEC §5 names password/secret/token; Ansible's connection secrets end in `_pass`
+# (ansible_ssh_pass, ansible_become_pass) and are treated the same way.
+SECRET_NAME = re.compile(r"password|secret|token|passphrase|_pass$|passwd", re.IGNORECASE)
 MASK = "***"
 
 
 def is_secret_name(name: str) -> bool:
-    """SPEC §5: names containing password, secret or token are secret whatever their form."""
+    """SPEC §5: names containing password, secret or token (and Ansible's *_pass) are secret."""
     return bool(SECRET_NAME.search(name))
 
 

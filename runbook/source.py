@@ -22,6 +22,7 @@ PathKey = tuple[str | int, ...]
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_NODES = 2_000_000  # a 10,000-step playbook is ~300k nodes; alias bombs stop here
 MAX_DEPTH = 100
+_STR_TAG = "tag:yaml.org,2002:str"
 MAX_ALIAS_VISITS = 200_000  # values reached a second time through aliases
 
 
@@ -31,21 +32,24 @@ class Document:
 
     path: str
     data: Any
-    values: Mapping[PathKey, Location] = field(default_factory=dict)
-    keys: Mapping[PathKey, Location] = field(default_factory=dict)
+    # (line, col) per path; Location objects are made on demand, since a large playbook
+    # has hundreds of thousands of values and few of them are ever reported.
+    value_marks: Mapping[PathKey, tuple[int, int]] = field(default_factory=dict)
+    key_marks: Mapping[PathKey, tuple[int, int]] = field(default_factory=dict)
 
     def loc(self, path: PathKey) -> Location:
         """Location of the value at `path`, else of its nearest located ancestor."""
         p = tuple(path)
         while p:
-            if p in self.values:
-                return self.values[p]
+            if p in self.value_marks:
+                return Location(self.path, *self.value_marks[p])
             p = p[:-1]
-        return self.values.get((), Location(self.path, 1, 1))
+        return Location(self.path, *self.value_marks.get((), (1, 1)))
 
     def key_loc(self, path: PathKey) -> Location:
         """Location of the mapping key that names `path` (falls back to the value)."""
-        return self.keys.get(tuple(path)) or self.loc(path)
+        mark = self.key_marks.get(tuple(path))
+        return Location(self.path, *mark) if mark else self.loc(path)
 
 
 def _location(path: str, mark: Any) -> Location:
@@ -88,9 +92,9 @@ def read_text(path: Path | str, label: str | None = None) -> str:
         ) from None
 
 
-def parse_yaml(text: str, name: str) -> Document:
+def parse_yaml(text: str, name: str, loader_class: type[Any] = yaml.SafeLoader) -> Document:
     """Parse one YAML document; every problem is an InputError with its location."""
-    loader = yaml.SafeLoader(text)
+    loader = loader_class(text)
     try:
         try:
             root = loader.get_single_node()
@@ -118,16 +122,18 @@ def parse_yaml(text: str, name: str) -> Document:
     finally:
         loader.dispose()
     if root is None:
-        return Document(name, None, {(): Location(name, 1, 1)}, {})
+        return Document(name, None, {(): (1, 1)}, {})
     builder = _Builder(name, loader)
     data = builder.build(root, (), 0)
     return Document(name, data, builder.values, builder.keys)
 
 
-def load_yaml(path: Path | str, label: str | None = None) -> Document:
+def load_yaml(
+    path: Path | str, label: str | None = None, loader_class: type[Any] = yaml.SafeLoader
+) -> Document:
     """Read and parse a YAML file (UTF-8, one document)."""
     name = label or str(path)
-    return parse_yaml(read_text(path, name), name)
+    return parse_yaml(read_text(path, name), name, loader_class)
 
 
 def _yaml_issue(name: str, e: yaml.MarkedYAMLError) -> Issue:
@@ -153,8 +159,8 @@ class _Builder:
     def __init__(self, name: str, loader: yaml.SafeLoader) -> None:
         self.name = name
         self.loader = loader
-        self.values: dict[PathKey, Location] = {}
-        self.keys: dict[PathKey, Location] = {}
+        self.values: dict[PathKey, tuple[int, int]] = {}
+        self.keys: dict[PathKey, tuple[int, int]] = {}
         self.count = 0
         self.seen: set[int] = set()
         self.reused = 0
@@ -183,11 +189,14 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise self._fail(node, f"nesting deeper than {MAX_DEPTH} levels")
         if path not in self.values:
-            self.values[path] = _location(self.name, node.start_mark)
+            mark = node.start_mark
+            self.values[path] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(n, (*path, i), depth + 1) for i, n in enumerate(node.value)]
+        if node.tag == _STR_TAG:  # most values: skip the constructor's dispatch
+            return node.value
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as e:
@@ -207,17 +216,22 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self._fail(key_node, "a mapping key must be a plain value, not a list or map")
-            key = self.loader.construct_object(key_node)
+            key = (
+                key_node.value
+                if key_node.tag == _STR_TAG
+                else self.loader.construct_object(key_node)
+            )
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 key = str(key)
             if key in explicit:
                 first = self.keys.get((*path, key))
-                where = f" (first at line {first.line})" if first else ""
+                where = f" (first at line {first[0]})" if first else ""
                 raise self._fail(
                     key_node, f"duplicate key '{key}'{where}", "remove one of them or rename it"
                 )
             explicit.add(key)
-            self.keys[(*path, key)] = _location(self.name, key_node.start_mark)
+            mark = key_node.start_mark
+            self.keys[(*path, key)] = (mark.line + 1, mark.column + 1)
             result[key] = self.build(value_node, (*path, key), depth + 1)
         for merge_node in merges:
             if not isinstance(merge_node, yaml.MappingNode):

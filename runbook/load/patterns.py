@@ -1,0 +1,186 @@
+"""Ansible host patterns (SPEC §2.3) resolved against a loaded inventory.
+
+Semantics of ansible-core's `InventoryManager`: the pattern splits on `,` (or on `:` when
+it is not one address), then unions apply first, intersections (`&`) next, exclusions
+(`!`) last, whatever their written order; with only `&`/`!` parts the base is `all`. A part
+is `all`, a host or group name, a glob (`web*`, matched against groups and hosts), a
+regex (`~web\\d+`, anchored at the start like `re.match`), with an optional `[i]` or
+`[i:j]` subscript. Two deliberate differences: the result is in inventory order (not
+pattern order), and a part that names no host or group is an error, not a warning:
+`web:!typo` silently restoring hosts an operator meant to exclude is worse than a stop.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from runbook.errors import InputError, Issue
+from runbook.model import Inventory, Location
+
+_SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$")
+_PART = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
+_IPV6 = re.compile(r"^[0-9a-fA-F]*:[0-9a-fA-F:.]*:[0-9a-fA-F.]*$")
+_GLOB_CHARS = (".", "?", "*", "[")
+
+
+def split_pattern(pattern: str) -> list[str]:
+    """`a,b` or `a:&b:!c` → its parts (as Ansible's split_host_pattern)."""
+    if "," in pattern:
+        parts = pattern.split(",")
+    elif _IPV6.match(pattern.strip()):
+        parts = [pattern]
+    else:
+        parts = _PART.findall(pattern)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def select_hosts(
+    inventory: Inventory, pattern: str, location: Location | None = None
+) -> tuple[str, ...]:
+    """Host names matching `pattern`, in inventory order; InputError when none do."""
+    index = _index(inventory)
+    parts = split_pattern(pattern)
+    if "," not in pattern and _PART.sub("", pattern).strip(": \t"):
+        # findall silently drops what it cannot read (`~[`), which would widen the match.
+        raise InputError(
+            [
+                Issue(
+                    location,
+                    f"cannot read host pattern '{pattern}' (an unclosed '[' or ']'?)",
+                    "separate parts with ',' when a regex holds ':' or brackets",
+                )
+            ]
+        )
+    if not parts:
+        raise InputError([Issue(location, "empty host pattern", "e.g. 'all' or 'web:&paris'")])
+    if not index.order:
+        raise InputError(
+            [
+                Issue(
+                    location,
+                    f"host pattern '{pattern}': the inventory has no hosts",
+                    "pass -i with an Ansible inventory (YAML, INI or ansible-inventory JSON)",
+                )
+            ]
+        )
+    regular = [p for p in parts if p[0] not in "&!"]
+    narrow = [p for p in parts if p[0] == "&"]
+    exclude = [p for p in parts if p[0] == "!"]
+    issues: list[Issue] = []
+    selected: set[str] = set()
+    for part in regular or ["all"]:
+        selected |= _match(index, part, pattern, location, issues)
+    for part in narrow:
+        selected &= _match(index, part[1:], pattern, location, issues)
+    for part in exclude:
+        selected -= _match(index, part[1:], pattern, location, issues)
+    if issues:
+        raise InputError(issues)
+    if not selected:
+        raise InputError(
+            [
+                Issue(
+                    location,
+                    f"host pattern '{pattern}' matches no host",
+                    "check the groups with `runbook hosts -i INVENTORY`",
+                )
+            ]
+        )
+    return tuple(h for h in index.order if h in selected)
+
+
+@dataclass
+class _Index:
+    """What matching needs, built once per inventory: hosts of each group, descendants too."""
+
+    order: tuple[str, ...]
+    position: dict[str, int]
+    members: dict[str, list[str]]  # group → hosts in inventory order
+
+
+_cache: dict[int, tuple[weakref.ref[Inventory], _Index]] = {}
+
+
+def _index(inventory: Inventory) -> _Index:
+    # Inventory is a frozen dataclass of dicts, so unhashable: cache by id, checked by weakref.
+    hit = _cache.get(id(inventory))
+    if hit is not None and hit[0]() is inventory:
+        return hit[1]
+    order = tuple(inventory.hosts)
+    members: dict[str, list[str]] = {g: [] for g in inventory.groups}
+    members["all"] = list(order)
+    for name, host in inventory.hosts.items():
+        for g in host.groups:
+            members.setdefault(g, []).append(name)
+    index = _Index(order, {h: i for i, h in enumerate(order)}, members)
+    key = id(inventory)
+    _cache[key] = (weakref.ref(inventory, lambda _: _cache.pop(key, None)), index)
+    return index
+
+
+def _match(
+    index: _Index, part: str, pattern: str, location: Location | None, issues: list[Issue]
+) -> set[str]:
+    if part in index.position:  # a plain host name, as Ansible short-cuts it
+        return {part}
+    if not part:
+        issues.append(Issue(location, f"host pattern '{pattern}' has '&' or '!' with no name"))
+        return set()
+    expr, subscript = _split_subscript(part)
+    try:
+        test = _matcher(expr)
+    except re.error as e:
+        issues.append(Issue(location, f"bad regular expression '{expr}' in '{pattern}': {e}"))
+        return set()
+    groups = [g for g in index.members if test(g)]
+    found: set[str] = set()
+    for g in groups:
+        found.update(index.members[g])
+    if not groups or expr[0] == "~" or any(c in expr for c in _GLOB_CHARS):
+        found.update(h for h in index.order if test(h))
+    if not found and not groups:
+        names = [*index.members, *index.order]
+        close = difflib.get_close_matches(expr.lstrip("~"), names, n=3)
+        hint = "did you mean " + " or ".join(f"'{c}'" for c in close) + "?" if close else ""
+        issues.append(
+            Issue(location, f"'{expr}' in host pattern '{pattern}' names no host or group", hint)
+        )
+        return set()
+    if subscript is None:
+        return found
+    ordered = sorted(found, key=index.position.__getitem__)
+    start, end = subscript
+    try:
+        if end is None:
+            return {ordered[start]}
+        return set(ordered[start : (len(ordered) if end == -1 else end + 1)])
+    except IndexError:
+        issues.append(
+            Issue(location, f"'{part}' in '{pattern}': only {len(ordered)} hosts to subscript")
+        )
+        return set()
+
+
+def _split_subscript(part: str) -> tuple[str, tuple[int, int | None] | None]:
+    if part.startswith("~"):  # a regex keeps its brackets, as in Ansible
+        return part, None
+    m = _SUBSCRIPT.match(part)
+    if not m:
+        return part, None
+    expr, single, start, _sep, end = m.groups()
+    if single is not None:
+        return expr, (int(single), None)
+    return expr, (int(start), int(end) if end else -1)
+
+
+def _matcher(expr: str) -> Callable[[str], bool]:
+    if expr.startswith("~"):
+        regex = re.compile(expr[1:])
+        return lambda name: regex.match(name) is not None
+    glob = re.compile(fnmatch.translate(expr))
+    return lambda name: glob.match(name) is not None
