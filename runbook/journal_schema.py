@@ -1,0 +1,108 @@
+"""The journal's tables and what its SQLite errors mean to a user.
+
+Events and runs are append-only: triggers refuse UPDATE and DELETE, so even a hand-run
+`sqlite3` session cannot quietly rewrite history (and `verify` catches a file edited
+byte by byte). `meta.schema_version` lets an older runbook refuse a newer file instead of
+misreading it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from runbook.errors import JournalError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 15_000
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY,
+        playbook TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        created TEXT NOT NULL,
+        created_ts REAL NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS events (
+        run_id TEXT NOT NULL REFERENCES runs(run_id),
+        seq INTEGER NOT NULL,
+        ts TEXT NOT NULL,
+        type TEXT NOT NULL,
+        step TEXT,
+        host TEXT,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS events_type ON events (run_id, type)",
+    *(
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'journal {table} are append-only'); END"
+        for table in ("events", "runs")
+        for op in ("UPDATE", "DELETE")
+    ),
+)
+
+
+def describe(err: sqlite3.Error) -> str:
+    """SQLite's message, lower-cased to sit inside a sentence."""
+    text = str(err)
+    return text[:1].lower() + text[1:] if text else type(err).__name__
+
+
+def journal_error(err: sqlite3.Error, path: Path, doing: str) -> JournalError:
+    """One clear error for a damaged, busy, full or unwritable journal."""
+    why = describe(err)
+    code = getattr(err, "sqlite_errorcode", None)
+    damaged = code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT) or any(
+        w in why for w in ("not a database", "malformed", "corrupt")
+    )
+    if damaged:
+        return JournalError(
+            f"the journal {path} is damaged ({why}); it was left untouched: keep it for "
+            f"the audit, and point --state at a copy from a backup or at a new file"
+        )
+    if "locked" in why or "busy" in why:
+        return JournalError(
+            f"the journal {path} stayed locked by another process for "
+            f"{BUSY_TIMEOUT_MS // 1000}s ({why})"
+        )
+    return JournalError(f"cannot {doing} the journal {path}: {why}")
+
+
+def check_version(db: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version (0: new file); JournalError if it is newer than ours."""
+    has_meta = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+    ).fetchone()
+    if not has_meta:
+        return 0
+    row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    version = int(row[0]) if row and str(row[0]).isdigit() else 0
+    if version > SCHEMA_VERSION:
+        raise JournalError(
+            f"the journal {path} was written by a newer runbook (schema {version}; "
+            f"this runbook knows {SCHEMA_VERSION}); upgrade runbook to read it"
+        )
+    return version
+
+
+def init_schema(db: sqlite3.Connection, path: Path) -> None:
+    """Create the tables in one transaction (two first runs at once are serialised)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # executescript would commit our transaction; run the statements one by one.
+        for statement in _SCHEMA:
+            db.execute(statement)
+        db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+        check_version(db, path)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
