@@ -1,0 +1,83 @@
+"""`runbook plan`: the order, waves, hosts, critical path and planned P50/P90 of a playbook."""
+
+from __future__ import annotations
+
+import io
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from runbook.cli.app import app, settings
+
+PIPE_WIDTH = 120
+
+
+class PlanFormat(StrEnum):
+    table = "table"
+    json = "json"
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+@app.command("plan")
+def plan_command(
+    playbook: Path = typer.Argument(..., help="The playbook file (YAML).", show_default=False),
+    inventory: list[Path] | None = typer.Option(
+        None,
+        "-i",
+        "--inventory",
+        help="Inventory file or folder (Ansible YAML, INI or JSON); repeatable.",
+        show_default=False,
+    ),
+    fmt: PlanFormat = typer.Option(
+        PlanFormat.table,
+        "--format",
+        "-f",
+        help="table for people; json (stable, sorted) for scripts; dot or mermaid for diagrams.",
+    ),
+    concurrency: int | None = typer.Option(
+        None,
+        "--concurrency",
+        min=1,
+        help="At most N steps at once, as `run` would (default: no limit).",
+        show_default=False,
+    ),
+) -> None:
+    """Show the dependency order, parallel waves, hosts per step, critical path and the
+    planned P50/P90 duration against the playbook's RTO.
+
+    Steps without an `estimate` count as 5m and are marked "(default)".
+    """
+    # Heavy imports here, not at module level: `runbook --help` must start fast.
+    from runbook.load.resolve import resolve
+    from runbook.plan import build_plan
+    from runbook.plan_render import to_dot, to_mermaid, write_json
+
+    resolved = resolve(playbook, list(inventory or ()))
+    plan = build_plan(resolved, concurrency=concurrency)
+    if fmt is PlanFormat.json:
+        write_json(plan, sys.stdout)
+    elif fmt is PlanFormat.dot:
+        sys.stdout.write(to_dot(plan))
+    elif fmt is PlanFormat.mermaid:
+        sys.stdout.write(to_mermaid(plan))
+    else:
+        from rich.console import Console
+
+        from runbook.present.tables import render_plan
+
+        if sys.stdout.isatty():
+            console = Console(no_color=not settings().color, highlight=False, emoji=False)
+            console.print(render_plan(plan))
+        else:
+            # Piped or redirected: a fixed width and no trailing blanks, so the bytes never
+            # depend on the environment and diff cleanly.
+            buffer = io.StringIO()
+            console = Console(
+                file=buffer, width=PIPE_WIDTH, no_color=True, highlight=False, emoji=False
+            )
+            console.print(render_plan(plan))
+            lines = buffer.getvalue().splitlines()
+            sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))

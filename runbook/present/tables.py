@@ -1,0 +1,94 @@
+"""Rich tables: the plan, wave by wave, and its summary against the RTO."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from runbook.load.durations import format_duration
+from runbook.plan import Plan
+from runbook.plan_render import estimate_text
+
+CRITICAL_MARK = "◆"
+
+
+def render_plan(plan: Plan) -> RenderableType:
+    """The plan table followed by its summary lines."""
+    return Group(plan_table(plan), Text(""), plan_summary(plan))
+
+
+def plan_table(plan: Plan) -> Table:
+    """One row per step, grouped by wave; the critical path marked."""
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        title=f"{plan.playbook}: {plan.title}",
+        title_justify="left",
+        caption=f"{CRITICAL_MARK} on the critical path",
+        caption_justify="left",
+        header_style="bold",
+        pad_edge=False,
+    )
+    table.add_column("wave", justify="right", no_wrap=True)
+    table.add_column("step", no_wrap=True)
+    table.add_column("phase", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("hosts", justify="right", no_wrap=True)
+    table.add_column("estimate", no_wrap=True)
+    table.add_column(CRITICAL_MARK, justify="center", no_wrap=True)
+    # Only the title may wrap: when the terminal is narrow it gives way, not the ids.
+    table.add_column("title", min_width=12)
+    by_id = plan.by_id()
+    critical = set(plan.critical_path)
+    for w, wave in enumerate(plan.waves):
+        if w:
+            table.add_section()
+        for i, sid in enumerate(wave):
+            s = by_id[sid]
+            on_path = sid in critical
+            est = Text(estimate_text(s), style="yellow" if not s.estimate.given else "")
+            table.add_row(
+                str(w + 1) if i == 0 else "",
+                Text(sid, style="bold" if on_path else ""),
+                s.phase,
+                s.kind,
+                str(len(s.hosts)) if s.hosts else "-",
+                est,
+                Text(CRITICAL_MARK, style="red") if on_path else "",
+                s.title,
+            )
+    return table
+
+
+def plan_summary(plan: Plan) -> Text:
+    """Totals: steps, waves, hosts; P50/P90 against the RTO; the critical path."""
+    out = Text()
+    out.append(
+        f"{len(plan.steps)} steps in {len(plan.waves)} waves, {plan.host_count} hosts, "
+        f"{len(plan.phases)} phases\n"
+    )
+    out.append("Planned duration: ")
+    out.append(f"P50 {format_duration(plan.p50_s)}", style="bold")
+    out.append(", ")
+    out.append(f"P90 {format_duration(plan.p90_s)}", style="bold")
+    if plan.rto_s is None:
+        out.append(" (no RTO set)\n")
+    else:
+        out.append(f" against an RTO of {format_duration(plan.rto_s)}: ")
+        if plan.p90_s <= plan.rto_s:
+            out.append("within the RTO at P90\n", style="green")
+        elif plan.p50_s <= plan.rto_s:
+            over = format_duration(plan.p90_s - plan.rto_s)
+            out.append(f"at risk, P90 is {over} over\n", style="yellow")
+        else:
+            over = format_duration(plan.p50_s - plan.rto_s)
+            out.append(f"likely missed, P50 is {over} over\n", style="red")
+    out.append(f"Critical path ({format_duration(plan.critical_path_s)} at likely estimates): ")
+    out.append(" → ".join(plan.critical_path), style="bold")
+    if plan.default_estimates:
+        n = len(plan.default_estimates)
+        out.append(f"\n{n} step{'s' if n != 1 else ''} without an estimate, 5m assumed: ")
+        out.append(", ".join(plan.default_estimates), style="yellow")
+    return out
