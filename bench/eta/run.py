@@ -1,0 +1,128 @@
+"""ETA benchmark: generate cases, rehearse them, score the forecaster against baselines.
+
+    .venv/bin/python bench/eta/run.py                  # real CLI (runbook rehearse + export)
+    .venv/bin/python bench/eta/run.py --backend sim    # in-process stand-in, for tuning
+    .venv/bin/python bench/eta/run.py --write          # also write bench/eta/RESULTS.md
+
+Prints the median normalised P50 error per checkpoint for every method, the P90 coverage
+per regime, and the stability (total P50 movement / true duration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from generate import REGIMES, case
+from score import FORECASTER, FRACTIONS, Score, score_run
+
+HERE = Path(__file__).parent
+
+
+def _run_case(backend: str, n: int, regime: str, seed: int) -> dict[str, Score]:
+    c = case(n, regime, seed)
+    totals = [_critical(c.playbook, h) for h in c.history]
+    if backend == "sim":
+        from simrun import rehearse
+
+        events = rehearse(c.playbook, c.truth, c.history)
+    else:
+        from clirun import rehearse_cli
+
+        events = rehearse_cli(c)
+    return score_run(events, totals)
+
+
+def _critical(book: dict[str, object], dur: dict[str, float]) -> float:
+    finish: dict[str, float] = {}
+    for s in book["steps"]:  # type: ignore[attr-defined]
+        ready = max((finish[x] for x in s.get("needs", [])), default=0.0)
+        finish[s["id"]] = ready + dur[s["id"]]
+    return max(finish.values())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--backend", choices=("cli", "sim"), default="cli")
+    ap.add_argument("--sizes", default="20,60,150,300")
+    ap.add_argument("--seeds", type=int, default=4)
+    ap.add_argument("--big", type=int, default=1000, help="one extra case per regime (0: none)")
+    ap.add_argument("--regimes", default=",".join(REGIMES))
+    ap.add_argument("--write", action="store_true")
+    args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
+    regimes = args.regimes.split(",")
+    plan = [(n, r, s) for n in sizes for r in regimes for s in range(1, args.seeds + 1)]
+    if args.big:
+        plan += [(args.big, r, 1) for r in regimes]
+    results: list[tuple[int, str, dict[str, Score]]] = []
+    t0 = time.perf_counter()
+    for n, regime, seed in plan:
+        results.append((n, regime, _run_case(args.backend, n, regime, seed)))
+        print(f"  {n:5d} {regime:10s} seed {seed}  {time.perf_counter() - t0:6.0f}s", flush=True)
+    report = _report(results, args.backend, time.perf_counter() - t0)
+    print(report)
+    if args.write:
+        (HERE / "RESULTS.md").write_text(report)
+
+
+def _report(results: list[tuple[int, str, dict[str, Score]]], backend: str, secs: float) -> str:
+    methods = list(results[0][2])
+    lines = [
+        f"Runs: {len(results)} ({backend} backend, {secs:.0f} s). Sizes: "
+        + ", ".join(str(s) for s in sorted({n for n, _, _ in results})),
+        "",
+        "Median normalised P50 error |P50 − finish| / true duration, all regimes:",
+        "",
+        "| method | " + " | ".join(f"{int(f * 100)}%" for f in FRACTIONS) + " | stability |",
+        "|---|" + "---|" * (len(FRACTIONS) + 1),
+    ]
+    for m in methods:
+        errs = [statistics.median(r[2][m].error[f] for r in results) for f in FRACTIONS]
+        mov = statistics.median(r[2][m].movement for r in results)
+        lines.append(f"| {m} | " + " | ".join(f"{e:.3f}" for e in errs) + f" | {mov:.2f} |")
+    best = {
+        f: min(
+            statistics.median(r[2][m].error[f] for r in results) for m in methods if m != FORECASTER
+        )
+        for f in FRACTIONS
+    }
+    ours = {f: statistics.median(r[2][FORECASTER].error[f] for r in results) for f in FRACTIONS}
+    lines += [
+        "",
+        "Ratio to the best baseline (target ≤ 0.6 at 25/50/75%): "
+        + ", ".join(f"{int(f * 100)}%: {ours[f] / best[f]:.2f}" for f in FRACTIONS),
+        "",
+        "P90 coverage (share of checkpoints where the true finish ≤ P90; target 0.85–0.95):",
+        "",
+        "| regime | " + " | ".join(f"{int(f * 100)}%" for f in FRACTIONS) + " | all |",
+        "|---|" + "---|" * (len(FRACTIONS) + 1),
+    ]
+    by_regime: dict[str, list[dict[str, Score]]] = defaultdict(list)
+    for _, regime, sc in results:
+        by_regime[regime].append(sc)
+    for regime, scs in by_regime.items():
+        cov = [sum(s[FORECASTER].covered[f] for s in scs) / len(scs) for f in FRACTIONS]
+        lines.append(
+            f"| {regime} | "
+            + " | ".join(f"{c:.2f}" for c in cov)
+            + f" | {statistics.mean(cov):.2f} |"
+        )
+    lines.append("")
+    lines.append("Median P50 error per regime (runbook vs best baseline at 50%):")
+    lines.append("")
+    for regime, scs in by_regime.items():
+        o = statistics.median(s[FORECASTER].error[0.5] for s in scs)
+        b = min(statistics.median(s[m].error[0.5] for s in scs) for m in methods if m != FORECASTER)
+        lines.append(f"- {regime}: {o:.3f} vs {b:.3f}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Monte Carlo over the remaining graph: finish times of N sampled futures at once.
+
+Each step's row holds N sampled durations; the dispatch rule is replayed vectorised over
+samples, one step at a time in the engine's dispatch order (precomputed once). Without a
+concurrency limit a step starts when its last need finishes. With a limit, slots are
+handed out in dispatch order, each step taking the slot that freed last before it was
+ready (so an earlier-freed slot stays available for a step that is ready sooner).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The plan's steps in dispatch order with their needs as index arrays."""
+
+    ids: tuple[str, ...]  # dispatch order: wave, then id (the engine's sorted ready set)
+    index: Mapping[str, int]
+    needs: tuple[IntArray, ...]
+    dependents: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def from_plan(cls, plan: Mapping[str, Any]) -> Graph:
+        steps: Sequence[Mapping[str, Any]] = plan.get("steps", ())
+        waves = _waves(steps)
+        ids = tuple(sorted(waves, key=lambda s: (waves[s], s)))
+        index = {s: i for i, s in enumerate(ids)}
+        by_id = {str(s["id"]): s for s in steps}
+        needs = tuple(
+            np.array(sorted(index[n] for n in by_id[s].get("needs", ()) if n in index), np.int64)
+            for s in ids
+        )
+        deps: list[list[int]] = [[] for _ in ids]
+        for i, ns in enumerate(needs):
+            for n in ns:
+                deps[int(n)].append(i)
+        return cls(ids, index, needs, tuple(tuple(d) for d in deps))
+
+
+def _waves(steps: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Longest-path layer of each step (recomputed: the plan's own `wave` may be absent)."""
+    needs = {str(s["id"]): [str(n) for n in s.get("needs", ())] for s in steps}
+    wave: dict[str, int] = {}
+    for start in needs:
+        stack = [start]
+        while stack:
+            s = stack[-1]
+            if s in wave:
+                stack.pop()
+                continue
+            todo = [n for n in needs[s] if n in needs and n not in wave]
+            if todo:
+                stack.extend(todo)
+                if len(stack) > 4 * len(needs) + 8:  # a cycle: the loader forbids it
+                    raise ValueError("the plan's steps form a cycle")
+                continue
+            wave[s] = 1 + max((wave[n] for n in needs[s] if n in needs), default=-1)
+            stack.pop()
+    return wave
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """Finish time (seconds from now) of the whole run per sample, and step criticality."""
+
+    end: FloatArray  # shape (N,)
+    critical: FloatArray  # per step in graph order: weighted share of samples it was critical
+
+
+def simulate(
+    graph: Graph,
+    durations: FloatArray,
+    fixed_finish: Mapping[int, FloatArray],
+    done: NDArray[np.bool_],
+    weights: FloatArray,
+    concurrency: int | None = None,
+    uses_slot: NDArray[np.bool_] | None = None,
+) -> SimResult:
+    """Replay dispatch over samples.
+
+    `durations` (steps × N) are the sampled work times of steps not yet started;
+    `fixed_finish` maps running steps to their sampled finish (from now); `done` steps
+    finished already. Times are relative to now.
+    """
+    n_steps, n = durations.shape
+    finish = np.zeros((n_steps, n))
+    pred = np.full((n_steps, n), -1, dtype=np.int64)
+    cols = np.arange(n)
+    limited = concurrency is not None and concurrency > 0
+    slots = slot_owner = None
+    if limited:
+        assert concurrency is not None
+        width = max(concurrency, sum(1 for i in fixed_finish if uses_slot is None or uses_slot[i]))
+        slots = np.zeros((n, width))
+        slot_owner = np.full((n, width), -1, dtype=np.int64)
+        for j, (i, f) in enumerate(sorted(fixed_finish.items())):
+            if uses_slot is None or uses_slot[i]:
+                slots[:, j] = f
+                slot_owner[:, j] = i
+    for i in range(n_steps):
+        if done[i]:
+            continue
+        if i in fixed_finish:
+            finish[i] = fixed_finish[i]
+            continue
+        ns = graph.needs[i]
+        if len(ns):
+            fin = finish[ns]
+            arg = fin.argmax(axis=0)
+            ready = fin[arg, cols]
+            who = np.where(ready > 0.0, ns[arg], -1)
+        else:
+            ready = np.zeros(n)
+            who = np.full(n, -1, dtype=np.int64)
+        if slots is not None and slot_owner is not None and (uses_slot is None or uses_slot[i]):
+            free_by_ready = np.where(slots <= ready[:, None], slots, -np.inf)
+            best_fit = free_by_ready.argmax(axis=1)
+            earliest = slots.argmin(axis=1)
+            slot = np.where(np.isfinite(free_by_ready[cols, best_fit]), best_fit, earliest)
+            slot_free = slots[cols, slot]
+            waited = slot_free > ready
+            ready = np.maximum(ready, slot_free)
+            who = np.where(waited, slot_owner[cols, slot], who)
+            finish[i] = ready + durations[i]
+            slots[cols, slot] = finish[i]
+            slot_owner[cols, slot] = i
+        else:
+            finish[i] = ready + durations[i]
+        pred[i] = who
+    end = finish.max(axis=0) if n_steps else np.zeros(n)
+    return SimResult(end, _criticality(finish, pred, weights))
+
+
+def _criticality(finish: FloatArray, pred: NDArray[np.int64], weights: FloatArray) -> FloatArray:
+    """Weighted share of samples in which each step lies on the path that ends last."""
+    n_steps, n = finish.shape
+    counts = np.zeros(n_steps)
+    if n_steps == 0:
+        return counts
+    cur = finish.argmax(axis=0)
+    alive = finish[cur, np.arange(n)] > 0.0
+    cols = np.arange(n)
+    for _ in range(n_steps):
+        if not alive.any():
+            break
+        counts += np.bincount(cur[alive], weights=weights[alive], minlength=n_steps)
+        nxt = pred[cur, cols]
+        alive &= nxt >= 0
+        cur = np.where(alive, nxt, 0)
+    total = weights.sum()
+    return counts / total if total > 0 else counts
