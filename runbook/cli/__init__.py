@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover
 
 # Each command module registers its commands on `app` when imported.
 from runbook.cli import app as _app_module
-from runbook.cli import audit, execute, inspect, operate  # noqa: F401
+from runbook.cli import audit, check, execute, hosts, inspect, operate, plan  # noqa: F401
 from runbook.cli.app import app
 from runbook.errors import EXIT_FAILED, EXIT_INTERRUPTED, InputError, RunbookError
 

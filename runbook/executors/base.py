@@ -1,0 +1,133 @@
+"""What every transport provides, and the bounded output buffer the engine drains.
+
+The engine runs `skip_if → run → until → verify`, timeouts, retries and output bounding once
+for every transport (STYLE rule 9); a transport only runs one command on one host.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from runbook.errors import HostError
+from runbook.model import Host
+
+Action = Literal["skip_if", "run", "until", "verify"]
+ACTIONS: tuple[Action, ...] = ("skip_if", "run", "until", "verify")
+
+# Per host and action: what the journal receives live, then only the tail. A 200 MB stdout
+# costs at most STREAM_BUDGET + TAIL_BYTES in the journal and TAIL_BYTES in memory.
+STREAM_BUDGET = 64 * 1024
+TAIL_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """How one command ended on one host."""
+
+    exit_code: int | None  # None when the command did not finish
+    duration_s: float
+    timed_out: bool = False
+    error: HostError | None = None  # connection-level failure (kind as in host_failed.reason)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and self.error is None
+
+
+OutputCallback = Callable[[str, str], None]  # (stream "stdout"|"stderr", text)
+
+
+class Transport(Protocol):
+    """Runs one command on one host (None: the control machine) and reports how it ended.
+
+    `run` blocks its worker thread; it streams decoded text through `on_output` as it
+    arrives, gives up after `timeout_s` (killing what it started, `timed_out=True`), and
+    returns promptly with `exit_code=None` once `cancel` is set. It must be safe to call
+    from several threads at once, and must never raise for a host problem: those come
+    back as `CommandResult.error`.
+    """
+
+    def run(
+        self,
+        host: Host | None,
+        command: str,
+        *,
+        timeout_s: float,
+        on_output: OutputCallback,
+        cancel: threading.Event,
+    ) -> CommandResult: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class OutputChunk:
+    """Text ready for a `host_output` event."""
+
+    stream: str
+    text: str
+    truncated: bool = False
+    omitted_bytes: int = 0
+
+
+class OutputBuffer:
+    """Thread-safe, bounded capture of one command's output.
+
+    The worker thread `write`s; the engine thread `drain`s complete lines while the
+    command runs (so a secret is never split across two events before redaction), and
+    `finish`es with whatever is left. Past STREAM_BUDGET characters per stream, only the
+    last TAIL_BYTES are kept and the rest is counted, never stored.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, str] = {"stdout": "", "stderr": ""}
+        self._streamed: dict[str, int] = {"stdout": 0, "stderr": 0}
+        self._omitted: dict[str, int] = {"stdout": 0, "stderr": 0}
+
+    def write(self, stream: str, text: str) -> None:
+        """Called by the transport, from its worker thread."""
+        if not text:
+            return
+        with self._lock:
+            pending = self._pending.get(stream, "") + text
+            over_budget = self._streamed.get(stream, 0) >= STREAM_BUDGET
+            limit = TAIL_BYTES if over_budget else STREAM_BUDGET + TAIL_BYTES
+            if len(pending) > limit:
+                self._omitted[stream] = self._omitted.get(stream, 0) + len(pending) - limit
+                pending = pending[-limit:]
+            self._pending[stream] = pending
+
+    def drain(self) -> list[OutputChunk]:
+        """Complete lines written since the last drain, within the streaming budget."""
+        out: list[OutputChunk] = []
+        with self._lock:
+            for stream in ("stdout", "stderr"):
+                if self._streamed[stream] >= STREAM_BUDGET or self._omitted[stream]:
+                    continue  # over budget: the tail comes out in finish()
+                pending = self._pending[stream]
+                cut = pending.rfind("\n") + 1
+                # A long line without a newline is sent anyway rather than held forever.
+                if cut == 0 and len(pending) >= TAIL_BYTES:
+                    cut = len(pending)
+                if cut == 0:
+                    continue
+                cut = min(cut, STREAM_BUDGET - self._streamed[stream])
+                text, self._pending[stream] = pending[:cut], pending[cut:]
+                self._streamed[stream] += len(text)
+                out.append(OutputChunk(stream, text))
+        return out
+
+    def finish(self) -> list[OutputChunk]:
+        """Everything still held, marking streams that lost text in the middle."""
+        out: list[OutputChunk] = []
+        with self._lock:
+            for stream in ("stdout", "stderr"):
+                text, omitted = self._pending[stream], self._omitted[stream]
+                self._pending[stream] = ""
+                if text or omitted:
+                    out.append(OutputChunk(stream, text, omitted > 0, omitted))
+        return out

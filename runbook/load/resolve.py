@@ -1,0 +1,145 @@
+"""`resolve()`: the one call every command makes — playbook + inventory → hosts per step.
+
+Every problem of both files, of every host pattern and of every template is collected
+and raised as one InputError, so `validate` lists everything in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runbook.errors import InputError, Issue
+from runbook.load.playbook import load_playbook, paused_gc, sort_issues
+from runbook.model import Inventory, Playbook, Step
+
+DEFAULT_INVENTORY = Path("inventory")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A valid playbook, its inventory, and the hosts each step runs on (inventory order)."""
+
+    playbook: Playbook
+    inventory: Inventory
+    step_hosts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """Every host some step names, in inventory order."""
+        used = {h for names in self.step_hosts.values() for h in names}
+        return tuple(h for h in self.inventory.hosts if h in used)
+
+
+def resolve(
+    playbook_path: Path | str,
+    inventory_paths: Sequence[Path | str] = (),
+    limit: str | None = None,
+) -> Resolved:
+    """Load, select hosts, apply `--limit`, check templates; one InputError with everything."""
+    with paused_gc():
+        return _resolve(playbook_path, inventory_paths, limit)
+
+
+def _resolve(
+    playbook_path: Path | str,
+    inventory_paths: Sequence[Path | str],
+    limit: str | None,
+) -> Resolved:
+    issues: list[Issue] = []
+    playbook = None
+    try:
+        playbook = load_playbook(playbook_path)
+    except InputError as e:
+        issues.extend(e.issues)
+    needs_hosts = playbook is None or any(_pattern_step(s) for s in playbook.steps)
+    inventory, given = _inventory(inventory_paths, needs_hosts, issues)
+    if playbook is None:
+        raise InputError(issues)
+    step_hosts: dict[str, tuple[str, ...]] = {s.id: () for s in playbook.steps}
+    if given:
+        step_hosts = _select(playbook, inventory, limit, issues)
+    elif limit is not None:
+        issues.append(Issue(None, "--limit needs an inventory", "pass -i INVENTORY"))
+    else:
+        _no_inventory(playbook, issues)
+    if not issues:
+        from runbook.templates import template_issues  # jinja2 only when it is needed
+
+        issues.extend(template_issues(playbook, step_hosts, inventory))
+    if issues:
+        raise InputError(sort_issues(issues, playbook.files))
+    return Resolved(playbook, inventory, step_hosts)
+
+
+def _pattern_step(step: Step) -> bool:
+    return step.hosts is not None and step.kind in ("remote", "manual")
+
+
+def _inventory(
+    paths: Sequence[Path | str], needed: bool, issues: list[Issue]
+) -> tuple[Inventory, bool]:
+    """The inventory, and whether there is one; `inventory/` here when no -i is given."""
+    chosen = [Path(p) for p in paths]
+    if not chosen:
+        if not DEFAULT_INVENTORY.is_dir() or not needed:
+            return Inventory(), False
+        chosen = [DEFAULT_INVENTORY]
+    from runbook.load.inventory import load_inventory
+
+    try:
+        return load_inventory(chosen), True
+    except InputError as e:
+        issues.extend(e.issues)
+        return Inventory(), False
+
+
+def _select(
+    playbook: Playbook, inventory: Inventory, limit: str | None, issues: list[Issue]
+) -> dict[str, tuple[str, ...]]:
+    from runbook.load.patterns import select_hosts
+
+    allowed: set[str] | None = None
+    if limit is not None:
+        try:
+            allowed = set(select_hosts(inventory, limit))
+        except InputError as e:
+            issues.extend(Issue(i.location, f"--limit: {i.message}", i.hint) for i in e.issues)
+            return {}
+    # 10,000 steps often share a few patterns: select each once; an error repeats per step.
+    cache: dict[str, tuple[str, ...] | list[tuple[str, str]]] = {}
+    result: dict[str, tuple[str, ...]] = {}
+    for step in playbook.steps:
+        if not _pattern_step(step) or step.hosts is None:
+            result[step.id] = ()
+            continue
+        where = step.field_locations.get("hosts", step.location)
+        if step.hosts not in cache:
+            try:
+                cache[step.hosts] = tuple(select_hosts(inventory, step.hosts, where))
+            except InputError as e:
+                cache[step.hosts] = [(i.message, i.hint) for i in e.issues]
+        names = cache[step.hosts]
+        if isinstance(names, list):
+            issues.extend(Issue(where, message, hint) for message, hint in names)
+            continue
+        # --limit narrows every step, like Ansible's: a step left with no host is skipped.
+        result[step.id] = names if allowed is None else tuple(h for h in names if h in allowed)
+    return result
+
+
+def _no_inventory(playbook: Playbook, issues: list[Issue]) -> None:
+    remote = [s for s in playbook.steps if s.kind == "remote"]
+    if not remote:
+        return  # a manual step's `hosts` is information for the operator; no -i needed then
+    others = len(remote) - 1
+    more = f" (and {others} more remote step{'s' if others > 1 else ''})" if others else ""
+    first = remote[0]
+    issues.append(
+        Issue(
+            first.field_locations.get("hosts", first.location),
+            f"step '{first.id}' runs on hosts '{first.hosts}' but no inventory was given{more}",
+            "pass -i INVENTORY (a file or a folder), or run from a folder that has inventory/",
+        )
+    )

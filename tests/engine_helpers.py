@@ -1,0 +1,87 @@
+"""Helpers for the engine tests: playbooks in tmp_path, the real CLI, the real journal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from runbook.events import Event
+from runbook.journal import Journal
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    e = dict(os.environ)
+    e.pop("RUNBOOK_TEST_KILL_AFTER_EVENT", None)
+    e.update({"NO_COLOR": "1", "RUNBOOK_OPERATOR": "tester"})
+    e.update(extra or {})
+    return e
+
+
+def cli(
+    state: Path, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run `runbook --state STATE ARGS...` to completion."""
+    return subprocess.run(
+        [sys.executable, "-m", "runbook", "--state", str(state), *args],
+        capture_output=True,
+        text=True,
+        env=env(extra_env),
+        timeout=timeout,
+        cwd=state.parent,
+    )
+
+
+def spawn(
+    state: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """Start `runbook --state STATE ARGS...` in the background."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "runbook", "--state", str(state), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(extra_env),
+        cwd=state.parent,
+    )
+
+
+def events(state: Path, run_id: str | None = None) -> list[Event]:
+    with Journal(state, create=False) as j:
+        rid = run_id or j.resolve_run_id("latest")
+        return j.events(rid)
+
+
+def wait_for(state: Path, pred: Callable[[list[Event]], bool], timeout: float = 30) -> list[Event]:
+    """Poll the journal until `pred(events)` holds (the run must be the latest)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if state.exists():
+            try:
+                evs = events(state)
+            except Exception:  # the file may be mid-creation
+                evs = []
+            if evs and pred(evs):
+                return evs
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for the journal")
+
+
+def of_type(evs: Sequence[Event], type_: str, step: str | None = None) -> list[Event]:
+    return [e for e in evs if e.type == type_ and (step is None or e.step == step)]
+
+
+def step_status(evs: Sequence[Event]) -> dict[str, Any]:
+    from runbook.state import fold
+
+    return {sid: s.status for sid, s in fold(evs).steps.items()}

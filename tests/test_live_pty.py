@@ -1,0 +1,121 @@
+"""The live board and the manual prompt in a real pseudo-terminal."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pexpect
+from engine_helpers import env, events, of_type, write
+
+PLAYBOOK = """
+playbook: pty
+title: Prompt while another step runs
+rto: 1h
+vars: {out: OUT}
+steps:
+  - id: call-noc
+    title: Call the NOC
+    phase: power
+    manual: "Call the NOC and ask about room A."
+    estimate: 5m
+  - id: background
+    title: Runs while the prompt waits
+    phase: power
+    local: true
+    run: "sleep 0.5; echo background >> {{ vars.out }}; echo tick"
+  - id: after
+    title: After the answer
+    phase: apps
+    needs: [call-noc]
+    local: true
+    run: "echo after >> {{ vars.out }}"
+"""
+
+
+def _spawn(tmp_path: Path, *args: str) -> pexpect.spawn:
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "runbook", "--state", str(tmp_path / "state.db"), *args],
+        env=env(),
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 140),
+    )
+
+
+def test_manual_prompt_answered_while_a_local_step_runs(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    pb = write(tmp_path / "pb.yml", PLAYBOOK.replace("OUT", str(out)))
+    child = _spawn(tmp_path, "run", str(pb))
+    child.expect(r"run \d{8}-\d{4}-[0-9a-f]{4}")
+    child.expect("Call the NOC and ask about room A")
+    child.expect("Answer done / skip / fail: ")
+    # The other step ran to its end while the prompt was waiting for us.
+    for _ in range(100):
+        if out.exists() and "background" in out.read_text():
+            break
+        child.expect([pexpect.TIMEOUT], timeout=0.1)
+    assert out.read_text().split() == ["background"]
+    child.sendline("d")
+    child.expect("Note")
+    child.sendline("room A is energised")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert out.read_text().split() == ["background", "after"]
+    evs = events(tmp_path / "state.db")
+    answer = of_type(evs, "manual_answered", "call-noc")[0].data
+    assert answer["answer"] == "done" and answer["note"] == "room A is energised"
+    assert answer["operator"] == "tester"
+    assert of_type(evs, "step_succeeded", "background")[0].seq < answer_seq(evs)
+
+
+def answer_seq(evs: list) -> int:  # type: ignore[type-arg]
+    return of_type(evs, "manual_answered")[0].seq
+
+
+def test_prompt_withdrawn_when_confirmed_elsewhere(tmp_path: Path) -> None:
+    from engine_helpers import cli
+
+    out = tmp_path / "out.txt"
+    pb = write(tmp_path / "pb.yml", PLAYBOOK.replace("OUT", str(out)))
+    child = _spawn(tmp_path, "run", str(pb))
+    child.expect("Answer done / skip / fail: ")
+    r = cli(tmp_path / "state.db", "confirm", "latest", "call-noc", "--operator", "alice")
+    assert r.returncode == 0, r.stderr
+    child.expect("no answer needed here")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    answer = of_type(events(tmp_path / "state.db"), "manual_answered")[0].data
+    assert answer["operator"] == "alice"
+
+
+def test_ctrl_c_journals_the_interruption_and_exits_130(tmp_path: Path) -> None:
+    pb = write(
+        tmp_path / "pb.yml",
+        """
+        playbook: long
+        title: Long
+        steps:
+          - id: long
+            title: Long
+            phase: p
+            local: true
+            run: "sleep 60"
+        """,
+    )
+    child = _spawn(tmp_path, "run", str(pb))
+    child.expect("long")
+    for _ in range(100):
+        if of_type(events(tmp_path / "state.db"), "host_started"):
+            break
+        child.expect([pexpect.TIMEOUT], timeout=0.1)
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    evs = events(tmp_path / "state.db")
+    assert evs[-1].type == "run_interrupted" and evs[-1].data["reason"] == "SIGINT"

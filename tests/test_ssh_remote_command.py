@@ -1,0 +1,70 @@
+"""The process-group marker: added to POSIX-shell commands, cut out of what users see."""
+
+from __future__ import annotations
+
+import subprocess
+
+from runbook.executors.remote_command import (
+    MARKER,
+    OutputStreams,
+    PgidFilter,
+    can_wrap,
+    kill_command,
+    wrap,
+)
+
+
+def test_wrapped_command_reports_its_group_and_keeps_its_output() -> None:
+    out = subprocess.run(
+        ["/bin/sh", "-c", wrap("echo out; echo err >&2; exit 4")],
+        capture_output=True,
+        text=True,
+        start_new_session=True,  # as sshd does: the shell leads its own group
+    )
+    assert out.returncode == 4
+    assert out.stdout == "out\n"
+    f = PgidFilter()
+    assert f.feed(out.stderr) == "err\n"
+    assert f.pgid is not None and f.pgid > 1
+
+
+def test_marker_split_across_chunks_and_after_rc_noise() -> None:
+    f = PgidFilter()
+    text = f"bashrc says hi\n{MARKER}4242\nreal error\n"
+    shown = "".join(f.feed(text[i : i + 3]) for i in range(0, len(text), 3)) + f.flush()
+    assert shown == "bashrc says hi\nreal error\n"
+    assert f.pgid == 4242
+
+
+def test_stderr_without_marker_is_released_not_held_forever() -> None:
+    f = PgidFilter()
+    assert f.feed("x" * 5000) == "x" * 5000
+    assert f.feed("more") == "more"
+    assert f.pgid is None
+
+
+def test_output_streams_decode_utf8_split_across_reads() -> None:
+    seen: list[tuple[str, str]] = []
+    s = OutputStreams(lambda stream, text: seen.append((stream, text)), None)
+    data = "é→ok\n".encode()
+    for i in range(len(data)):
+        s.out(data[i : i + 1])
+    s.err(b"\xff")
+    s.flush()
+    assert "".join(t for st, t in seen if st == "stdout") == "é→ok\n"
+    assert ("stderr", "\ufffd") in seen
+
+
+def test_only_posix_shells_over_ssh_are_wrapped() -> None:
+    assert can_wrap({})
+    assert can_wrap({"ansible_shell_type": "bash", "ansible_connection": "ssh"})
+    assert not can_wrap({"ansible_shell_type": "powershell"})
+    assert not can_wrap({"ansible_shell_type": "fish"})
+    assert not can_wrap({"ansible_connection": "network_cli"})
+
+
+def test_kill_command_runs_in_dash_and_bash() -> None:
+    for shell in ("/bin/sh", "/bin/bash"):
+        sleeper = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        subprocess.run([shell, "-c", kill_command(sleeper.pid, "TERM")], check=True)
+        assert sleeper.wait(10) == -15
