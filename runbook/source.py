@@ -94,7 +94,10 @@ def read_text(path: Path | str, label: str | None = None) -> str:
 
 def parse_yaml(text: str, name: str, loader_class: type[Any] = yaml.SafeLoader) -> Document:
     """Parse one YAML document; every problem is an InputError with its location."""
-    loader = loader_class(text)
+    try:
+        loader = loader_class(text)  # the reader checks characters here already
+    except yaml.reader.ReaderError as e:
+        raise InputError([_reader_issue(name, text, e)]) from None
     try:
         try:
             root = loader.get_single_node()
@@ -116,7 +119,9 @@ def parse_yaml(text: str, name: str, loader_class: type[Any] = yaml.SafeLoader) 
                 [Issue(Location(name, 1, 1), "nesting is too deep to be a playbook or inventory")]
             ) from None
     except yaml.MarkedYAMLError as e:
-        raise InputError([_yaml_issue(name, e)]) from None
+        raise InputError([_yaml_issue(name, e, text)]) from None
+    except yaml.reader.ReaderError as e:
+        raise InputError([_reader_issue(name, text, e)]) from None
     except yaml.YAMLError as e:
         raise InputError([Issue(Location(name, 1, 1), f"YAML error: {e}")]) from None
     finally:
@@ -136,13 +141,34 @@ def load_yaml(
     return parse_yaml(read_text(path, name), name, loader_class)
 
 
-def _yaml_issue(name: str, e: yaml.MarkedYAMLError) -> Issue:
+def _reader_issue(name: str, text: str, e: yaml.reader.ReaderError) -> Issue:
+    """A character YAML does not allow (control characters and the like)."""
+    before = text[: e.position]
+    line = before.count("\n") + 1
+    col = e.position - (before.rfind("\n") + 1) + 1
+    char = e.character if isinstance(e.character, str) else chr(e.character)
+    return Issue(
+        Location(name, line, col),
+        f"character {char!r} (U+{ord(char):04X}) is not allowed in YAML",
+        "remove it, or write it as an escape inside a double-quoted string",
+    )
+
+
+def _char_at(text: str, mark: Any) -> str:
+    lines = text.split("\n", mark.line + 1)
+    if mark.line < len(lines) and mark.column < len(lines[mark.line]):
+        return lines[mark.line][mark.column]
+    return ""
+
+
+def _yaml_issue(name: str, e: yaml.MarkedYAMLError, text: str) -> Issue:
     mark = e.problem_mark or e.context_mark
     loc = _location(name, mark) if mark is not None else Location(name, 1, 1)
     problem = (e.problem or "").strip()
     context = (e.context or "").strip()
     hint = "check the indentation and quoting around this line"
-    if "\\t" in problem or "'\\t'" in problem or "tab" in problem:
+    at_tab = mark is not None and _char_at(text, mark) == "\t"
+    if at_tab or "\\t" in problem or "'\\t'" in problem or "tab" in problem:
         problem = "a tab character where YAML needs spaces"
         hint = "indent with spaces, never tabs"
     elif "mapping values are not allowed" in problem:
