@@ -155,9 +155,11 @@ def _reader_issue(name: str, text: str, e: yaml.reader.ReaderError) -> Issue:
 
 
 def _char_at(text: str, mark: Any) -> str:
-    lines = text.split("\n", mark.line + 1)
-    if mark.line < len(lines) and mark.column < len(lines[mark.line]):
-        return lines[mark.line][mark.column]
+    line: int = mark.line
+    column: int = mark.column
+    lines = text.split("\n", line + 1)
+    if line < len(lines) and column < len(lines[line]):
+        return lines[line][column]
     return ""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import tempfile
 import time
@@ -17,11 +18,14 @@ except ImportError:  # pragma: no cover
         ClickException,
     )
 
-# Each command module registers its commands on `app` when imported.
 from runbook.cli import app as _app_module
-from runbook.cli import audit, check, execute, hosts, inspect, operate, plan  # noqa: F401
 from runbook.cli.app import app
 from runbook.errors import EXIT_FAILED, EXIT_INTERRUPTED, InputError, RunbookError
+
+# Each command module registers its commands on `app` when imported; `--help` lists them in
+# this order, the order of a restore night: check and plan, run, operate, audit.
+for _module in ("check", "plan", "hosts", "execute", "operate", "audit"):
+    importlib.import_module(f"runbook.cli.{_module}")
 
 
 def _print_error(err: RunbookError) -> None:
