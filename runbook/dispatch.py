@@ -115,12 +115,16 @@ class Dispatcher:
         """Queue `cmd` for `job`; `pump` starts it when a slot is free."""
         self.waiting[job.remote].append((job, cmd))
 
-    def pump(self, before_start: Callable[[Job, RunCommand], RunCommand | None]) -> None:
-        """Start queued commands while slots allow.
+    def pump(
+        self, before_start: Callable[[Job, RunCommand], RunCommand | None]
+    ) -> list[tuple[Job, RunCommand]]:
+        """Take a slot for each queued command while slots allow; `start` starts them.
 
         `before_start` journals the command (commit before act) and may return None to
-        drop it (its job was cancelled meanwhile) or a command with a fresh timeout.
+        drop it (its job was cancelled meanwhile) or a command with a fresh timeout. The
+        caller commits those events, then calls `start` with what this returned.
         """
+        taken: list[tuple[Job, RunCommand]] = []
         for remote in (False, True):
             q = self.waiting[remote]
             while q and self.busy[remote] < self.limits[remote]:
@@ -133,7 +137,13 @@ class Dispatcher:
                 self.busy[remote] += 1
                 job.in_flight = True
                 job.action = ready.action
-                self._start(job, ready)
+                taken.append((job, ready))
+        return taken
+
+    def start(self, taken: list[tuple[Job, RunCommand]]) -> None:
+        """Start commands `pump` gave slots to (their host_started events are committed)."""
+        for job, cmd in taken:
+            self._start(job, cmd)
 
     def _start(self, job: Job, cmd: RunCommand) -> None:
         if self.simulated is not None:

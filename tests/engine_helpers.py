@@ -85,3 +85,16 @@ def step_status(evs: Sequence[Event]) -> dict[str, Any]:
     from runbook.state import fold
 
     return {sid: s.status for sid, s in fold(evs).steps.items()}
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie nobody reaped does not: in a container PID 1 may not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return not stat.parent.exists()

@@ -21,6 +21,7 @@ ACTIONS: tuple[Action, ...] = ("skip_if", "run", "until", "verify")
 # costs at most STREAM_BUDGET + TAIL_BYTES in the journal and TAIL_BYTES in memory.
 STREAM_BUDGET = 64 * 1024
 TAIL_BYTES = 16 * 1024
+HOLD_BACK = 256  # longest secret an unterminated line is never cut through
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,13 @@ class OutputBuffer:
             over_budget = self._streamed.get(stream, 0) >= STREAM_BUDGET
             limit = TAIL_BYTES if over_budget else STREAM_BUDGET + TAIL_BYTES
             if len(pending) > limit:
-                self._omitted[stream] = self._omitted.get(stream, 0) + len(pending) - limit
-                pending = pending[-limit:]
+                cut = len(pending) - limit
+                # Start the tail at a line: a cut through a line could leave the end of a
+                # secret that no longer matches the redactor.
+                line = pending.find("\n", cut, cut + TAIL_BYTES // 2) + 1
+                cut = line or cut
+                self._omitted[stream] = self._omitted.get(stream, 0) + cut
+                pending = pending[cut:]
             self._pending[stream] = pending
 
     def drain(self) -> list[OutputChunk]:
@@ -110,12 +116,20 @@ class OutputBuffer:
                     continue  # over budget: the tail comes out in finish()
                 pending = self._pending[stream]
                 cut = pending.rfind("\n") + 1
-                # A long line without a newline is sent anyway rather than held forever.
+                # A long line without a newline is sent anyway rather than held forever,
+                # less its end, which may be the start of a secret still being written.
                 if cut == 0 and len(pending) >= TAIL_BYTES:
-                    cut = len(pending)
+                    cut = len(pending) - HOLD_BACK
                 if cut == 0:
                     continue
-                cut = min(cut, STREAM_BUDGET - self._streamed[stream])
+                room = STREAM_BUDGET - self._streamed[stream]
+                if cut > room:
+                    # Never split a line at the budget (a secret across two events would
+                    # escape redaction): what does not fit whole goes to the tail.
+                    cut = pending.rfind("\n", 0, room) + 1
+                    if cut == 0:
+                        self._streamed[stream] = STREAM_BUDGET
+                        continue
                 text, self._pending[stream] = pending[:cut], pending[cut:]
                 self._streamed[stream] += len(text)
                 out.append(OutputChunk(stream, text))

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from runbook.errors import HostError
@@ -28,9 +29,15 @@ class LocalTransport:
     transport never runs under a virtual clock.
     """
 
-    def __init__(self, shell: str = "/bin/sh", kill_grace_s: float = KILL_GRACE_S) -> None:
+    def __init__(
+        self,
+        shell: str = "/bin/sh",
+        kill_grace_s: float = KILL_GRACE_S,
+        env: Mapping[str, str] | None = None,  # None: this process's environment
+    ) -> None:
         self.shell = shell
         self.kill_grace_s = kill_grace_s
+        self.env = env
         self._lock = threading.Lock()
         self._groups: set[int] = set()
 
@@ -53,6 +60,7 @@ class LocalTransport:
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # own group: the timeout kills grandchildren too
                 close_fds=True,
+                env=self.env,
             )
         except OSError as e:
             err = HostError("localhost", "error", f"cannot start {self.shell}: {e.strerror}")

@@ -137,6 +137,8 @@ class LiveView:
         self._questions: queue.Queue[Question] = queue.Queue()
         self._withdrawn: dict[str, str] = {}
         self._engine: Any = None
+        self._on_screen: str | None = None  # the step whose prompt is open
+        self._told: set[str] = set()  # steps whose open prompt was said to be settled
 
     # -- listener ---------------------------------------------------------------------------
 
@@ -197,6 +199,16 @@ class LiveView:
 
     def withdraw(self, step: str, why: str) -> None:
         self._withdrawn[step] = why
+        # Said at once (the engine may finish and exit before the prompt thread looks).
+        self._tell_settled(step)
+
+    def _tell_settled(self, step: str) -> None:
+        with self._lock:
+            why = self._withdrawn.get(step)
+            if why is None or self._on_screen != step or step in self._told:
+                return
+            self._told.add(step)
+            self.console.print(f"\n  {step}: {why}; no answer needed here")
 
     def _prompt_loop(self) -> None:
         while True:
@@ -209,9 +221,12 @@ class LiveView:
                     self._live.stop()
                     self._live = None
             try:
+                self._on_screen = q.step
+                self._told.discard(q.step)
                 answer = self._prompt(q)
             finally:
                 with self._lock:
+                    self._on_screen = None
                     self._paused = False
                     self._next_draw = 0.0
             if answer is not None and self._engine is not None:
@@ -248,9 +263,8 @@ class LiveView:
         self.console.print(prompt, end="")
         self.console.file.flush()
         while True:
-            why = self._withdrawn.get(q.step)
-            if why is not None:
-                self.console.print(f"\n  {q.step}: {why}; no answer needed here")
+            if q.step in self._withdrawn:
+                self._tell_settled(q.step)
                 return None
             try:
                 ready, _, _ = select.select([self.stdin], [], [], 0.25)

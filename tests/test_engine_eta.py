@@ -1,0 +1,60 @@
+"""The ETA stays fresh during long steps: every 5 minutes of run time, and on overrun."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine_helpers import cli, events, of_type, write
+
+from runbook.clock import parse_iso
+from runbook.engine_eta import EtaSchedule
+
+PLAYBOOK = """
+playbook: long-step
+title: One step much longer than its estimate
+steps:
+  - id: restore
+    title: Restore the database
+    phase: data
+    local: true
+    run: "restore-db"
+    estimate: 7m
+    timeout: 1h
+"""
+
+
+def test_rehearsal_writes_eta_periodically_and_when_a_step_overruns(tmp_path: Path) -> None:
+    pb = write(tmp_path / "pb.yml", PLAYBOOK)
+    durations = write(tmp_path / "d.yml", "restore: 22m\n")
+    state = tmp_path / "state.db"
+    # 600x: the 22 virtual minutes take ~2 s, so forecasting stays within its budget.
+    r = cli(state, "rehearse", str(pb), "--durations", str(durations), "--speed", "600")
+    assert r.returncode == 0, r.stderr
+    evs = events(state)
+    started = parse_iso(of_type(evs, "step_started", "restore")[0].ts)
+    ended = parse_iso(of_type(evs, "step_succeeded", "restore")[0].ts)
+    assert ended - started == 22 * 60
+    during = [
+        parse_iso(e.ts) - started for e in of_type(evs, "eta") if started < parse_iso(e.ts) < ended
+    ]
+    # The estimate (7m) passed, and 5-minute periods: 5m, 7m (overrun), 12m, 17m.
+    assert 420.0 in during
+    assert len(during) >= 3
+    gaps = [b - a for a, b in zip([0.0, *during], [*during, ended - started], strict=True)]
+    assert max(gaps) <= 300.0 + 1.0
+
+
+def test_schedule_fires_only_for_the_attempt_still_running() -> None:
+    eta = EtaSchedule(period_s=300.0)
+    eta.written(0.0, 0.0)
+    eta.step_started("a", 1, 0.0, (60.0, 120.0))
+    assert eta.next_at(active=True) == 60.0
+    eta.check(61.0, True, lambda step, attempt: False)  # "a" ended before its estimate
+    assert not eta.dirty
+    eta.check(121.0, True, lambda step, attempt: step == "a" and attempt == 1)
+    assert eta.dirty
+    eta.written(121.0, 0.0)
+    assert eta.next_at(active=False) is None  # nothing active: no periodic ETA
+    assert eta.next_at(active=True) == 421.0
+    eta.check(421.0, True, lambda step, attempt: True)
+    assert eta.dirty and eta.next_at(active=True) is None  # until this one is written
