@@ -8,6 +8,8 @@ misreading it.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from pathlib import Path
 
@@ -70,7 +72,29 @@ def journal_error(err: sqlite3.Error, path: Path, doing: str) -> JournalError:
             f"the journal {path} stayed locked by another process for "
             f"{BUSY_TIMEOUT_MS // 1000}s ({why})"
         )
-    return JournalError(f"cannot {doing} the journal {path}: {why}")
+    cause = _storage_problem(path) if doing != "read" else None
+    return JournalError(
+        f"cannot {doing} the journal {path}: {why}" + (f" ({cause})" if cause else "")
+    )
+
+
+def _storage_problem(path: Path) -> str | None:
+    """Why the disk refused a write, when SQLite only says "disk I/O error" (it keeps the
+    errno to itself): write a byte beside the journal and let the kernel say it."""
+    probe = path.with_name(f".{path.name}.probe-{os.getpid()}")
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"x")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as err:
+        return f"the disk says: {(err.strerror or str(err)).lower()}"
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
+    return None
 
 
 def check_version(db: sqlite3.Connection, path: Path) -> int:

@@ -28,9 +28,12 @@ def engine_lock(path: Path, run_id: str) -> Iterator[None]:
     """Hold the lock at `path` for the whole block; RunLocked if a live process holds it."""
     fd = _acquire(path, run_id)
     try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+            os.fsync(fd)
+        except OSError as err:  # a full or read-only disk: the journal cannot be written
+            raise JournalError(f"cannot write the run lock {path}: {err.strerror or err}") from err
         yield
     finally:
         # Unlink while still holding it: a process that opened the old file sees the inode

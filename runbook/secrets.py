@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -17,6 +18,25 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
 
+class SecretText(str):
+    """A secret variable's value: renders like any text, but error messages mask it."""
+
+    __slots__ = ()
+
+
+def _forms(secret: str) -> set[str]:
+    """The ways a value appears in what we keep: as typed, shell-quoted in a rendered
+    command (`it's` becomes `'it'"'"'s'`, which no longer contains `it's`; the inner form
+    also covers a secret quoted as part of a longer value), JSON-escaped (a mapping
+    variable is rendered as JSON)."""
+    return {
+        secret,
+        secret.replace("'", "'\"'\"'"),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+
+
 class Redactor:
     """Replaces every known secret value with *** in text and nested data."""
 
@@ -24,7 +44,8 @@ class Redactor:
         # Longest first so a secret containing another is masked whole; very short values
         # (1-2 chars) would mask half of every output, so they are kept out of the journal
         # by never being echoed in our own messages instead.
-        values = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
+        kept = {s for s in secrets if s and len(s) >= 3}
+        values = sorted({f for s in kept for f in _forms(s)}, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(v) for v in values)) if values else None
 
     def text(self, value: str) -> str:

@@ -16,6 +16,7 @@ from runbook.errors import InputError, Issue
 from runbook.model import Step
 from runbook.plan import Plan, build_plan
 from runbook.secrets import Redactor
+from runbook.variables import inventory_secrets
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,13 @@ def prepare(req: RunRequest, environ: Mapping[str, str]) -> Prepared:
     skips = initial_skips(plan, req.only, req.from_step)
     steps = {s.id: s for s in playbook.steps}
     return Prepared(
-        resolved, plan, steps, step_hosts, variables.values, Redactor(variables.secrets), skips
+        resolved,
+        plan,
+        steps,
+        step_hosts,
+        variables.values,
+        Redactor((*variables.secrets, *inventory_secrets(resolved.inventory.hosts))),
+        skips,
     )
 
 

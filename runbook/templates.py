@@ -20,6 +20,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from runbook.errors import InputError, Issue
 from runbook.model import Host, Inventory, Location, Playbook, RunMode
+from runbook.secrets import Redactor, SecretText, is_secret_name
 
 
 class Raw(str):
@@ -188,7 +189,37 @@ def _render(source: str, ctx: Mapping[str, Any], command: bool, where: Location 
 
 
 def describe_error(err: Exception, ctx: Mapping[str, Any]) -> tuple[str, str]:
-    """(message, hint) for a template failure, with a did-you-mean where one helps."""
+    """(message, hint) for a template failure, with a did-you-mean where one helps.
+
+    Python's messages quote the values involved (`'dict object' has no attribute
+    'hunter2'`), so every secret the context holds is masked out of both."""
+    message, hint = _describe(err, ctx)
+    redactor = Redactor(_secret_texts(ctx))
+    return redactor.text(message), redactor.text(hint)
+
+
+def _secret_texts(ctx: Mapping[str, Any]) -> list[str]:
+    """Secret playbook values (marked by `variables`) and secret-named host variables."""
+    found: list[str] = []
+
+    def walk(value: Any, secret: bool) -> None:
+        if isinstance(value, Mapping):
+            for k, v in dict.items(value) if isinstance(value, dict) else value.items():
+                walk(v, secret or is_secret_name(str(k)))
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v, secret)
+        elif isinstance(value, SecretText) or (secret and value is not None):
+            found.append(str(value))
+
+    walk(ctx.get("vars") or {}, False)
+    host = ctx.get("host")
+    if isinstance(host, dict):
+        walk(dict.get(host, "vars") or {}, False)
+    return found
+
+
+def _describe(err: Exception, ctx: Mapping[str, Any]) -> tuple[str, str]:
     if isinstance(err, TemplateSyntaxError):
         return f"syntax error: {err.message}", syntax_hint(err)
     if isinstance(err, UndefinedError):

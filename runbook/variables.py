@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from runbook.errors import InputError, Issue
-from runbook.model import Playbook, Variable
+from runbook.model import Host, Playbook, Variable
+from runbook.secrets import SecretText, is_secret_name
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ def resolve_vars(playbook: Playbook, environ: Mapping[str, str] | None = None) -
     if issues:
         raise InputError(issues)
     names = tuple(name for name, var in playbook.vars.items() if var.secret)
+    for name in names:
+        values[name] = _mark(values[name])
     secrets = tuple(dict.fromkeys(t for name in names for t in _texts(values[name])))
     return ResolvedVars(values, secrets, names)
 
@@ -81,7 +84,7 @@ def validation_values(playbook: Playbook) -> tuple[dict[str, Any], bool]:
     guessed = False
     for name, var in playbook.vars.items():
         if var.env is None or var.value is not None:
-            values[name] = var.value
+            values[name] = _mark(var.value) if var.secret else var.value
         else:
             values[name] = Placeholder(PLACEHOLDER.format(env=var.env))
             guessed = True
@@ -95,6 +98,38 @@ def _missing(var: Variable) -> Issue:
         f"export {var.env}=... before starting the run, "
         f"or give a default: {{env: {var.env}, default: ...}}",
     )
+
+
+def inventory_secrets(hosts: Mapping[str, Host]) -> tuple[str, ...]:
+    """Values of host variables named like secrets (`db_password`, `ansible_become_pass`):
+    SPEC §5's rule is by name, "whatever their form", so the inventory's count too."""
+    found: dict[str, None] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for name, inner in value.items():
+                if is_secret_name(str(name)):
+                    found.update(dict.fromkeys(_texts(inner)))
+                else:
+                    walk(inner)
+        elif isinstance(value, (list, tuple)):
+            for inner in value:
+                walk(inner)
+
+    for host in hosts.values():
+        walk(host.vars)
+    return tuple(found)
+
+
+def _mark(value: Any) -> Any:
+    """Text inside a secret value as SecretText, so template errors know to mask it."""
+    if isinstance(value, str):
+        return SecretText(value)
+    if isinstance(value, Mapping):
+        return {k: _mark(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_mark(v) for v in value]
+    return value
 
 
 def _texts(value: Any) -> Iterator[str]:

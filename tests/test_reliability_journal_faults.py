@@ -1,0 +1,196 @@
+"""Journal faults mid-run: the disk fills up, or the filesystem turns read-only (as ext4
+does with errors=remount-ro after an I/O error). The engine stops starting steps, says
+why, leaves the run resumable, and `resume` finishes it once the cause is gone. No step
+ever runs without its start committed: every step appends its id to a file outside the
+faulty filesystem, and each run there must match a `host_started` in the final journal.
+
+Needs root (mount); skipped with the reason when the kernel refuses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from engine_helpers import cli, env, events, of_type, wait_for, write
+
+from runbook.events import GENESIS_HASH, event_hash
+from runbook.state import fold
+
+STEPS = 40
+
+
+def _playbook(folder: Path, marks: Path) -> Path:
+    lines = ["playbook: faults", "title: Journal faults", "defaults: {idempotent: true}", "steps:"]
+    for i in range(STEPS):
+        needs = f", needs: [s{i - 4:02d}]" if i >= 4 else ""
+        lines.append(
+            f"  - {{id: s{i:02d}, title: Step {i}, phase: p{i % 4}, local: true{needs}, "
+            f"run: 'echo s{i:02d} >> {marks}; i=0; while [ $i -lt 30 ]; do "
+            "echo output line $i of a chatty restore command; i=$((i+1)); done; sleep 0.1'}"
+        )
+    return write(folder / "pb.yml", "\n".join(lines) + "\n")
+
+
+def _mount(args: list[str]) -> None:
+    r = subprocess.run(["mount", *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"mount {' '.join(args)} refused: {r.stderr.strip()}")
+
+
+@contextlib.contextmanager
+def _tmpfs(where: Path, size: str) -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small filesystem")
+    where.mkdir()
+    _mount(["-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)])
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+@contextlib.contextmanager
+def _ext4(image: Path, where: Path) -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a loop device")
+    with image.open("wb") as f:
+        f.truncate(32 * 1024 * 1024)
+    r = subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"mkfs.ext4 unavailable: {r.stderr.strip()}")
+    where.mkdir()
+    _mount(["-o", "loop,errors=remount-ro", str(image), str(where)])
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], capture_output=True)
+
+
+def _fill(folder: Path) -> Path:
+    """Write a file until the filesystem has no byte left."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 20, 1 << 16, 1 << 12, 1 << 8, 1):
+            chunk = b"\0" * size
+            while True:
+                try:
+                    os.write(fd, chunk)
+                except OSError as err:
+                    assert err.errno == errno.ENOSPC, err
+                    break
+    finally:
+        os.close(fd)
+    return filler
+
+
+def _start(state: Path, pb: Path, log: Path) -> subprocess.Popen[str]:
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "runbook", "--state", str(state), "run", str(pb)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env(),
+            cwd=log.parent,
+        )
+
+
+def _stopped_cleanly(proc: subprocess.Popen[str], log: Path, cause: str) -> str:
+    """The engine ended on its own, with one clear line saying why and how to go on."""
+    proc.wait(timeout=90)
+    text = log.read_text()
+    assert proc.returncode == 2, text[-3000:]
+    assert "Traceback" not in text
+    assert cause in text.lower(), text[-2000:]
+    assert "runbook resume" in text, text[-2000:]
+    return text
+
+
+def _check_journal(state: Path, marks: Path, finished: bool) -> None:
+    evs = events(state)
+    prev = GENESIS_HASH
+    for n, e in enumerate(evs, 1):
+        assert e.seq == n and e.prev_hash == prev and event_hash(e) == e.hash
+        prev = e.hash
+    ran = Counter(marks.read_text().split()) if marks.exists() else Counter()
+    started = Counter(e.step for e in of_type(evs, "host_started") if e.data.get("action") == "run")
+    for step, times in ran.items():
+        assert times <= started[step], f"{step} ran {times}x, {started[step]} start(s) committed"
+    if finished:
+        st = fold(evs)
+        assert st.status == "succeeded"
+        assert all(s.status == "succeeded" for s in st.steps.values())
+        assert set(ran) == {f"s{i:02d}" for i in range(STEPS)}
+
+
+def test_disk_full_mid_run_stops_cleanly_then_resumes(tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+    pb = _playbook(tmp_path, marks)
+    with _tmpfs(tmp_path / "fs", "6m") as fs:
+        state = fs / "state.db"
+        log = tmp_path / "run.log"
+        proc = _start(state, pb, log)
+        try:
+            wait_for(state, lambda e: len(of_type(e, "step_succeeded")) >= 6, timeout=60)
+            filler = _fill(fs)
+            _stopped_cleanly(proc, log, "full")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        _check_journal(state, marks, finished=False)
+        st = fold(events(state))
+        assert st.status != "succeeded"
+        assert cli(state, "status", "latest").returncode == 0  # readable while full
+        # Still full: resume refuses cleanly rather than running anything.
+        before = marks.read_text()
+        r = cli(state, "resume", "latest")
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert marks.read_text() == before
+        filler.unlink()
+        r = cli(state, "resume", "latest", timeout=120)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        _check_journal(state, marks, finished=True)
+        assert cli(state, "verify", "latest").returncode == 0
+
+
+def test_filesystem_turning_read_only_mid_run_then_resume(tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+    pb = _playbook(tmp_path, marks)
+    image = tmp_path / "journal.img"
+    with _ext4(image, tmp_path / "fs") as fs:
+        state = fs / "state.db"
+        log = tmp_path / "run.log"
+        proc = _start(state, pb, log)
+        try:
+            wait_for(state, lambda e: len(of_type(e, "step_succeeded")) >= 6, timeout=60)
+            device = subprocess.run(
+                ["findmnt", "-n", "-o", "SOURCE", str(fs)], capture_output=True, text=True
+            ).stdout.strip()
+            trigger = Path("/sys/fs/ext4") / Path(device).name / "trigger_fs_error"
+            if not trigger.exists():
+                pytest.skip(f"{trigger} is missing: cannot make ext4 go read-only")
+            trigger.write_text("runbook test: simulated I/O error\n")
+            _stopped_cleanly(proc, log, "read-only")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        # What an operator does: unmount, check the filesystem, mount it again.
+        subprocess.run(["umount", str(fs)], check=True, capture_output=True)
+        subprocess.run(["e2fsck", "-fy", str(image)], capture_output=True)
+        _mount(["-o", "loop", str(image), str(fs)])
+        _check_journal(state, marks, finished=False)
+        r = cli(state, "resume", "latest", timeout=120)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        _check_journal(state, marks, finished=True)
+        assert cli(state, "verify", "latest").returncode == 0
