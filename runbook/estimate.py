@@ -15,20 +15,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from runbook.estimate_learn import OUTLIER_K, OUTLIER_P, Finished, Posterior, learn
-from runbook.estimate_model import MIN_DURATION_S, History, StepModels, build_models
-from runbook.estimate_normal import survival, upper_ppf
+from runbook.estimate_learn import Finished, Posterior, learn
+from runbook.estimate_model import History, StepModels, build_models
 from runbook.estimate_observe import DONE, RUNNING, Observations, observe_state
+from runbook.estimate_running import expected_remaining, running_remaining
 from runbook.estimate_sim import Graph, simulate
 from runbook.estimate_simple import Forecast, Forecaster, eta_data
+from runbook.estimate_tail import STUCK_LOG_MEAN, overrun
 
 FloatArray = NDArray[np.float64]
 
 SAMPLES = 1000
 SAMPLE_BUDGET = 2_000_000  # steps × samples kept in memory (float32 noise: ~16 MB)
 MIN_SAMPLES = 300
+BLOCK = 256  # rows of sampled durations computed at once
 SEED = 5_318_008
-EXPECT_SD = 0.25  # an operator's word on remaining time: close, not exact
 MIN_ESS_SHARE = 0.25  # evidence from running steps may not leave fewer effective samples
 CRITICAL_SHARE = 0.0  # the critical path follows the most-often-critical need while > this
 # Large playbooks: recompute once this many steps changed state (an update of 5,000 steps
@@ -62,19 +63,8 @@ class MonteCarloForecaster:
     ) -> None:
         self.plan = plan_json(plan)
         self.graph = Graph.from_plan(self.plan)
-        models = build_models(self.plan, history, mode)
-        order = np.array([models.ids.index(s) for s in self.graph.ids], dtype=np.int64)
-        self.models = StepModels(
-            self.graph.ids,
-            models.mu[order],
-            models.sigma[order],
-            models.phase[order],
-            models.phases,
-            tuple(models.kind[i] for i in order),
-            models.run_effect_prior,
-            models.run_effect_sd,
-            models.learned,
-        )
+        models = build_models(self.plan, history, mode).reordered(self.graph.ids)
+        self.models: StepModels = models
         self.concurrency = concurrency
         rto = self.plan.get("rto_s")
         self.rto_s = float(rto) if rto else None
@@ -82,8 +72,10 @@ class MonteCarloForecaster:
         self.samples = max(MIN_SAMPLES, min(samples, SAMPLE_BUDGET // max(n_steps, 1)))
         rng = np.random.default_rng(seed)
         shape = (n_steps, self.samples)
-        self._z = rng.standard_normal(shape).astype(np.float32)
-        self._u = rng.random(shape).astype(np.float32)
+        # float32 halves the memory of the draws; they are only ever combined in float64.
+        self._z = rng.standard_normal(shape, dtype=np.float32)
+        self._e = rng.random(shape, dtype=np.float32)  # → Exp(1): −log(1 − u), never inf
+        np.negative(np.log1p(-self._e, out=self._e), out=self._e)
         self._zt = rng.standard_normal((self.samples, 1 + len(models.phases)))
         self._every = max(1, n_steps // RECOMPUTE_EVERY_STEPS)
         self._last: tuple[dict[str, tuple[str, float | None]], Forecast] | None = None
@@ -112,33 +104,45 @@ class MonteCarloForecaster:
 
     def _compute(self, obs: Observations, now: float) -> Forecast:
         g, m = self.graph, self.models
-        n = self._z.shape[1]
+        n_steps, n = self._z.shape
         cats = [obs.steps[s].category if s in obs.steps else "todo" for s in g.ids]
         done = np.array([c == DONE for c in cats], dtype=bool)
+        running = [i for i, c in enumerate(cats) if c == RUNNING]
         post = learn(m, self._finished(obs))
         effects = post.draw(self._zt)  # (n, 1 + phases)
-        # Per step still to finish: log-median after this run's and its phase's learned
-        # departure; finished steps' rows stay zero (nothing is drawn for them).
-        live = np.flatnonzero(~done)
-        log_med = np.zeros((len(g.ids), n))
-        log_med[live] = m.mu[live, None] + effects[:, 0][None, :] + effects[:, 1:].T[m.phase[live]]
-        sd = (m.sigma * post.noise_scale)[:, None]
-        durations = np.zeros((len(g.ids), n))
-        spread = np.where(self._u[live] < OUTLIER_P, OUTLIER_K * sd[live], sd[live])
-        durations[live] = np.exp(log_med[live] + spread * self._z[live])
+        p, lam = post.stuck_p, STUCK_LOG_MEAN
+        sd = m.sigma * post.noise_scale
+        effects_t = np.ascontiguousarray(effects[:, 1:].T)  # (phases, n)
+        durations = np.zeros((n_steps, n))
+        todo = np.flatnonzero(~done & ~np.isin(np.arange(n_steps), running))
+        if m.instant is not None:
+            todo = todo[~m.instant[todo]]  # estimated at 0 s: they take no time
+        for lo in range(0, len(todo), BLOCK):
+            # Steps not started: log median after this run's and its phase's learned
+            # departure, their own noise and the stuck-step overrun. In blocks of rows:
+            # a 10,000-step plan never holds more than one block of temporaries.
+            rows = todo[lo : lo + BLOCK]
+            x = effects_t[m.phase[rows]]
+            x += effects[:, 0]
+            x += m.mu[rows, None]
+            x += sd[rows, None] * self._z[rows]
+            x += overrun(self._e[rows], p, lam)
+            durations[rows] = np.exp(x, out=x)
         log_w = np.zeros(n)
         fixed: dict[int, FloatArray] = {}
-        for i, c in enumerate(cats):
-            if c != RUNNING:
-                continue
+        for i in running:
             so = obs.steps[g.ids[i]]
             if so.expect_remaining_s is not None and so.expect_ts is not None:
-                fixed[i] = self._expected(so.expect_remaining_s, now - so.expect_ts, i)
+                since = now - so.expect_ts
+                fixed[i] = expected_remaining(so.expect_remaining_s, since, self._z[i])
                 continue
             elapsed = max(now - so.started, 0.0) if so.started is not None else 0.0
-            rem, surv = self._running(log_med[i], sd[i, 0], elapsed, i)
-            fixed[i] = rem
-            log_w += np.log(np.maximum(surv, 1e-300))
+            log_med = m.mu[i] + effects[:, 0] + effects_t[m.phase[i]]
+            u = np.exp(-self._e[i].astype(np.float64))
+            fixed[i], log_surv = running_remaining(
+                log_med, float(sd[i]), elapsed, p, lam, self._z[i], u
+            )
+            log_w += log_surv
         w = _tempered(log_w)
         limit = self.concurrency if self.concurrency is not None else obs.concurrency
         res = simulate(g, durations, fixed, done, w, limit)
@@ -160,43 +164,6 @@ class MonteCarloForecaster:
         ]
         done.sort()
         return [Finished(idx[s], float(w)) for _, s, w in done if w is not None]
-
-    def _running(
-        self, log_med: FloatArray, sd: float, elapsed: float, i: int
-    ) -> tuple[FloatArray, FloatArray]:
-        """Remaining time of a step running for `elapsed` s, and how likely that was.
-
-        Conditioned on taking longer than it already has: an overdue step's remaining time
-        grows, and a step overdue for its normal spread is more likely a badly-stuck one.
-        """
-        t = np.log(max(elapsed, MIN_DURATION_S))
-        a_in = (t - log_med) / sd
-        a_out = (t - log_med) / (OUTLIER_K * sd)
-        s_in = (1.0 - OUTLIER_P) * survival(a_in)
-        s_out = OUTLIER_P * survival(a_out)
-        surv = s_in + s_out
-        p_out = s_out / np.maximum(surv, 1e-300)
-        is_out = self._u[i].astype(np.float64) < p_out
-        a = np.where(is_out, a_out, a_in)
-        scale = np.where(is_out, OUTLIER_K * sd, sd)
-        v = np.clip(survival(self._z[i].astype(np.float64)), 1e-12, 1.0)
-        tail = np.maximum(survival(a), 1e-300)
-        zc = np.where(a > 8.0, a - np.log(v) / np.maximum(a, 1.0), upper_ppf(v * tail))
-        total = np.exp(log_med + scale * np.maximum(zc, a))
-        return np.maximum(total - elapsed, 0.0), surv
-
-    def _expected(self, remaining_s: float, since: float, i: int) -> FloatArray:
-        """Remaining time after an operator said `remaining_s` more, `since` s ago."""
-        log_med = np.log(max(remaining_s, MIN_DURATION_S))
-        since = max(since, 0.0)
-        z = self._z[i].astype(np.float64)
-        if since <= 0.0:
-            return np.asarray(np.exp(log_med + EXPECT_SD * z))
-        a = (np.log(max(since, MIN_DURATION_S)) - log_med) / EXPECT_SD
-        v = np.clip(survival(z), 1e-12, 1.0)
-        tail = max(float(survival(a)), 1e-300)
-        zc = upper_ppf(v * tail) if a <= 8.0 else a - np.log(v) / a
-        return np.asarray(np.maximum(np.exp(log_med + EXPECT_SD * zc) - since, 0.0))
 
     def _critical_path(self, critical: FloatArray, done: NDArray[np.bool_]) -> tuple[str, ...]:
         """Walk back from the most-often-last step through its most-often-critical needs."""

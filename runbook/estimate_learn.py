@@ -17,15 +17,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from runbook.estimate_model import MIN_DURATION_S, StepModels
+from runbook.estimate_tail import STUCK_LOG_MEAN, STUCK_P, learned_share, stuck_responsibility
 
 FloatArray = NDArray[np.float64]
 
-RUN_EFFECT_SD = 0.25  # prior spread of g without history: plans are often off by 1.4×
-PHASE_SD = 0.15  # prior spread of a phase's departure from the run-wide slowdown
-RECENCY_HALF_LIFE = 25.0  # finished steps; older evidence counts half as much
-OUTLIER_P = 0.08  # a step goes badly wrong (stuck, waiting on a vendor) this often ...
-OUTLIER_K = 3.5  # ... and then its log-spread is this many times wider
-NOISE_PRIOR_N = 10.0  # pseudo-observations holding the noise scale at the plan's
+RUN_EFFECT_SD = 0.2  # prior spread of g: a whole run is often 1.3× off its plan
+PHASE_SD = 0.2  # prior spread of a phase's departure from the run-wide slowdown ...
+PHASE_PRIOR_N = 1.5  # ... held by this many pseudo-phases against the phases seen
+PHASE_SD_BOUNDS = (0.05, 1.0)
+LEARN_ITERATIONS = 5
+RECENCY_HALF_LIFE = 30.0  # finished steps; older evidence counts half as much
+NOISE_PRIOR_N = 6.0  # pseudo-observations holding the noise scale at the plan's
 NOISE_SCALE_BOUNDS = (0.7, 3.0)
 
 
@@ -39,11 +41,13 @@ class Finished:
 
 @dataclass(frozen=True)
 class Posterior:
-    """Gaussian belief over (g, d_phase...) and the learned noise scale."""
+    """Gaussian belief over (g, d_phase...), the learned noise scale and stuck-step share."""
 
     mean: FloatArray  # shape (1 + phases,)
     chol: FloatArray  # lower Cholesky factor of the covariance
     noise_scale: float
+    stuck_p: float = STUCK_P
+    phase_sd: float = PHASE_SD  # spread expected of the phases not seen yet
 
     def draw(self, z: FloatArray) -> FloatArray:
         """Samples (n, 1 + phases) of the effects from standard normals `z` of that shape."""
@@ -59,58 +63,65 @@ def learn(
 ) -> Posterior:
     """The posterior of the run and phase effects given steps finished so far (oldest first)."""
     n_phase = len(models.phases)
-    k = 1 + n_phase
-    prior_mean = models.run_effect_prior if prior_mean is None else prior_mean
+    g0 = models.run_effect_prior if prior_mean is None else prior_mean
     # History moves the prior's centre only: tonight can be slower than every past run.
-    prior_sd = RUN_EFFECT_SD if prior_sd is None else prior_sd
-    prior_prec = np.diag([1.0 / prior_sd**2] + [1.0 / PHASE_SD**2] * n_phase)
-    prior_vec = np.zeros(k)
-    prior_vec[0] = prior_mean / prior_sd**2
+    g_sd = RUN_EFFECT_SD if prior_sd is None else prior_sd
+    tau2 = PHASE_SD**2
+    prior_vec = np.zeros(1 + n_phase)
+    prior_vec[0] = g0 / g_sd**2
+    mean = np.zeros(1 + n_phase)
+    mean[0] = g0
+    cov = np.diag([g_sd**2] + [tau2] * n_phase)
     if not finished:
-        cov = np.linalg.inv(prior_prec)
-        return Posterior(
-            _f64(np.linalg.solve(prior_prec, prior_vec)), _f64(np.linalg.cholesky(cov)), 1.0
-        )
+        return Posterior(mean, _f64(np.linalg.cholesky(cov)), 1.0, STUCK_P, PHASE_SD)
     idx = np.array([f.index for f in finished], dtype=np.int64)
     dur = np.array([max(f.duration_s, MIN_DURATION_S) for f in finished])
     y = np.log(dur) - models.mu[idx]
     sig = models.sigma[idx]
     ph = models.phase[idx]
+    seen = np.unique(ph) + 1  # effect indices of the phases with evidence
     rank = np.arange(len(finished))[::-1].astype(np.float64)  # 0 = most recent
     recency = 0.5 ** (rank / RECENCY_HALF_LIFE)
     resp = np.zeros(len(finished))  # how likely each step was a badly-stuck one
-    mean = _f64(np.linalg.solve(prior_prec, prior_vec))
-    cov = np.linalg.inv(prior_prec)
-    prec = prior_prec
-    for _ in range(4):
-        # The same two-part noise as the forecast's: a step far off the fit is explained
-        # as one that went badly wrong, not as every step being slow.
+    p = STUCK_P
+    for it in range(LEARN_ITERATIONS):
+        if it:
+            # How far the phases seen so far depart from the run-wide effect sets the
+            # spread expected of the phases to come (a phase that ran on plan makes
+            # the next ones more likely to, one that ran 3× slow less so).
+            spread = float(np.sum(mean[seen] ** 2 + np.diag(cov)[seen]))
+            tau2 = (PHASE_PRIOR_N * PHASE_SD**2 + spread) / (PHASE_PRIOR_N + len(seen))
+            tau2 = float(np.clip(tau2, PHASE_SD_BOUNDS[0] ** 2, PHASE_SD_BOUNDS[1] ** 2))
+        # The same stuck-step tail as the forecast's: a step far above the fit is
+        # explained as one that went badly wrong, not as every step being slow.
         fit = mean[0] + mean[1 + ph]
         fit_var = cov[0, 0] + cov[1 + ph, 1 + ph] + 2.0 * cov[0, 1 + ph]
-        v_in = sig**2 + fit_var
-        v_out = (OUTLIER_K * sig) ** 2 + fit_var
-        d_in = (1.0 - OUTLIER_P) * np.exp(-0.5 * (y - fit) ** 2 / v_in) / np.sqrt(v_in)
-        d_out = OUTLIER_P * np.exp(-0.5 * (y - fit) ** 2 / v_out) / np.sqrt(v_out)
-        resp = d_out / np.maximum(d_in + d_out, 1e-300)
-        w = recency * ((1.0 - resp) / sig**2 + resp / (OUTLIER_K * sig) ** 2)
-        prec = prior_prec.copy()
+        resp = stuck_responsibility(y - fit, fit_var, sig, p, STUCK_LOG_MEAN)
+        p = learned_share(resp)
+        # A stuck step still says a little: its duration less a typical overrun, with
+        # the overrun's spread added (a moment-matched stand-in for its skewed noise).
+        w_body = recency * (1.0 - resp) / sig**2
+        w_stuck = recency * resp / (sig**2 + STUCK_LOG_MEAN**2)
+        w = w_body + w_stuck
+        wy = w_body * y + w_stuck * (y - STUCK_LOG_MEAN)
+        prec = np.diag([1.0 / g_sd**2] + [1.0 / tau2] * n_phase)
         prec[0, 0] += w.sum()
         np.add.at(prec[0, 1:], ph, w)
         np.add.at(prec[1:, 0], ph, w)
         prec[1:, 1:] += np.diag(np.bincount(ph, weights=w, minlength=n_phase))
         rhs = prior_vec.copy()
-        rhs[0] += (w * y).sum()
-        rhs[1:] += np.bincount(ph, weights=w * y, minlength=n_phase)
-        mean = _f64(np.linalg.solve(prec, rhs))
+        rhs[0] += wy.sum()
+        rhs[1:] += np.bincount(ph, weights=wy, minlength=n_phase)
         cov = np.linalg.inv(prec)
+        mean = _f64(cov @ rhs)
     # Noise scale: weighted mean squared standardized residual of the ordinary steps,
     # held toward 1 by a prior.
     z2 = ((y - mean[0] - mean[1 + ph]) / sig) ** 2
     wts = recency * (1.0 - resp)
     scale2 = (NOISE_PRIOR_N + (wts * z2).sum()) / (NOISE_PRIOR_N + wts.sum())
     scale = float(np.clip(np.sqrt(scale2), *NOISE_SCALE_BOUNDS))
-    cov = np.linalg.inv(prec)
-    return Posterior(mean, _f64(np.linalg.cholesky(cov)), scale)
+    cov = 0.5 * (cov + cov.T)
+    return Posterior(mean, _f64(np.linalg.cholesky(cov)), scale, p, float(np.sqrt(tau2)))
 
 
 def _f64(a: object) -> FloatArray:

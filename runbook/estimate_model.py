@@ -9,7 +9,7 @@ playbook move `mu` (the step's own speed, after removing how slow that whole run
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,22 @@ class StepModels:
     run_effect_prior: float = 0.0  # expected log slowdown of this kind of run, from history
     run_effect_sd: float | None = None  # its spread across past runs, None: no history
     learned: Mapping[str, int] = field(default_factory=dict)  # step id → past samples used
+    # Steps estimated at 0 s (a bookmark, a check that is instant): not drawn, never late.
+    instant: NDArray[np.bool_] | None = None
+
+    def reordered(self, ids: Sequence[str]) -> StepModels:
+        """The same models with steps in the order of `ids` (the forecaster's graph order)."""
+        where = {s: i for i, s in enumerate(self.ids)}
+        order = np.array([where[s] for s in ids], dtype=np.int64)
+        return replace(
+            self,
+            ids=tuple(ids),
+            mu=self.mu[order],
+            sigma=self.sigma[order],
+            phase=self.phase[order],
+            kind=tuple(self.kind[i] for i in order),
+            instant=None if self.instant is None else self.instant[order],
+        )
 
 
 def plan_step_params(step: Mapping[str, Any]) -> tuple[float, float]:
@@ -81,6 +97,11 @@ def plan_step_params(step: Mapping[str, Any]) -> tuple[float, float]:
         sigma = max((np.log(hi) - np.log(lo)) / (2.0 * _RANGE_Z), MIN_SIGMA)
         return float(mu), float(sigma)
     return float(np.log(likely)), SINGLE_SIGMA.get(str(step.get("kind")), 0.35)
+
+
+def _instant(step: Mapping[str, Any]) -> bool:
+    est = step.get("estimate") or {}
+    return bool(est.get("given", True)) and float(est.get("max_s", 300.0)) <= 0.0
 
 
 def _run_effect(run: PastRun, mu: Mapping[str, float]) -> float:
@@ -102,7 +123,8 @@ def build_models(
     phase_index = {p: i for i, p in enumerate(phases)}
     phase = np.array([phase_index[str(s["phase"])] for s in steps], dtype=np.int64)
     kind = tuple(str(s.get("kind", "local")) for s in steps)
-    models = StepModels(ids, mu, sigma, phase, phases, kind)
+    instant = np.array([_instant(s) for s in steps], dtype=bool)
+    models = StepModels(ids, mu, sigma, phase, phases, kind, instant=instant)
     if history and history.runs:
         models = _refine(models, history, mode)
     return models
@@ -114,14 +136,13 @@ def _refine(models: StepModels, history: History, mode: str) -> StepModels:
     weight_sum = np.zeros(len(models.ids))
     resid_sum = np.zeros(len(models.ids))
     resid_sq: list[list[tuple[float, float]]] = [[] for _ in models.ids]
-    effects: list[float] = []
+    effects: list[tuple[float, float]] = []
     for run in history.runs:
         if run.mode == "dry-run":
             continue
         effect = _run_effect(run, mu0)
-        if run.mode == mode:
-            effects.append(effect)
         w = 1.0 if run.mode == mode or mode != "live" else REHEARSAL_WEIGHT
+        effects.append((w, effect))
         for s, d in run.durations.items():
             i = index.get(s)
             if i is None:
@@ -140,18 +161,17 @@ def _refine(models: StepModels, history: History, mode: str) -> StepModels:
             sigma[i] = max(float(np.sqrt(var)), MIN_SIGMA)
     prior, sd = 0.0, None
     if effects:
-        # Past runs of this mode say how slow this kind of run tends to be; shrunk to 0.
-        prior = float(np.sum(effects) / (len(effects) + 1.0))
-        sd = float(np.std(effects)) if len(effects) >= 2 else None
+        # Past runs say how slow a whole run tends to be (rehearsals count less for a
+        # live run: the night itself may differ); shrunk toward the plan by one run.
+        w_sum = sum(w for w, _ in effects)
+        prior = float(sum(w * e for w, e in effects) / (w_sum + 1.0))
+        sd = float(np.std([e for _, e in effects])) if len(effects) >= 2 else None
     learned = {s: len(resid_sq[i]) for s, i in index.items() if resid_sq[i]}
-    return StepModels(
-        models.ids,
-        models.mu + bias,
-        sigma,
-        models.phase,
-        models.phases,
-        models.kind,
-        prior,
-        sd,
-        learned,
+    return replace(
+        models,
+        mu=models.mu + bias,
+        sigma=sigma,
+        run_effect_prior=prior,
+        run_effect_sd=sd,
+        learned=learned,
     )

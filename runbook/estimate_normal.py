@@ -50,6 +50,18 @@ def survival(x: FloatArray | float) -> FloatArray:
     return 0.5 * _erfc(np.asarray(x, dtype=np.float64) / _SQRT2)
 
 
+def log_survival(x: FloatArray | float) -> FloatArray:
+    """log P(Z > x), finite far into both tails (an overdue step's evidence is tiny)."""
+    x = np.asarray(x, dtype=np.float64)
+    z = np.abs(x) / _SQRT2
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = np.zeros_like(z)
+    for coef in reversed(_ERFC[1:]):
+        poly = t * (coef + poly)
+    log_upper = np.log(0.5 * t) - z * z + _ERFC[0] + poly  # log P(Z > |x|)
+    return np.where(x >= 0, log_upper, np.log1p(-np.exp(log_upper)))
+
+
 def cdf(x: FloatArray | float) -> FloatArray:
     """P(Z <= x) for a standard normal Z."""
     return survival(-np.asarray(x, dtype=np.float64))

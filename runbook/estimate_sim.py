@@ -48,7 +48,9 @@ class Graph:
 
 
 def _waves(steps: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Longest-path layer of each step (recomputed: the plan's own `wave` may be absent)."""
+    """Longest-path layer of each step: the plan's own `wave`, recomputed if absent."""
+    if all(isinstance(s.get("wave"), int) for s in steps):
+        return {str(s["id"]): int(s["wave"]) for s in steps}
     needs = {str(s["id"]): [str(n) for n in s.get("needs", ())] for s in steps}
     wave: dict[str, int] = {}
     for start in needs:
@@ -93,20 +95,95 @@ def simulate(
     finished already. Times are relative to now.
     """
     n_steps, n = durations.shape
+    if n_steps == 0:
+        return SimResult(np.zeros(n), np.zeros(0))
+    if concurrency is not None and concurrency > 0:
+        finish, pred = _limited(graph, durations, fixed_finish, done, concurrency, uses_slot)
+        return SimResult(finish.max(axis=0), _criticality(finish, pred, weights))
+    finish = _unlimited(graph, durations, fixed_finish, done)
+    return SimResult(finish.max(axis=0), _critical_share(graph, finish, done, weights))
+
+
+def _unlimited(
+    graph: Graph,
+    durations: FloatArray,
+    fixed_finish: Mapping[int, FloatArray],
+    done: NDArray[np.bool_],
+) -> FloatArray:
+    """Finish times when every step starts as soon as its last need is done."""
+    finish = np.zeros(durations.shape)
+    for i in range(len(finish)):
+        if done[i]:
+            continue
+        f = fixed_finish.get(i)
+        if f is not None:
+            finish[i] = f
+            continue
+        ns = graph.needs[i]
+        row = finish[i]
+        if len(ns) == 0:
+            row[:] = durations[i]
+            continue
+        # In place, need by need: no (needs × N) temporary for a step with many needs.
+        np.maximum(finish[ns[0]], finish[ns[-1]], out=row)
+        for j in ns[1:-1]:
+            np.maximum(row, finish[j], out=row)
+        row += durations[i]
+    return finish
+
+
+def _critical_share(
+    graph: Graph, finish: FloatArray, done: NDArray[np.bool_], weights: FloatArray
+) -> FloatArray:
+    """Weighted share of samples in which each step lies on the path that ends last.
+
+    Walked backwards from each sample's last step through the need that finished last;
+    only steps critical in some sample are looked at, which is few of them.
+    """
+    n_steps, n = finish.shape
+    cols = np.arange(n)
+    last = finish.argmax(axis=0)
+    crit = np.zeros((n_steps, n), dtype=bool)
+    alive = finish[last, cols] > 0.0
+    crit[last[alive], cols[alive]] = True
+    for i in range(n_steps - 1, -1, -1):
+        ns = graph.needs[i]
+        if done[i] or len(ns) == 0 or not crit[i].any():
+            continue
+        sel = np.flatnonzero(crit[i])
+        if len(ns) == 1:
+            j = int(ns[0])
+            crit[j, sel] |= finish[j, sel] > 0.0
+            continue
+        sub = finish[np.ix_(ns, sel)]
+        arg = sub.argmax(axis=0)  # ties: the first need, as the engine's order
+        ok = sub[arg, np.arange(len(sel))] > 0.0
+        crit[ns[arg[ok]], sel[ok]] = True
+    total = weights.sum()
+    out: FloatArray = crit @ weights
+    return out / total if total > 0 else out
+
+
+def _limited(
+    graph: Graph,
+    durations: FloatArray,
+    fixed_finish: Mapping[int, FloatArray],
+    done: NDArray[np.bool_],
+    concurrency: int,
+    uses_slot: NDArray[np.bool_] | None,
+) -> tuple[FloatArray, NDArray[np.int64]]:
+    """Finish times and critical predecessors with at most `concurrency` steps at once."""
+    n_steps, n = durations.shape
     finish = np.zeros((n_steps, n))
     pred = np.full((n_steps, n), -1, dtype=np.int64)
     cols = np.arange(n)
-    limited = concurrency is not None and concurrency > 0
-    slots = slot_owner = None
-    if limited:
-        assert concurrency is not None
-        width = max(concurrency, sum(1 for i in fixed_finish if uses_slot is None or uses_slot[i]))
-        slots = np.zeros((n, width))
-        slot_owner = np.full((n, width), -1, dtype=np.int64)
-        for j, (i, f) in enumerate(sorted(fixed_finish.items())):
-            if uses_slot is None or uses_slot[i]:
-                slots[:, j] = f
-                slot_owner[:, j] = i
+    width = max(concurrency, sum(1 for i in fixed_finish if uses_slot is None or uses_slot[i]))
+    slots = np.zeros((n, width))
+    slot_owner = np.full((n, width), -1, dtype=np.int64)
+    for j, (i, f) in enumerate(sorted(fixed_finish.items())):
+        if uses_slot is None or uses_slot[i]:
+            slots[:, j] = f
+            slot_owner[:, j] = i
     for i in range(n_steps):
         if done[i]:
             continue
@@ -122,7 +199,7 @@ def simulate(
         else:
             ready = np.zeros(n)
             who = np.full(n, -1, dtype=np.int64)
-        if slots is not None and slot_owner is not None and (uses_slot is None or uses_slot[i]):
+        if uses_slot is None or uses_slot[i]:
             free_by_ready = np.where(slots <= ready[:, None], slots, -np.inf)
             best_fit = free_by_ready.argmax(axis=1)
             earliest = slots.argmin(axis=1)
@@ -137,8 +214,7 @@ def simulate(
         else:
             finish[i] = ready + durations[i]
         pred[i] = who
-    end = finish.max(axis=0) if n_steps else np.zeros(n)
-    return SimResult(end, _criticality(finish, pred, weights))
+    return finish, pred
 
 
 def _criticality(finish: FloatArray, pred: NDArray[np.int64], weights: FloatArray) -> FloatArray:

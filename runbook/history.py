@@ -9,6 +9,7 @@ finished.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from runbook.estimate import MonteCarloForecaster, plan_json
@@ -41,6 +42,18 @@ def load_history(journal: Journal, playbook: str, exclude: str | None = None) ->
         if run.durations:
             runs.append(run)
     return History(tuple(runs))
+
+
+def history_at(state: Path, playbook: str) -> History | None:
+    """Earlier runs of `playbook` in the state file at `state`; None when there is none yet.
+
+    Read-only: planning never creates a state file.
+    """
+    if not state.exists():
+        return None
+    with Journal(state, create=False) as journal:
+        history = load_history(journal, playbook)
+    return history if history.runs else None
 
 
 def forecaster_for(

@@ -1,24 +1,26 @@
 """The plan: dependency graph, parallel waves, critical path and planned P50/P90 (pure).
 
 Same playbook and hosts in, same plan out, byte for byte: waves are sorted, ties on the
-critical path are broken by step id, and the Monte Carlo uses a fixed seed. The plan's JSON
-is stored in the journal (`run_started.data.plan`), so everything after the start of a run
-can work from it alone.
+critical path are broken by step id, and the Monte Carlo uses a fixed seed. The planned
+P50/P90 come from the run's own forecaster (runbook/estimate.py) at t = 0, so the plan and
+a run's first `eta` agree. The plan's JSON is stored in the journal
+(`run_started.data.plan`), so everything after the start of a run can work from it alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from runbook.errors import InputError
 from runbook.model import Estimate, OnFailure, Playbook, Step, StepKind
-from runbook.plan_forecast import planned_quantiles
 from runbook.plan_graph import critical_path, graph_issues, topological_order, waves_of
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from runbook.estimate_model import History
 
 
 class HasPlanInput(Protocol):
@@ -29,6 +31,15 @@ class HasPlanInput(Protocol):
 
     @property
     def step_hosts(self) -> Mapping[str, Sequence[str]]: ...
+
+
+def _estimate_json(e: Estimate) -> dict[str, Any]:
+    return {
+        "min_s": float(e.min_s),
+        "likely_s": float(e.likely_s),
+        "max_s": float(e.max_s),
+        "given": e.given,
+    }
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,6 @@ class PlanStep:
     wave: int
 
     def to_json(self) -> dict[str, Any]:
-        e = self.estimate
         return {
             "id": self.id,
             "title": self.title,
@@ -65,12 +75,7 @@ class PlanStep:
             "idempotent": self.idempotent,
             "on_failure": self.on_failure,
             "owner": self.owner,
-            "estimate": {
-                "min_s": float(e.min_s),
-                "likely_s": float(e.likely_s),
-                "max_s": float(e.max_s),
-                "given": e.given,
-            },
+            "estimate": _estimate_json(self.estimate),
             "wave": self.wave,
         }
 
@@ -184,8 +189,13 @@ def build_plan(
     source: Playbook | HasPlanInput,
     step_hosts: Mapping[str, Sequence[str]] | None = None,
     concurrency: int | None = None,
+    history: History | None = None,
 ) -> Plan:
-    """Order a playbook into a plan: `build_plan(resolved)` or `build_plan(playbook, hosts)`."""
+    """Order a playbook into a plan: `build_plan(resolved)` or `build_plan(playbook, hosts)`.
+
+    `history` (earlier runs of the playbook) refines the planned P50/P90 as it refines a
+    run's ETA.
+    """
     if isinstance(source, Playbook):
         playbook, hosts = source, step_hosts or {}
     else:
@@ -203,14 +213,8 @@ def build_plan(
         waves.setdefault(wave_of[sid], []).append(sid)
     wave_list = tuple(tuple(sorted(waves[w])) for w in sorted(waves))
 
-    by_id = {s.id: s for s in steps}
     path, path_s = critical_path(steps, order)
-    run_order = [sid for w in wave_list for sid in w]
-    p50, p90 = planned_quantiles(
-        [by_id[sid] for sid in run_order],
-        concurrency=concurrency,
-    )
-    return Plan(
+    plan = Plan(
         playbook=playbook.id,
         title=playbook.title,
         rto_s=playbook.rto_s,
@@ -219,10 +223,43 @@ def build_plan(
         phases=_phases_in_run_order(steps, wave_of),
         critical_path=path,
         critical_path_s=path_s,
-        p50_s=p50,
-        p90_s=p90,
+        p50_s=0.0,
+        p90_s=0.0,
         default_estimates=tuple(sorted(s.id for s in steps if not s.estimate.given)),
     )
+    p50, p90 = planned_quantiles(plan, history, concurrency)
+    return replace(plan, p50_s=p50, p90_s=p90)
+
+
+def planned_quantiles(
+    plan: Plan, history: History | None = None, concurrency: int | None = None
+) -> tuple[float, float]:
+    """(P50, P90) seconds of the whole restore: the forecaster's answer before any run."""
+    if not plan.steps:
+        return 0.0, 0.0
+    from runbook.estimate import planned  # numpy: only when a plan is actually built
+
+    # Only what the forecaster reads: a 10,000-step plan's host lists would cost more
+    # to copy than the forecast itself.
+    light = {
+        "playbook": plan.playbook,
+        "rto_s": plan.rto_s,
+        "phases": list(plan.phases),
+        "steps": [
+            {
+                "id": s.id,
+                "phase": s.phase,
+                "kind": s.kind,
+                "needs": s.needs,
+                "wave": s.wave,
+                "estimate": _estimate_json(s.estimate),
+            }
+            for s in plan.steps
+        ],
+    }
+    f = planned(light, history, concurrency)
+    # Whole seconds: stable output bytes even if the last float bits differ by platform.
+    return float(round(f.remaining_p50_s)), float(round(f.remaining_p90_s))
 
 
 def _phases_in_run_order(steps: Sequence[Step], wave_of: Mapping[str, int]) -> tuple[str, ...]:

@@ -18,7 +18,9 @@ from runbook.load.durations import parse_duration
 from runbook.state import RunState
 
 START = 1_800_000_000.0
-HEARTBEAT_S = float(os.environ.get("ETA_HEARTBEAT_S", "0"))  # 0: ETA only at transitions
+# The engine's periodic `eta`: every 5 minutes of run time while steps run, and when a
+# running step passes its estimate (ETA_HEARTBEAT_S=0: only at transitions).
+HEARTBEAT_S = float(os.environ.get("ETA_HEARTBEAT_S", "300"))
 
 
 def plan_of(book: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +81,8 @@ def rehearse(
         emit(t, "eta", **eta_data(fc.forecast(state, t), iso))
 
     kinds = {s["id"]: s["kind"] for s in plan["steps"]}
+    likely = {s["id"]: s["estimate"]["likely_s"] for s in plan["steps"]}
+    running: dict[str, float] = {}
     emit(START, "run_started", mode="rehearsal", plan=plan, rto_s=plan["rto_s"], options={})
     eta(START)
     waiting = {s["id"]: len(s["needs"]) for s in plan["steps"]}
@@ -94,15 +98,24 @@ def rehearse(
             emit(t, "manual_waiting", sid, instructions="", hosts=[], owner=None)
         eta(t)
         heapq.heappush(heap, (t + truth[sid], sid))
+        running[sid] = t
 
     for sid in sorted(s for s, k in waiting.items() if k == 0):
         start(START, sid)
     while heap:
         t, sid = heapq.heappop(heap)
         last = parse_iso(out[-1]["ts"])
-        while HEARTBEAT_S and t - last > HEARTBEAT_S:
-            last += HEARTBEAT_S
-            eta(last)
+        if HEARTBEAT_S:
+            ticks = {
+                START + HEARTBEAT_S * k
+                for k in range(
+                    int((last - START) // HEARTBEAT_S) + 1, int((t - START) // HEARTBEAT_S) + 1
+                )
+            }
+            ticks |= {s0 + likely[r] for r, s0 in running.items() if last < s0 + likely[r] < t}
+            for tick in sorted(x for x in ticks if last < x < t):
+                eta(tick)
+        running.pop(sid, None)
         if kinds[sid] == "manual":
             emit(t, "manual_answered", sid, answer="done", wait_s=0.0, work_s=truth[sid])
         emit(t, "step_succeeded", sid, duration_s=truth[sid], attempts=1)

@@ -48,15 +48,19 @@ def plan_command(
     """Show the dependency order, parallel waves, hosts per step, critical path and the
     planned P50/P90 duration against the playbook's RTO.
 
-    Steps without an `estimate` count as 5m and are marked "(default)".
+    Steps without an `estimate` count as 5m and are marked "(default)". The P50/P90 come
+    from the same model as a run's live ETA, refined by the playbook's earlier runs in the
+    state file (--state), if any.
     """
     # Heavy imports here, not at module level: `runbook --help` must start fast.
+    from runbook.history import history_at
     from runbook.load.resolve import resolve
     from runbook.plan import build_plan
     from runbook.plan_render import to_dot, to_mermaid, write_json
 
     resolved = resolve(playbook, list(inventory or ()))
-    plan = build_plan(resolved, concurrency=concurrency)
+    history = history_at(settings().state, resolved.playbook.id)
+    plan = build_plan(resolved, concurrency=concurrency, history=history)
     if fmt is PlanFormat.json:
         write_json(plan, sys.stdout)
     elif fmt is PlanFormat.dot:

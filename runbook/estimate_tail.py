@@ -1,0 +1,118 @@
+"""The stuck-step tail: a step that goes badly wrong, and what its elapsed time says.
+
+A step's log duration is its log median + Gaussian noise, plus, with probability `p`, an
+overrun J ~ Exponential(mean `lam`) in log space (a Pareto tail in time): a disk array
+rebuilding, a vendor on the phone, a service that will not come up. The tail is what
+makes a long-running step's remaining time grow with its elapsed time instead of
+shrinking to zero, and what keeps the band honest before anything has gone wrong.
+
+Noise + exponential is the exponentially modified Gaussian, whose tail and density have
+closed forms; everything here works in log space so that a step 20× overdue still gives
+finite, ordered evidence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from runbook.estimate_normal import log_survival, upper_ppf
+
+FloatArray = NDArray[np.float64]
+Uniforms = NDArray[np.floating[Any]]  # float32 draws are kept to halve their memory
+
+# Tuned on bench/eta (see RESULTS.md): a stuck step overruns its median by a factor
+# x or more with probability 1/x (a Pareto tail of index 1), and about 1 step in 40 gets
+# stuck before the run has shown otherwise.
+STUCK_P = 0.025  # prior share of steps that go badly wrong on an outage night ...
+STUCK_LOG_MEAN = 1.0  # ... and their mean log-overrun (an Exp(1) in log: P(> x×) = 1/x)
+STUCK_PRIOR_N = 15.0  # pseudo-steps holding the learned share at the prior
+STUCK_P_BOUNDS = (0.003, 0.3)
+_TINY = 1e-300
+
+
+def overrun(e: Uniforms, p: float, lam: float) -> FloatArray:
+    """Log-overrun from exponential draws `e` (= −log u): lam·(e + log p) where u < p, else 0.
+
+    Given u < p, u/p is uniform again, so e + log p is Exp(1): one draw decides both
+    whether a step is stuck and by how much, and a learned `p` moves the draws smoothly.
+    """
+    out: FloatArray = lam * np.maximum(e.astype(np.float64) + np.log(p), 0.0)
+    return out
+
+
+def _log_late_outlier(x: FloatArray, s: float, lam: float) -> FloatArray:
+    """log P(Y <= t, Y + J > t) for Y ~ N(m, s²), with x = t − m: J alone carries it past t."""
+    a = x / s
+    return -x / lam + s * s / (2.0 * lam * lam) + log_survival(s / lam - a)
+
+
+def survival(x: FloatArray, s: float, p: float, lam: float) -> tuple[FloatArray, FloatArray]:
+    """log P(D > t) and P(stuck | D > t), with x = log t − log median (per sample)."""
+    log_q = log_survival(x / s)
+    log_late = np.log(p) + _log_late_outlier(x, s, lam)
+    log_total = np.logaddexp(log_q, log_late)
+    # body or outlier with its noise already past t: share Q(a); of it, p is an outlier
+    p_stuck = np.exp(log_late - log_total) + p * np.exp(log_q - log_total)
+    return log_total, np.clip(p_stuck, 0.0, 1.0)
+
+
+def conditional_log_total(
+    x: FloatArray, s: float, p: float, lam: float, z: Uniforms, u: Uniforms
+) -> FloatArray:
+    """Log duration − log t of a step known to take longer than t (x = log t − log median).
+
+    Drawn by inversion from the step's own common random numbers: `z` (standard normal)
+    for the noise, `u` (uniform) for being stuck and by how much. Just after the start
+    (t → 0) this is exactly the unconditioned draw `sd·z + overrun(u)`, so a step that
+    has just started moves nothing, and the same evidence always gives the same answer.
+    """
+    a = x / s
+    log_q = log_survival(a)
+    log_late = np.log(p) + _log_late_outlier(x, s, lam)
+    log_total = np.logaddexp(log_q, log_late)
+    share_late = np.exp(log_late - log_total)  # stuck, noise below t, J carried it past
+    share_out = p * np.exp(log_q - log_total)  # stuck, noise alone already past t
+    uu = u.astype(np.float64)
+    late = uu < share_late
+    out = (~late) & (uu < share_late + share_out)
+    # Within its branch, u is uniform again: it sets the overrun (memoryless past t).
+    frac = np.where(late, uu / np.maximum(share_late, _TINY), 1.0)
+    frac = np.where(out, (uu - share_late) / np.maximum(share_out, _TINY), frac)
+    jump = -lam * np.log(np.clip(frac, _TINY, 1.0))
+    # Noise conditioned on exceeding t: the upper tail of a normal, by inversion.
+    w = np.clip(np.exp(log_survival(z.astype(np.float64))), 1e-300, 1.0)
+    far = a > 8.0
+    tail = np.exp(np.where(far, 0.0, log_q))
+    zc = np.where(far, a - np.log(w) / np.maximum(a, 1.0), upper_ppf(w * np.maximum(tail, _TINY)))
+    above = s * np.maximum(zc, a) - x  # ≥ 0: how far above t the noise lands
+    return np.where(late, jump, above + np.where(out, jump, 0.0))
+
+
+def stuck_responsibility(
+    y: FloatArray, fit_var: FloatArray, sig: FloatArray, p: float, lam: float
+) -> FloatArray:
+    """P(stuck) of finished steps whose log duration is `y` above the fitted median."""
+    v = sig**2 + fit_var
+    sd = np.sqrt(v)
+    log_body = np.log1p(-p) - 0.5 * y * y / v - np.log(sd)
+    # exponentially modified Gaussian density, in logs, times sqrt(2π) like the body's
+    log_out = (
+        np.log(p)
+        - np.log(lam)
+        - y / lam
+        + v / (2.0 * lam * lam)
+        + log_survival(sd / lam - y / sd)
+        + 0.5 * np.log(2.0 * np.pi)
+    )
+    out: FloatArray = np.exp(log_out - np.logaddexp(log_body, log_out))
+    return out
+
+
+def learned_share(resp: FloatArray) -> float:
+    """The share of stuck steps after seeing these finished steps' responsibilities."""
+    n = float(len(resp))
+    p = (STUCK_P * STUCK_PRIOR_N + float(resp.sum())) / (STUCK_PRIOR_N + n)
+    return float(np.clip(p, *STUCK_P_BOUNDS))
