@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.attempt import Finished, Mode
-from runbook.clock import Clock
+from runbook.clock import Clock, VirtualClock
 from runbook.dispatch import Completion, Dispatcher, Job
 from runbook.engine_commit import Committer
 from runbook.engine_eta import EtaSchedule
@@ -131,7 +131,7 @@ class EngineCore:
         self.asker: Any = None  # set by the caller when a terminal can answer questions
         self.manual_duration = manual_duration
         self.commits = Committer(journal, run_id, clock, redactor, self._ingest_own)
-        self.eta = EtaSchedule()
+        self.eta = EtaSchedule(virtual=isinstance(clock, VirtualClock))
         self._active = [0]
         self.runs: dict[str, StepRun] = {
             p.id: StepRun(p, steps[p.id], self._active, unmet=len(p.needs)) for p in plan.steps

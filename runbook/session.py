@@ -60,7 +60,7 @@ def execute(
 ) -> int:
     """`runbook run` (mode live) and `runbook rehearse` (mode rehearsal)."""
     env = os.environ if environ is None else environ
-    prepared = prepare(req, env)
+    prepared = prepare(req, env, state_path)
     playbook = prepared.resolved.playbook
     rehearsal = mode == "rehearsal"
     durations = Durations()

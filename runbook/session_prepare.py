@@ -97,15 +97,21 @@ def initial_skips(plan: Plan, only: Sequence[str], from_step: str | None) -> dic
     return skips
 
 
-def prepare(req: RunRequest, environ: Mapping[str, str]) -> Prepared:
-    """Load, resolve and plan; every problem is an InputError before anything runs."""
+def prepare(req: RunRequest, environ: Mapping[str, str], state: Path | None = None) -> Prepared:
+    """Load, resolve and plan; every problem is an InputError before anything runs.
+
+    With `state`, earlier runs of the playbook refine the planned P50/P90 journaled in
+    `run_started`, as they refine the run's first ETA (and `runbook plan`).
+    """
+    from runbook.history import history_at
     from runbook.load.resolve import resolve
     from runbook.variables import resolve_vars
 
     if req.forks < 1:
         raise InputError("--forks must be at least 1")
     resolved = resolve(req.playbook, list(req.inventories), limit=req.limit)
-    plan = build_plan(resolved, concurrency=req.concurrency)
+    history = history_at(state, resolved.playbook.id) if state is not None else None
+    plan = build_plan(resolved, concurrency=req.concurrency, history=history)
     playbook = resolved.playbook
     step_hosts = {k: tuple(v) for k, v in resolved.step_hosts.items()}
     variables = resolve_vars(playbook, environ)
