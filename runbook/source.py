@@ -204,27 +204,28 @@ class _Builder:
                 f"the document expands to more than {MAX_NODES:,} values",
                 "aliases (*name) that refer to aliases multiply; write the data out",
             )
-        if id(node) in self.seen:
-            self.reused += 1
-            if self.reused > MAX_ALIAS_VISITS:
-                raise self._fail(
-                    node,
-                    "aliases expand to too many values (an alias bomb?)",
-                    "aliases (*name) that refer to aliases multiply; write the data out",
-                )
-        else:
-            self.seen.add(id(node))
-        if depth > MAX_DEPTH:
-            raise self._fail(node, f"nesting deeper than {MAX_DEPTH} levels")
         if path not in self.values:
             mark = node.start_mark
             self.values[path] = (mark.line + 1, mark.column + 1)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path, depth)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(n, (*path, i), depth + 1) for i, n in enumerate(node.value)]
         if node.tag == _STR_TAG:  # most values: skip the constructor's dispatch
             return node.value
+        if isinstance(node, yaml.CollectionNode):
+            # Only collections can make an alias bomb; a repeated scalar costs one value.
+            if id(node) in self.seen:
+                self.reused += 1
+                if self.reused > MAX_ALIAS_VISITS:
+                    raise self._fail(
+                        node,
+                        "aliases expand to too many values (an alias bomb?)",
+                        "aliases (*name) that refer to aliases multiply; write the data out",
+                    )
+            else:
+                self.seen.add(id(node))
+            if depth > MAX_DEPTH:
+                raise self._fail(node, f"nesting deeper than {MAX_DEPTH} levels")
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path, depth)
+            return [self.build(n, (*path, i), depth + 1) for i, n in enumerate(node.value)]
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as e:

@@ -91,7 +91,8 @@ def select_hosts(
                 )
             ]
         )
-    return tuple(h for h in index.order if h in selected)
+    # Sort the selection rather than scan the inventory: a rack's 50 hosts out of 5,000.
+    return tuple(sorted(selected, key=index.position.__getitem__))
 
 
 @dataclass
