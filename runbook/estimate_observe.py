@@ -14,7 +14,7 @@ from runbook.clock import parse_iso
 
 DONE = "done"
 RUNNING = "running"
-TODO = "todo"
+TO_DO = "todo"
 
 # RunState step statuses (docs/ARCHITECTURE.md) → what they mean for the remaining work.
 _CATEGORY = {
@@ -23,9 +23,9 @@ _CATEGORY = {
     "running": RUNNING,
     "waiting": RUNNING,
     "claimed": RUNNING,
-    "pending": TODO,
-    "failed": TODO,  # the restore is not back until someone retries or replaces it
-    "blocked": TODO,
+    "pending": TO_DO,
+    "failed": TO_DO,  # the restore is not back until someone retries or replaces it
+    "blocked": TO_DO,
 }
 
 
@@ -33,7 +33,7 @@ _CATEGORY = {
 class StepObs:
     """One step as evidence."""
 
-    category: str = TODO
+    category: str = TO_DO
     started: float | None = None  # when the running step (its current try) began
     work_s: float | None = None  # a finished step's own work time, to learn from
     finished_seq: float = 0  # orders finished steps by recency (seq or finish time)
@@ -96,7 +96,7 @@ def observe_events(events: Iterable[Any]) -> Observations:
         elif kind == "step_skipped":
             cur = StepObs(DONE, finished_seq=seq)
         elif kind in ("step_failed", "step_blocked") or kind == "operator_retry":
-            cur = StepObs(TODO)
+            cur = StepObs(TO_DO)
         elif kind == "operator_expect":
             cur = replace(cur, expect_remaining_s=float(data["remaining_s"]), expect_ts=ts)
         steps[step] = cur
@@ -126,12 +126,12 @@ def observe_state(state: Any) -> Observations:
                 expect_ts=None if exp is None else float(exp.at),
             )
         else:
-            steps[sid] = StepObs(TODO)
+            steps[sid] = StepObs(TO_DO)
     opts = state.options or {}
     conc = opts.get("concurrency")
     return Observations(state.started, steps, int(conc) if conc else None, state.plan or None)
 
 
 def category(status: str) -> str:
-    """DONE, RUNNING or TODO for a RunState step status."""
-    return _CATEGORY.get(status, TODO)
+    """DONE, RUNNING or TO_DO for a RunState step status."""
+    return _CATEGORY.get(status, TO_DO)
