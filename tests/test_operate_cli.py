@@ -251,3 +251,12 @@ def test_watch_follows_the_run_until_it_finishes(tmp_path: Path) -> None:
         watch.kill()
     assert watch.returncode == 0, err
     assert "step_succeeded storage" in out and "run_finished" in out and "result=failed" in out
+
+
+def test_runs_before_any_run_is_an_empty_list(tmp_path: Path) -> None:
+    state = tmp_path / "none.db"
+    r = cli(state, "runs")
+    assert r.returncode == 0 and "no runs yet" in r.stdout
+    r = cli(state, "runs", "--format", "json")
+    assert r.returncode == 0 and json.loads(r.stdout) == []
+    assert not state.exists()

@@ -169,8 +169,14 @@ def runs_command(
 
     from runbook.present.status import runs_text
 
-    with _journal() as j:
-        runs = j.runs()
+    if not settings().state.exists():  # nothing has run here yet: an empty list, not an error
+        runs = []
+    else:
+        with _journal() as j:
+            runs = j.runs()
+    if fmt is RunsFormat.text and not runs:
+        typer.echo(f"no runs yet in {settings().state}; start one with: runbook run PLAYBOOK")
+        return
     if fmt is RunsFormat.json:
         typer.echo(json.dumps([asdict(r) for r in runs], indent=2, ensure_ascii=False))
     else:
