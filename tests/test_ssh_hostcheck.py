@@ -73,7 +73,9 @@ def test_failures_are_listed_per_host_and_exit_1(server: sshd.Sshd, tmp_path: Pa
     extra = (
         "    closed:\n      hosts:\n"
         "        gone: {ansible_host: 127.0.0.248}\n"
-        "        nowhere: {ansible_host: no-such-host.invalid}\n"
+        # A leading '-' makes the C resolver refuse the name itself: no DNS query leaves
+        # this machine (tests only ever talk to 127.0.0.x).
+        "        nowhere: {ansible_host: -no-such-host.invalid}\n"
     )
     inv = inventory(server, tmp_path, extra)
     # web4's key is missing from this known_hosts: refused as unknown.

@@ -239,14 +239,16 @@ def test_wrong_key_is_an_auth_failure_listing_what_was_tried(
 
 def test_refused_port_and_unknown_name(server: sshd.Sshd, make: Any) -> None:
     closed = Host("closed", "127.0.0.249", port=server.port, user=server.user)
-    nowhere = Host("nowhere", "no-such-host.invalid", port=22)
+    # A leading '-' makes the C resolver refuse the name itself: no DNS query leaves
+    # this machine (tests only ever talk to 127.0.0.x).
+    nowhere = Host("nowhere", "-no-such-host.invalid", port=22)
     t = make(closed, nowhere)
     r, _, _ = run(t, closed, "true")
     assert r.error is not None and r.error.kind == "refused"
     assert "127.0.0.249" in r.error.detail
     r, _, _ = run(t, nowhere, "true")
     assert r.error is not None and r.error.kind == "dns"
-    assert "no-such-host.invalid" in r.error.detail
+    assert "-no-such-host.invalid" in r.error.detail
 
 
 def _peer_process(local_port: str) -> str:
