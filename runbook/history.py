@@ -44,6 +44,12 @@ def load_history(journal: Journal, playbook: str, exclude: str | None = None) ->
     return History(tuple(runs))
 
 
+def history_in(journal: Journal, playbook: str, exclude: str | None = None) -> History | None:
+    """Earlier runs of `playbook` in an open journal; None when there is none yet."""
+    history = load_history(journal, playbook, exclude)
+    return history if history.runs else None
+
+
 def history_at(state: Path, playbook: str) -> History | None:
     """Earlier runs of `playbook` in the state file at `state`; None when there is none yet.
 
@@ -52,8 +58,7 @@ def history_at(state: Path, playbook: str) -> History | None:
     if not state.exists():
         return None
     with Journal(state, create=False) as journal:
-        history = load_history(journal, playbook)
-    return history if history.runs else None
+        return history_in(journal, playbook)
 
 
 def forecaster_for(

@@ -1,7 +1,9 @@
 """What `run` and `rehearse` were asked, and the playbook resolved and planned for it.
 
 Every problem with the request — playbook, inventory, variables, `--only`/`--from` — is
-an InputError here, before a journal is opened or anything runs.
+an InputError here, before a journal is opened or anything runs. `check` finds them all
+without building the plan, whose planned P50/P90 (numpy, Monte Carlo) `plan_checked`
+adds: `runbook run` connects to its first hosts in between.
 """
 
 from __future__ import annotations
@@ -10,13 +12,17 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runbook.errors import InputError, Issue
-from runbook.model import Step
+from runbook.model import Step, StepKind
 from runbook.plan import Plan, build_plan
+from runbook.plan_graph import graph_issues, topological_order, waves_of
 from runbook.secrets import Redactor
 from runbook.variables import inventory_secrets
+
+if TYPE_CHECKING:
+    from runbook.estimate_model import History
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,45 @@ class RunRequest:
     interactive: bool = False
 
 
+class StepLike(Protocol):
+    """What the start of a run reads of a step: a PlanStep, or a StepShape before the plan."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def needs(self) -> tuple[str, ...]: ...
+    @property
+    def kind(self) -> StepKind: ...
+    @property
+    def hosts(self) -> tuple[str, ...]: ...
+    @property
+    def wave(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class StepShape:
+    """A step as its plan will show it, minus the estimates."""
+
+    id: str
+    needs: tuple[str, ...]
+    kind: StepKind
+    hosts: tuple[str, ...]
+    wave: int
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A request found valid: resolved, its variables read, its skips known; not yet planned."""
+
+    resolved: Any
+    shapes: tuple[StepShape, ...]
+    steps: Mapping[str, Step]
+    step_hosts: Mapping[str, tuple[str, ...]]
+    values: Mapping[str, Any]
+    redactor: Redactor
+    skips: Mapping[str, str]
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A resolved playbook ready to run."""
@@ -57,8 +102,8 @@ def _did_you_mean(name: str, ids: Sequence[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else "see: runbook plan PLAYBOOK"
 
 
-def _ancestors(plan: Plan, sid: str) -> set[str]:
-    needs = {s.id: s.needs for s in plan.steps}
+def _ancestors(steps: Sequence[StepLike], sid: str) -> set[str]:
+    needs = {s.id: s.needs for s in steps}
     seen: set[str] = set()
     todo = list(needs.get(sid, ()))
     while todo:
@@ -69,13 +114,15 @@ def _ancestors(plan: Plan, sid: str) -> set[str]:
     return seen
 
 
-def initial_skips(plan: Plan, only: Sequence[str], from_step: str | None) -> dict[str, str]:
+def initial_skips(
+    steps: Sequence[StepLike], only: Sequence[str], from_step: str | None
+) -> dict[str, str]:
     """Steps a new run journals as skipped: --only, --from, and --limit leaving no host.
 
     `--from STEP` skips what STEP depends on, transitively (taken as done already); STEP,
     everything after it and every independent branch run.
     """
-    ids = [s.id for s in plan.steps]
+    ids = [s.id for s in steps]
     issues = [
         Issue(None, f"--only/--from: no step '{n}' in the playbook", _did_you_mean(n, ids))
         for n in [*only, *([from_step] if from_step else [])]
@@ -85,13 +132,13 @@ def initial_skips(plan: Plan, only: Sequence[str], from_step: str | None) -> dic
         raise InputError(issues)
     skips: dict[str, str] = {}
     if from_step:
-        for sid in _ancestors(plan, from_step):
+        for sid in _ancestors(steps, from_step):
             skips[sid] = "from"
     if only:
         for sid in ids:
             if sid not in only:
                 skips.setdefault(sid, "only")
-    for s in plan.steps:
+    for s in steps:
         if s.kind == "remote" and not s.hosts:
             skips.setdefault(s.id, "limit")
     return skips
@@ -104,27 +151,55 @@ def prepare(req: RunRequest, environ: Mapping[str, str], state: Path | None = No
     `run_started`, as they refine the run's first ETA (and `runbook plan`).
     """
     from runbook.history import history_at
+
+    checked = check(req, environ)
+    playbook_id = checked.resolved.playbook.id
+    history = history_at(state, playbook_id) if state is not None else None
+    return plan_checked(checked, req, history)
+
+
+def check(req: RunRequest, environ: Mapping[str, str]) -> Checked:
+    """Everything `prepare` finds wrong with a request, in the same order, without a plan."""
     from runbook.load.resolve import resolve
     from runbook.variables import resolve_vars
 
     if req.forks < 1:
         raise InputError("--forks must be at least 1")
     resolved = resolve(req.playbook, list(req.inventories), limit=req.limit)
-    history = history_at(state, resolved.playbook.id) if state is not None else None
-    plan = build_plan(resolved, concurrency=req.concurrency, history=history)
     playbook = resolved.playbook
+    issues = graph_issues(playbook.steps)
+    if issues:
+        raise InputError(issues)
+    wave = waves_of(playbook.steps, topological_order(playbook.steps))  # cycles: InputError
     step_hosts = {k: tuple(v) for k, v in resolved.step_hosts.items()}
+    shapes = tuple(
+        StepShape(s.id, tuple(sorted(s.needs)), s.kind, step_hosts.get(s.id, ()), wave[s.id])
+        for s in playbook.steps
+    )
     variables = resolve_vars(playbook, environ)
-    skips = initial_skips(plan, req.only, req.from_step)
-    steps = {s.id: s for s in playbook.steps}
-    return Prepared(
+    skips = initial_skips(shapes, req.only, req.from_step)
+    return Checked(
         resolved,
-        plan,
-        steps,
+        shapes,
+        {s.id: s for s in playbook.steps},
         step_hosts,
         variables.values,
         Redactor((*variables.secrets, *inventory_secrets(resolved.inventory.hosts))),
         skips,
+    )
+
+
+def plan_checked(checked: Checked, req: RunRequest, history: History | None) -> Prepared:
+    """The plan of a checked request, its P50/P90 refined by `history` (earlier runs)."""
+    plan = build_plan(checked.resolved, concurrency=req.concurrency, history=history)
+    return Prepared(
+        checked.resolved,
+        plan,
+        checked.steps,
+        checked.step_hosts,
+        checked.values,
+        checked.redactor,
+        checked.skips,
     )
 
 

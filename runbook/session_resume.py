@@ -22,7 +22,14 @@ from runbook.orphans import kill_orphans
 from runbook.plan import Plan
 from runbook.recovery import analyse
 from runbook.rehearsal import Durations, RehearsalTimes, load_durations
-from runbook.session_engine import Ui, build_engine, exit_code, operator_of, stop_on_signals
+from runbook.session_engine import (
+    Ui,
+    build_engine,
+    exit_code,
+    operator_of,
+    settle_heap,
+    stop_on_signals,
+)
 from runbook.session_prepare import Prepared, RunRequest, prepare
 from runbook.session_transport import host_key_hook, select_transports
 from runbook.state import fold
@@ -103,7 +110,7 @@ def resume(
         transports: tuple[Transport | None, Transport | None] = (None, None)
         if not rehearsal:
             transports = select_transports(
-                plan, prepared.resolved.inventory.hosts, req, hook, run_id
+                plan.steps, prepared.resolved.inventory.hosts, req, hook, run_id
             )
         ui.announce(run_id)
         with journal.engine_lock(run_id):
@@ -127,6 +134,7 @@ def resume(
                 skips={},
             )
             engine.start_resumed(analyse(state, events, prepared.steps), orphans)
+            settle_heap()
             with stop_on_signals(engine):
                 result = engine.run()
     finally:

@@ -6,38 +6,57 @@ machine without paramiko, and a rehearsal never opens a connection.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook.clock import Clock
 from runbook.errors import InputError, Issue
 from runbook.executors.base import Transport
 from runbook.executors.local import LocalTransport
-from runbook.journal import Journal
+from runbook.model import Host
 from runbook.orphans import marked_environ
-from runbook.plan import Plan
-from runbook.session_prepare import RunRequest
+from runbook.session_prepare import RunRequest, StepLike
+
+if TYPE_CHECKING:
+    from runbook.executors.ssh import SshTransport
+    from runbook.journal import Journal
 
 
 def select_transports(
-    plan: Plan,
+    steps: Sequence[StepLike],
     hosts: Mapping[str, Any],
     req: RunRequest,
-    on_host_key: Callable[..., None],
+    on_host_key: Callable[[str, str, str], None],
     run_id: str | None = None,
+    remote: SshTransport | None = None,
 ) -> tuple[Transport, Transport | None]:
-    """The local transport, and SSH when a remote step will run.
+    """The local transport, and SSH when a remote step will run (`remote`, if made already).
 
     Local commands carry the run id in their environment, so that a resume after a
     crashed engine can find the ones still running (runbook/orphans.py).
     """
     local = LocalTransport(env=marked_environ(run_id) if run_id else None)
-    remote_steps = [s.id for s in plan.steps if s.kind == "remote" and s.hosts]
+    if remote is None:
+        remote = ssh_transport(steps, hosts, req)
+    if remote is not None:
+        remote.on_host_key_accepted = on_host_key
+    return local, remote
+
+
+def ssh_transport(
+    steps: Sequence[StepLike], hosts: Mapping[str, Any], req: RunRequest
+) -> SshTransport | None:
+    """SSH for the remote steps that will run (None: there are none), without a host-key
+    hook yet: `select_transports` gives it the journal's once the run exists."""
+    remote_steps = [s.id for s in steps if s.kind == "remote" and s.hosts]
     if not remote_steps:
-        return local, None
+        return None
     try:
-        from runbook.executors.ssh import SshTransport
+        with _invoke_hidden():
+            from runbook.executors.ssh import SshTransport
     except ImportError:
         shown = ", ".join(remote_steps[:10]) + (" ..." if len(remote_steps) > 10 else "")
         raise InputError(
@@ -49,13 +68,56 @@ def select_transports(
                 )
             ]
         ) from None
-    remote = SshTransport(
+    return SshTransport(
         hosts,
         inventory_sources=req.inventories or (Path("inventory"),),  # known_hosts beside it
         accept_new_host_keys=req.accept_new_host_keys,
-        on_host_key_accepted=on_host_key,
     )
-    return local, remote
+
+
+@contextmanager
+def _invoke_hidden() -> Iterator[None]:
+    """Import paramiko without invoke, its dependency for `Match exec` in ssh configs only.
+
+    invoke brings asyncio, unittest.mock and a vendored YAML parser: 40-100 ms of the start
+    of every SSH run, for a feature few configs use. `executors/ssh.py` loads it when the
+    config in use has a `Match exec`.
+    """
+    if "paramiko" in sys.modules or "invoke" in sys.modules:
+        yield
+        return
+    sys.modules["invoke"] = None  # type: ignore[assignment]  # `import invoke` → ImportError
+    try:
+        yield
+    finally:
+        del sys.modules["invoke"]
+
+
+def warm_first_hosts(
+    remote: SshTransport | None,
+    steps: Sequence[StepLike],
+    hosts: Mapping[str, Host],
+    req: RunRequest,
+    skips: Mapping[str, str],
+) -> None:
+    """Connect now to the hosts the run's first commands go to (SSH set-up is most of a
+    first step's time: it overlaps the journal's and the forecaster's set-up instead).
+
+    Only once every check has passed, and not when the first step waits for a `--step`
+    answer, nor when a new host key must be journaled (which needs `run_started` first).
+    """
+    if remote is None or req.step_gate or req.accept_new_host_keys:
+        return
+    done = set(skips)
+    ready = [
+        s
+        for s in sorted(steps, key=lambda s: (s.wave, s.id))  # the engine's start order
+        if s.id not in done and all(n in done for n in s.needs)
+    ]
+    if req.concurrency is not None:
+        ready = ready[: req.concurrency]
+    names = list(dict.fromkeys(h for s in ready if s.kind == "remote" for h in s.hosts))
+    remote.warm([hosts[n] for n in names[: req.forks] if n in hosts])
 
 
 def host_key_hook(journal: Journal, run_id: str, clock: Clock) -> Callable[[str, str, str], None]:

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.
 # Each test takes its own addresses of the shared server, so connection counts stay its own.
 A_OUTPUT, A_POOL, A_KILL, A_CANCEL, A_SIGNAL, A_BACKGROUND, A_BIG, A_RECONNECT = range(8)
 A_KEYS, A_AUTH, A_JUMP, A_BEHIND, A_ALIAS = range(8, 13)
+A_WARM = 31  # the shared server's last address (13-30 belong to other modules)
 
 
 @pytest.fixture(scope="module")
@@ -302,3 +303,28 @@ def test_jump_that_cannot_reach_the_target_names_both(server: sshd.Sshd, make: A
     assert r.error is not None and r.error.kind == "unreachable"
     assert r.error.host == "lost"
     assert jump.name in r.error.detail and "127.0.0.249" in r.error.detail
+
+
+def test_warm_up_connects_ahead_and_the_first_command_uses_that_connection(
+    server: sshd.Sshd, make: Any
+) -> None:
+    h = host(server, A_WARM)
+    t = make(h)
+    before = sshd.connection_count(server, h.address)
+    t.warm([h])
+    t.warm([h])  # already connecting: nothing more
+    r, out, _ = run(t, h, "echo warm")
+    assert (r.exit_code, out) == (0, "warm\n")
+    assert sshd.connection_count(server, h.address) - before == 1
+
+
+def test_a_failed_warm_up_is_the_first_commands_error_and_the_next_one_retries(
+    server: sshd.Sshd, make: Any
+) -> None:
+    closed = Host("closed", "127.0.0.249", port=server.port, user=server.user)
+    t = make(closed)
+    t.warm([closed])
+    for _ in range(2):
+        r, _, _ = run(t, closed, "true")
+        assert r.error is not None and r.error.kind == "refused"
+        assert r.error.host == "closed" and "127.0.0.249" in r.error.detail

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import os
+import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,7 @@ SESSIONS_PER_CONNECTION = 8
 DEFAULT_KEY_NAMES = ("id_ed25519", "id_ecdsa", "id_rsa")
 _POLL_S = 0.2  # how often a wait for a free session looks at `cancel`
 _CONN_ERRORS = (paramiko.SSHException, OSError, EOFError)
+_MATCH_EXEC = re.compile(r"^\s*match\b.*\bexec\b", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass
@@ -149,6 +152,19 @@ class SshTransport:
         finally:
             chan.close()
             conn.sessions.release()
+
+    def warm(self, hosts: Iterable[Host]) -> None:
+        """Start connecting to `hosts` now, in the background, ahead of their first command.
+
+        A failure is not reported here: the first command on the host gets it, as it would
+        have connecting itself.
+        """
+        for host in hosts:
+            try:
+                target = self.target(host)
+            except HostError:
+                continue  # a ProxyJump loop: the host's first command reports it
+            self._pool.warm(target.key)
 
     def close(self) -> None:
         """Close every connection (targets first, then their jumps)."""
@@ -432,8 +448,11 @@ def _signal(chan: paramiko.Channel, name: str) -> None:
 def _config_lookup(path: Path | None) -> ConfigLookup:
     if path is None or not path.is_file():
         return no_config
+    text = read_ssh_config(path)
+    if _MATCH_EXEC.search(text):
+        _load_invoke()
     try:
-        config = paramiko.SSHConfig.from_text(read_ssh_config(path))
+        config = paramiko.SSHConfig.from_text(text)
     except (paramiko.ssh_exception.ConfigParseError, ValueError) as e:
         raise InputError([Issue(Location(str(path), 1, 1), f"cannot read ssh config: {e}")]) from e
 
@@ -445,6 +464,20 @@ def _config_lookup(path: Path | None) -> ConfigLookup:
             raise HostError(name, "error", f"{path}: {describe(e)}") from e
 
     return lookup
+
+
+def _load_invoke() -> None:
+    """Give paramiko back invoke, which `Match exec` runs commands with.
+
+    `runbook run` imports paramiko with invoke hidden (session_transport.py: it costs a
+    run's start-up 40-100 ms and serves only `Match exec`); a config with one needs it.
+    """
+    cfg = paramiko.config
+    if getattr(cfg, "invoke", None) is None:
+        try:
+            setattr(cfg, "invoke", importlib.import_module("invoke"))  # noqa: B010  # no stub
+        except ImportError as e:
+            cfg.invoke_import_error = e
 
 
 def _handshake_error(hop: Hop, err: BaseException) -> HostError:
