@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	@# Byte-compile once: with PYTHONDONTWRITEBYTECODE set, every CLI call would recompile.
+	$(BIN)/python -m compileall -q runbook
 	touch $(STAMP)
 
 # Test-only system packages: a real OpenSSH server for the SSH tests, Chromium for the
