@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from runbook.bulk import frozen, paused_gc
 from runbook.errors import InputError
 from runbook.model import Estimate, OnFailure, Playbook, Step, StepKind
 from runbook.plan_graph import critical_path, graph_issues, topological_order, waves_of
@@ -202,6 +203,17 @@ def build_plan(
         playbook, hosts = source.playbook, step_hosts or source.step_hosts
     if concurrency is not None and concurrency < 1:
         raise InputError("--concurrency must be at least 1")
+    # Acyclic objects only, as in loading: ~50 ms of collections at 10,000 steps.
+    with paused_gc():
+        return _build(playbook, hosts, concurrency, history)
+
+
+def _build(
+    playbook: Playbook,
+    hosts: Mapping[str, Sequence[str]],
+    concurrency: int | None,
+    history: History | None,
+) -> Plan:
     steps = playbook.steps
     issues = graph_issues(steps)
     if issues:
@@ -257,7 +269,8 @@ def planned_quantiles(
             for s in plan.steps
         ],
     }
-    f = planned(light, history, concurrency)
+    # The plan's critical path is its own (likely durations), not the forecast's.
+    f = planned(light, history, concurrency, critical_path=False)
     # Whole seconds: stable output bytes even if the last float bits differ by platform.
     return float(round(f.remaining_p50_s)), float(round(f.remaining_p90_s))
 
@@ -277,19 +290,22 @@ def _phases_in_run_order(steps: Sequence[Step], wave_of: Mapping[str, int]) -> t
 
 
 def _plan_step(s: Step, hosts: Sequence[str], wave: int) -> PlanStep:
-    return PlanStep(
-        id=s.id,
-        title=s.title,
-        phase=s.phase,
-        kind=s.kind,
-        needs=tuple(sorted(s.needs)),
-        hosts=tuple(hosts),
-        parallel=s.parallel,
-        timeout_s=s.timeout_s,
-        retries=s.retries,
-        idempotent=s.idempotent,
-        on_failure=s.on_failure,
-        owner=s.owner,
-        estimate=s.estimate,
-        wave=wave,
+    return frozen(
+        PlanStep,
+        {
+            "id": s.id,
+            "title": s.title,
+            "phase": s.phase,
+            "kind": s.kind,
+            "needs": tuple(sorted(s.needs)),
+            "hosts": tuple(hosts),
+            "parallel": s.parallel,
+            "timeout_s": s.timeout_s,
+            "retries": s.retries,
+            "idempotent": s.idempotent,
+            "on_failure": s.on_failure,
+            "owner": s.owner,
+            "estimate": s.estimate,
+            "wave": wave,
+        },
     )

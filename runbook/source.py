@@ -7,8 +7,8 @@ silent overwrites, exponential expansion or a RecursionError traceback.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,44 +16,114 @@ import yaml
 
 from runbook.errors import InputError, Issue
 from runbook.model import Location
+from runbook.source_build import Builder, Shadow, location_of, quick_loader
 
 PathKey = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_NODES = 2_000_000  # a 10,000-step playbook is ~300k nodes; alias bombs stop here
-MAX_DEPTH = 100
-_STR_TAG = "tag:yaml.org,2002:str"
-MAX_ALIAS_VISITS = 200_000  # values reached a second time through aliases
 
 
 @dataclass(frozen=True)
 class Document:
-    """A parsed YAML file: `data` plus where each value and each mapping key stands."""
+    """A parsed YAML file: `data` plus where each value and each mapping key stands.
+
+    Locations are made from the parser's marks only when asked for: a large playbook has
+    hundreds of thousands of values and few of them are ever reported.
+    """
 
     path: str
     data: Any
-    # (line, col) per path; Location objects are made on demand, since a large playbook
-    # has hundreds of thousands of values and few of them are ever reported.
-    value_marks: Mapping[PathKey, tuple[int, int]] = field(default_factory=dict)
-    key_marks: Mapping[PathKey, tuple[int, int]] = field(default_factory=dict)
+    root_mark: tuple[int, int] = (1, 1)  # 1-based line and column of the root value
+    shadow: Shadow | None = None
 
     def loc(self, path: PathKey) -> Location:
         """Location of the value at `path`, else of its nearest located ancestor."""
-        p = tuple(path)
-        while p:
-            if p in self.value_marks:
-                return Location(self.path, *self.value_marks[p])
-            p = p[:-1]
-        return Location(self.path, *self.value_marks.get((), (1, 1)))
+        mark = self._walk(path)[0]
+        if mark is None:
+            return Location(self.path, *self.root_mark)
+        return Location(self.path, mark.line + 1, mark.column + 1)
 
     def key_loc(self, path: PathKey) -> Location:
         """Location of the mapping key that names `path` (falls back to the value)."""
-        mark = self.key_marks.get(tuple(path))
-        return Location(self.path, *mark) if mark else self.loc(path)
+        mark = self._walk(path)[1]
+        if mark is None:
+            return self.loc(path)
+        return Location(self.path, mark.line + 1, mark.column + 1)
+
+    def marks(self, path: PathKey) -> dict[Any, Any]:
+        """The mark of every value directly inside the mapping or list at `path`."""
+        _, _, shadow, exact = self._walk(path)
+        if not exact:
+            return {}
+        if isinstance(shadow, dict):
+            return {k: e[1] for k, e in shadow.items()}
+        if isinstance(shadow, list):
+            return {i: e[0] for i, e in enumerate(shadow)}
+        return {}
+
+    def at_mark(self, mark: Any) -> Location:
+        """The Location of a mark from `marks`."""
+        return Location(self.path, mark.line + 1, mark.column + 1)
+
+    def _walk(self, path: PathKey) -> tuple[Any, Any, Shadow | None, bool]:
+        """(value mark, key mark, shadow) of `path`'s deepest located part; and whether that
+        part is `path` itself."""
+        shadow = self.shadow
+        value_mark: Any = None
+        key_mark: Any = None
+        for part in path:
+            if isinstance(shadow, dict):
+                try:
+                    entry = shadow.get(part)
+                except TypeError:  # an unhashable part names nothing here
+                    entry = None
+                if entry is None:
+                    return value_mark, None, None, False
+                key_mark, value_mark, shadow = entry
+            elif isinstance(shadow, list) and isinstance(part, int) and 0 <= part < len(shadow):
+                value_mark, shadow = shadow[part]
+                key_mark = None
+            else:
+                return value_mark, None, None, False
+        return value_mark, key_mark, shadow, True
 
 
-def _location(path: str, mark: Any) -> Location:
-    return Location(path, mark.line + 1, mark.column + 1)
+class Locations(Mapping[Any, Location]):
+    """Locations by key, each made from its parser mark only when it is asked for.
+
+    A 10,000-step playbook has ~100,000 located fields, and reports few of them.
+    """
+
+    __slots__ = ("_at", "file")
+
+    def __init__(self, file: str, marks: dict[Any, Any] | None = None) -> None:
+        """`marks`: key → a mark from `Document.marks` (taken, not copied) or a Location."""
+        self.file = file
+        self._at: dict[Any, Any] = {} if marks is None else marks
+
+    def __setitem__(self, key: Any, location: Location) -> None:
+        self._at[key] = location
+
+    def __getitem__(self, key: Any) -> Location:
+        at = self._at[key]
+        if isinstance(at, Location):
+            return at
+        return Location(self.file, at.line + 1, at.column + 1)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if key in self._at else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._at
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __repr__(self) -> str:
+        return f"Locations({dict(self)!r})"
 
 
 def read_text(path: Path | str, label: str | None = None) -> str:
@@ -95,7 +165,8 @@ def read_text(path: Path | str, label: str | None = None) -> str:
 def parse_yaml(text: str, name: str, loader_class: type[Any] = yaml.SafeLoader) -> Document:
     """Parse one YAML document; every problem is an InputError with its location."""
     try:
-        loader = loader_class(text)  # the reader checks characters here already
+        loader = quick_loader(loader_class)(text)  # the reader checks characters here already
+        loader.tag_cache = {}
     except yaml.reader.ReaderError as e:
         raise InputError([_reader_issue(name, text, e)]) from None
     try:
@@ -107,7 +178,7 @@ def parse_yaml(text: str, name: str, loader_class: type[Any] = yaml.SafeLoader) 
                 raise InputError(
                     [
                         Issue(
-                            _location(name, mark),
+                            location_of(name, mark),
                             "more than one YAML document in the file",
                             "remove the second `---` or split the file",
                         )
@@ -127,10 +198,11 @@ def parse_yaml(text: str, name: str, loader_class: type[Any] = yaml.SafeLoader) 
     finally:
         loader.dispose()
     if root is None:
-        return Document(name, None, {(): (1, 1)}, {})
-    builder = _Builder(name, loader)
-    data = builder.build(root, (), 0)
-    return Document(name, data, builder.values, builder.keys)
+        return Document(name, None)
+    builder = Builder(name, loader)
+    data, shadow = builder.build(root)
+    mark = root.start_mark
+    return Document(name, data, (mark.line + 1, mark.column + 1), shadow)
 
 
 def load_yaml(
@@ -165,7 +237,7 @@ def _char_at(text: str, mark: Any) -> str:
 
 def _yaml_issue(name: str, e: yaml.MarkedYAMLError, text: str) -> Issue:
     mark = e.problem_mark or e.context_mark
-    loc = _location(name, mark) if mark is not None else Location(name, 1, 1)
+    loc = location_of(name, mark) if mark is not None else Location(name, 1, 1)
     problem = (e.problem or "").strip()
     context = (e.context or "").strip()
     hint = "check the indentation and quoting around this line"
@@ -179,93 +251,3 @@ def _yaml_issue(name: str, e: yaml.MarkedYAMLError, text: str) -> Issue:
         hint = "a key needs ':' after it; or a line is indented too far"
     message = f"YAML syntax: {problem}" + (f" ({context})" if context else "")
     return Issue(loc, message, hint)
-
-
-class _Builder:
-    """Turns a node tree into plain data, recording locations and refusing traps."""
-
-    def __init__(self, name: str, loader: yaml.SafeLoader) -> None:
-        self.name = name
-        self.loader = loader
-        self.values: dict[PathKey, tuple[int, int]] = {}
-        self.keys: dict[PathKey, tuple[int, int]] = {}
-        self.count = 0
-        self.seen: set[int] = set()
-        self.reused = 0
-
-    def _fail(self, node: yaml.Node, message: str, hint: str = "") -> InputError:
-        return InputError([Issue(_location(self.name, node.start_mark), message, hint)])
-
-    def build(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise self._fail(
-                node,
-                f"the document expands to more than {MAX_NODES:,} values",
-                "aliases (*name) that refer to aliases multiply; write the data out",
-            )
-        if path not in self.values:
-            mark = node.start_mark
-            self.values[path] = (mark.line + 1, mark.column + 1)
-        if node.tag == _STR_TAG:  # most values: skip the constructor's dispatch
-            return node.value
-        if isinstance(node, yaml.CollectionNode):
-            # Only collections can make an alias bomb; a repeated scalar costs one value.
-            if id(node) in self.seen:
-                self.reused += 1
-                if self.reused > MAX_ALIAS_VISITS:
-                    raise self._fail(
-                        node,
-                        "aliases expand to too many values (an alias bomb?)",
-                        "aliases (*name) that refer to aliases multiply; write the data out",
-                    )
-            else:
-                self.seen.add(id(node))
-            if depth > MAX_DEPTH:
-                raise self._fail(node, f"nesting deeper than {MAX_DEPTH} levels")
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, path, depth)
-            return [self.build(n, (*path, i), depth + 1) for i, n in enumerate(node.value)]
-        try:
-            return self.loader.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as e:
-            raise self._fail(node, f"YAML value: {e.problem}") from None
-        except ValueError as e:  # e.g. an invalid timestamp like 2024-13-45
-            raise self._fail(node, f"YAML value: {e}", "quote it to keep it as text") from None
-
-    def _mapping(self, node: yaml.MappingNode, path: PathKey, depth: int) -> dict[Any, Any]:
-        result: dict[Any, Any] = {}
-        explicit: set[Any] = set()
-        merges: list[yaml.Node] = []
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                merges.extend(
-                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-                )
-                continue
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise self._fail(key_node, "a mapping key must be a plain value, not a list or map")
-            key = (
-                key_node.value
-                if key_node.tag == _STR_TAG
-                else self.loader.construct_object(key_node)
-            )
-            if not isinstance(key, (str, int, float, bool)) and key is not None:
-                key = str(key)
-            if key in explicit:
-                first = self.keys.get((*path, key))
-                where = f" (first at line {first[0]})" if first else ""
-                raise self._fail(
-                    key_node, f"duplicate key '{key}'{where}", "remove one of them or rename it"
-                )
-            explicit.add(key)
-            mark = key_node.start_mark
-            self.keys[(*path, key)] = (mark.line + 1, mark.column + 1)
-            result[key] = self.build(value_node, (*path, key), depth + 1)
-        for merge_node in merges:
-            if not isinstance(merge_node, yaml.MappingNode):
-                raise self._fail(merge_node, "a merge key (<<) needs a mapping or list of mappings")
-            merged = self._mapping(merge_node, path, depth + 1)
-            for k, v in merged.items():
-                result.setdefault(k, v)
-        return result

@@ -92,7 +92,7 @@ def simple_paths(source: str) -> list[list[str]] | None:
     return paths
 
 
-def _found(ctx: Mapping[str, Any], path: list[str]) -> bool:
+def _found(ctx: Mapping[str, Any], path: Sequence[str]) -> bool:
     current: Any = ctx
     for part in path:
         if not isinstance(current, Mapping) or part not in current:
@@ -113,6 +113,23 @@ def _host_fields(host: Host) -> dict[str, Any]:
     }
 
 
+# `host.name`, `host.vars`...: there on every host.
+_HOST_FIELDS = frozenset(_host_fields(Host("", "")))
+
+
+class _Simple:
+    """What a plain-substitution template needs, worked out once per distinct template."""
+
+    __slots__ = ("base_ok", "host_paths", "on_host")
+
+    def __init__(self, paths: list[list[str]], base: Mapping[str, Any]) -> None:
+        on_host = [tuple(p[1:]) for p in paths if p[0] == "host"]
+        self.on_host = bool(on_host)
+        self.base_ok = all(_found(base, p) for p in paths if p[0] != "host")
+        # Only names below a host field differ from host to host (`host.vars.rack`).
+        self.host_paths = [p for p in on_host if len(p) > 1 or (p and p[0] not in _HOST_FIELDS)]
+
+
 class _Checker:
     def __init__(self, values: Mapping[str, Any], guessed: bool, hosts: Mapping[str, Host]) -> None:
         self.values = values
@@ -122,37 +139,63 @@ class _Checker:
         self.budget = RENDER_BUDGET
         self.issues: list[Issue] = []
         self.lines: dict[str, list[str]] = {}
+        # 10,000 steps repeat a few templates over a few thousand hosts: each verdict once.
+        self.uses_host: dict[str, bool] = {}
+        self.simple: dict[str, _Simple | None] = {}
+        self.host_fields: dict[str, dict[str, Any]] = {}
+        self.found_on_host: dict[tuple[str, tuple[str, ...]], bool] = {}
 
     def check(self, step: Step, field: str, source: str, names: Sequence[str]) -> None:
         command = field in COMMAND_FIELDS
         remote = command and step.kind == "remote"
-        tried: list[Host] = []
+        tried: list[str] = []
         uses_host = False
         if remote:
-            uses_host = bool(_USES_HOST.search(source))
+            known = self.uses_host.get(source)
+            if known is None:
+                known = self.uses_host[source] = bool(_USES_HOST.search(source))
+            uses_host = known
             chosen = names if uses_host and self.budget > 0 else names[:1]
-            tried = [self.hosts[n] for n in chosen if n in self.hosts]
+            tried = [n for n in chosen if n in self.hosts]
             if not tried:
                 return  # no host to render with; an unmatched pattern is reported apart
             self.budget -= len(tried)
-        paths = simple_paths(source)
-        if paths is not None and self._simple_ok(paths, remote, tried):
+        if self._simple_ok(source, remote, tried):
             return
         contexts: list[tuple[dict[str, Any], str | None]] = [(self.base, None)]
         if remote:
             contexts = [
-                (context(self.values, h, "validate", "live"), h.name if uses_host else None)
-                for h in tried
+                (context(self.values, self.hosts[n], "validate", "live"), n if uses_host else None)
+                for n in tried
             ]
         self._with_jinja(step, field, source, command, contexts)
 
-    def _simple_ok(self, paths: list[list[str]], remote: bool, tried: list[Host]) -> bool:
-        on_host = [p[1:] for p in paths if p[0] == "host"]
-        if on_host and not remote:
-            return False  # `host` is undefined here: let Jinja say so
-        if not all(_found(self.base, p) for p in paths if p[0] != "host"):
+    def _simple_ok(self, source: str, remote: bool, tried: list[str]) -> bool:
+        if source in self.simple:
+            simple = self.simple[source]
+        else:
+            paths = simple_paths(source)
+            simple = self.simple[source] = None if paths is None else _Simple(paths, self.base)
+        if simple is None:
             return False
-        return all(_found(_host_fields(h), p) for h in tried for p in on_host)
+        if simple.on_host and not remote:
+            return False  # `host` is undefined here: let Jinja say so
+        if not simple.base_ok:
+            return False
+        for name in tried if simple.host_paths else ():
+            for path in simple.host_paths:
+                ok = self.found_on_host.get((name, path))
+                if ok is None:
+                    ok = self.found_on_host[(name, path)] = _found(self._fields(name), path)
+                if not ok:
+                    return False
+        return True
+
+    def _fields(self, name: str) -> dict[str, Any]:
+        fields = self.host_fields.get(name)
+        if fields is None:
+            fields = self.host_fields[name] = _host_fields(self.hosts[name])
+        return fields
 
     def _with_jinja(
         self,

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import InputError
-from runbook.source import load_yaml, parse_yaml
+from runbook.model import Location
+from runbook.source import Locations, load_yaml, parse_yaml
 
 
 def error_of(text: str) -> str:
@@ -71,3 +72,28 @@ def test_empty_file_gives_no_data(tmp_path: Path) -> None:
 def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         load_yaml(tmp_path / "nope.yml")
+
+
+def test_a_key_written_beside_a_merge_is_located_where_it_is_written() -> None:
+    doc = parse_yaml("base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\n", "f.yml")
+    assert str(doc.key_loc(("c", "y"))) == "f.yml:4:3"
+    assert str(doc.loc(("c", "y"))) == "f.yml:4:6"
+    assert str(doc.key_loc(("c", "x"))) == "f.yml:1:11"  # merged in: where the anchor has it
+
+
+def test_aliases_reuse_values_without_duplicating_their_locations() -> None:
+    doc = parse_yaml("a: &a [1, 2]\nb: *a\n", "f.yml")
+    assert doc.data == {"a": [1, 2], "b": [1, 2]}
+    assert str(doc.loc(("b", 1))) == "f.yml:1:11"
+
+
+def test_field_locations_are_made_on_demand_and_behave_as_a_mapping() -> None:
+    doc = parse_yaml("steps:\n  - id: x\n    run: echo\n", "f.yml")
+    marks = doc.marks(("steps", 0))
+    locations = Locations("f.yml", dict(marks))
+    assert str(locations["run"]) == "f.yml:3:10"
+    assert "id" in locations and "nope" not in locations
+    assert locations.get("nope") is None
+    assert dict(locations) == {"id": Location("f.yml", 2, 9), "run": Location("f.yml", 3, 10)}
+    locations["run"] = Location("g.yml", 1, 1)
+    assert locations["run"] == Location("g.yml", 1, 1)

@@ -183,5 +183,7 @@ def _matcher(expr: str) -> Callable[[str], bool]:
     if expr.startswith("~"):
         regex = re.compile(expr[1:])
         return lambda name: regex.match(name) is not None
+    if not any(c in expr for c in "*?["):  # no wildcard: the glob is the name itself
+        return expr.__eq__
     glob = re.compile(fnmatch.translate(expr))
     return lambda name: glob.match(name) is not None

@@ -7,12 +7,11 @@ fixes a playbook in one pass instead of one error per attempt.
 from __future__ import annotations
 
 import difflib
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from runbook.bulk import frozen, paused_gc
 from runbook.errors import InputError, Issue
 from runbook.load.includes import load_tree
 from runbook.load.steps import Draft
@@ -21,20 +20,6 @@ from runbook.model import Location, Playbook, Step
 
 DEFAULT_PHASE = "default"
 PHASE_PREFIX = "phase:"
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while loading: the loaders build hundreds of thousands of
-    acyclic objects, and each collection pass rescans them all (it doubled the load time of
-    a 10,000-step playbook)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def load_playbook(path: Path | str) -> Playbook:
@@ -225,7 +210,7 @@ def _step(draft: Draft, needs: tuple[str, ...]) -> Step:
     ):
         if name in v:
             optional[attr] = v[name]
-    return Step(
+    optional.update(
         id=draft.id,
         title=v.get("title", draft.id),
         phase=v.get("phase", DEFAULT_PHASE),
@@ -240,5 +225,5 @@ def _step(draft: Draft, needs: tuple[str, ...]) -> Step:
         verify=v.get("verify"),
         owner=v.get("owner"),
         field_locations=draft.locations,
-        **optional,
     )
+    return frozen(Step, optional)

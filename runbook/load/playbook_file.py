@@ -125,8 +125,10 @@ def _read_steps(doc: Document, raw: Any, defaults: Defaults, issues: list[Issue]
         )
         return []
     drafts = []
+    marks = doc.marks(("steps",))  # where each step stands, in one walk
     for i, item in enumerate(raw):
-        draft = read_step(doc, ("steps", i), item, defaults, issues)
+        here = doc.at_mark(marks[i]) if i in marks else None
+        draft = read_step(doc, ("steps", i), item, defaults, issues, here)
         if draft is not None:
             drafts.append(draft)
     return drafts

@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runbook.bulk import paused_gc
 from runbook.errors import InputError, Issue
-from runbook.load.playbook import load_playbook, paused_gc, sort_issues
+from runbook.load.playbook import load_playbook, sort_issues
 from runbook.model import Inventory, Playbook, Step
 
 DEFAULT_INVENTORY = Path("inventory")
@@ -114,14 +115,15 @@ def _select(
         if not _pattern_step(step) or step.hosts is None:
             result[step.id] = ()
             continue
-        where = step.field_locations.get("hosts", step.location)
-        if step.hosts not in cache:
+        names = cache.get(step.hosts)
+        if names is None:
+            where = step.field_locations.get("hosts", step.location)
             try:
-                cache[step.hosts] = tuple(select_hosts(inventory, step.hosts, where))
+                names = cache[step.hosts] = tuple(select_hosts(inventory, step.hosts, where))
             except InputError as e:
-                cache[step.hosts] = [(i.message, i.hint) for i in e.issues]
-        names = cache[step.hosts]
+                names = cache[step.hosts] = [(i.message, i.hint) for i in e.issues]
         if isinstance(names, list):
+            where = step.field_locations.get("hosts", step.location)
             issues.extend(Issue(where, message, hint) for message, hint in names)
             continue
         # --limit narrows every step, like Ansible's: a step left with no host is skipped.

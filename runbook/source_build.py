@@ -1,0 +1,237 @@
+"""PyYAML's node tree → plain data, and beside it a shadow of where each value stands.
+
+The loader is PyYAML's with cheaper tag resolution; the builder refuses duplicate keys,
+alias bombs and deep nesting as located errors, in bounded memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from runbook.errors import InputError, Issue
+from runbook.model import Location
+
+MAX_NODES = 2_000_000  # a 10,000-step playbook is ~300k nodes; alias bombs stop here
+MAX_DEPTH = 100
+MAX_ALIAS_VISITS = 200_000  # values reached a second time through aliases
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_Scalar = yaml.ScalarNode
+
+# Where each value stands, beside the data: a mapping's shadow maps each key to
+# (key mark, value mark, the value's shadow); a list's holds (item mark, item's shadow).
+# Marks are the parser's own objects (`.line`, `.column`, 0-based); Locations are made only
+# when asked for, since a large playbook has hundreds of thousands of values and few of
+# them are ever reported.
+MapShadow = dict[Any, tuple[Any, Any, "Shadow | None"]]
+ListShadow = list[tuple[Any, "Shadow | None"]]
+Shadow = MapShadow | ListShadow
+
+
+def location_of(path: str, mark: Any) -> Location:
+    return Location(path, mark.line + 1, mark.column + 1)
+
+
+_QUICK: dict[type[Any], type[Any]] = {}
+
+
+def quick_loader(loader_class: type[Any]) -> type[Any]:
+    """`loader_class` with a tag resolver that remembers each plain scalar's verdict.
+
+    PyYAML resolves every plain scalar (`id`, `run`, `10m`...) by trying regular
+    expressions chosen by its first character: ~0.2 s for a 10,000-step playbook, where
+    most of these texts repeat. Without path resolvers (which make the verdict depend on
+    where the scalar stands) the verdict depends on the text alone, so one per text is
+    enough.
+    """
+    quick = _QUICK.get(loader_class)
+    if quick is not None:
+        return quick
+    if loader_class.yaml_path_resolvers:
+        _QUICK[loader_class] = loader_class
+        return loader_class
+    slow = loader_class.resolve
+    scalar_tag: str = loader_class.DEFAULT_SCALAR_TAG
+    sequence_tag: str = loader_class.DEFAULT_SEQUENCE_TAG
+    mapping_tag: str = loader_class.DEFAULT_MAPPING_TAG
+
+    def resolve(self: Any, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+        if kind is _Scalar:
+            if not implicit[0]:  # quoted, or a block scalar: text
+                return scalar_tag
+            cache: dict[str, str] = self.tag_cache
+            tag = cache.get(value)
+            if tag is None:
+                tag = cache[value] = str(slow(self, kind, value, implicit))
+            return tag
+        return sequence_tag if kind is yaml.SequenceNode else mapping_tag
+
+    # Both composers also call these two around every node, for the path resolvers this
+    # class has none of: C built-ins that take the same arguments cost a third of the
+    # Python methods that return at once (~30 ms at 10,000 steps).
+    quick = type(
+        loader_class.__name__,
+        (loader_class,),
+        {
+            "resolve": resolve,
+            "descend_resolver": staticmethod(slice),  # (parent, index) → ignored
+            "ascend_resolver": staticmethod(tuple),  # () → ignored
+        },
+    )
+    _QUICK[loader_class] = quick
+    return quick
+
+
+class Builder:
+    """Turns a node tree into plain data and its shadow of marks, refusing traps.
+
+    Plain text values, most of a playbook, are taken inline by their mapping or list: a
+    call per value cost more than the value itself at 10,000 steps.
+    """
+
+    def __init__(self, name: str, loader: yaml.SafeLoader) -> None:
+        self.name = name
+        self.loader = loader
+        self.count = 0
+        self.seen: set[int] = set()
+        self.reused = 0
+        # > 0 while building a collection reached again through an alias: everything in
+        # it is a value visited a second time, which is what an alias bomb multiplies.
+        self.replaying = 0
+
+    def _fail(self, node: yaml.Node, message: str, hint: str = "") -> InputError:
+        return InputError([Issue(location_of(self.name, node.start_mark), message, hint)])
+
+    def build(self, root: yaml.Node) -> tuple[Any, Shadow | None]:
+        """The document's data and its shadow."""
+        self._visit(root)
+        if root.tag == _STR_TAG and type(root) is _Scalar:
+            return root.value, None
+        return self._other(root, 0)
+
+    def _visit(self, node: yaml.Node) -> None:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self._fail(
+                node,
+                f"the document expands to more than {MAX_NODES:,} values",
+                "aliases (*name) that refer to aliases multiply; write the data out",
+            )
+        if self.replaying:
+            self._reuse(node)
+
+    def _reuse(self, node: yaml.Node) -> None:
+        self.reused += 1
+        if self.reused > MAX_ALIAS_VISITS:
+            raise self._fail(
+                node,
+                "aliases expand to too many values (an alias bomb?)",
+                "aliases (*name) that refer to aliases multiply; write the data out",
+            )
+
+    def _enter(self, node: yaml.Node) -> bool:
+        """Note a collection's visit; True when it is visited again (through an alias)."""
+        # Only collections can make an alias bomb; a repeated scalar costs one value.
+        if id(node) in self.seen:
+            if not self.replaying:  # inside a replay, its parent's loop counted it already
+                self._reuse(node)
+            self.replaying += 1
+            return True
+        self.seen.add(id(node))
+        return False
+
+    def _other(self, node: yaml.Node, depth: int) -> tuple[Any, Shadow | None]:
+        """A collection, or a scalar that is not plain text (number, boolean, date...)."""
+        if isinstance(node, yaml.CollectionNode):
+            again = self._enter(node)
+            try:
+                if depth > MAX_DEPTH:
+                    raise self._fail(node, f"nesting deeper than {MAX_DEPTH} levels")
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, depth)
+                return self._sequence(node, depth)
+            finally:
+                if again:
+                    self.replaying -= 1
+        try:
+            return self.loader.construct_object(node, deep=True), None
+        except yaml.constructor.ConstructorError as e:
+            raise self._fail(node, f"YAML value: {e.problem}") from None
+        except ValueError as e:  # e.g. an invalid timestamp like 2024-13-45
+            raise self._fail(node, f"YAML value: {e}", "quote it to keep it as text") from None
+
+    def _sequence(self, node: yaml.CollectionNode, depth: int) -> tuple[list[Any], ListShadow]:
+        result: list[Any] = []
+        shadow: ListShadow = []
+        for item in node.value:
+            self.count += 1
+            if self.count > MAX_NODES or self.replaying:
+                self.count -= 1
+                self._visit(item)
+            if item.tag == _STR_TAG and type(item) is _Scalar:
+                result.append(item.value)
+                shadow.append((item.start_mark, None))
+            else:
+                value, sub = self._other(item, depth + 1)
+                result.append(value)
+                shadow.append((item.start_mark, sub))
+        return result, shadow
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> tuple[dict[Any, Any], MapShadow]:
+        result: dict[Any, Any] = {}
+        shadow: MapShadow = {}
+        merges: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _STR_TAG and type(key_node) is _Scalar:
+                key = key_node.value
+            else:
+                if key_node.tag == _MERGE_TAG:
+                    merges.extend(
+                        value_node.value
+                        if isinstance(value_node, yaml.SequenceNode)
+                        else [value_node]
+                    )
+                    continue
+                key = self._key(key_node)
+            # Merged keys join after this loop: `result` holds this mapping's own keys.
+            if key in result:
+                first = shadow.get(key)
+                where = f" (first at line {first[0].line + 1})" if first else ""
+                raise self._fail(
+                    key_node, f"duplicate key '{key}'{where}", "remove one of them or rename it"
+                )
+            self.count += 1
+            if self.count > MAX_NODES or self.replaying:
+                self.count -= 1
+                self._visit(value_node)
+            if value_node.tag == _STR_TAG and type(value_node) is _Scalar:
+                result[key] = value_node.value
+                sub = None
+            else:
+                result[key], sub = self._other(value_node, depth + 1)
+            shadow[key] = (key_node.start_mark, value_node.start_mark, sub)
+        for merge_node in merges:
+            if not isinstance(merge_node, yaml.MappingNode):
+                raise self._fail(merge_node, "a merge key (<<) needs a mapping or list of mappings")
+            again = self._enter(merge_node)
+            try:
+                merged_in, merged_shadow = self._mapping(merge_node, depth + 1)
+            finally:
+                if again:
+                    self.replaying -= 1
+            # The keys this mapping writes itself win, and stand where they are written.
+            for k, v in merged_in.items():
+                result.setdefault(k, v)
+            for k, e in merged_shadow.items():
+                shadow.setdefault(k, e)
+        return result, shadow
+
+    def _key(self, key_node: yaml.Node) -> Any:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise self._fail(key_node, "a mapping key must be a plain value, not a list or map")
+        key = self.loader.construct_object(key_node)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            key = str(key)
+        return key
