@@ -31,6 +31,13 @@ MIN_SAMPLES = 300
 BLOCK = 256  # rows of sampled durations computed at once
 SEED = 5_318_008
 MIN_ESS_SHARE = 0.25  # evidence from running steps may not leave fewer effective samples
+# How much a running step's elapsed time reweights the sampled run and phase slowdowns
+# (the exponent on its survival probability). Its own remaining time is always conditioned
+# on it. At 1 (full Bayes) every critical step still running pushed the whole ETA up, tick
+# after tick, and its end pulled it back: a saw-tooth that made the P50 move 1.8× the
+# run's length with ETAs at every transition, for no gain in accuracy or coverage on
+# bench/eta (RESULTS.md). Finished steps alone teach the slowdown.
+RUNNING_EVIDENCE = 0.0
 CRITICAL_SHARE = 0.0  # the critical path follows the most-often-critical need while > this
 # Large playbooks: recompute once this many steps changed state (an update of 5,000 steps
 # costs ~0.1 s and the engine asks after every transition); in between, the last forecast
@@ -79,6 +86,8 @@ class MonteCarloForecaster:
         self._zt = rng.standard_normal((self.samples, 1 + len(models.phases)))
         self._every = max(1, n_steps // RECOMPUTE_EVERY_STEPS)
         self._last: tuple[dict[str, tuple[str, float | None]], Forecast] | None = None
+        # False: no critical path (the plan's P50/P90 only); saves its third of the time.
+        self.with_path = True
 
     def forecast(self, state: Any, now: float) -> Forecast:
         """The ETA given a RunState (or Observations) at time `now` on the run's clock."""
@@ -143,16 +152,16 @@ class MonteCarloForecaster:
                 log_med, float(sd[i]), elapsed, p, lam, self._z[i], u
             )
             log_w += log_surv
-        w = _tempered(log_w)
+        w = _tempered(RUNNING_EVIDENCE * log_w)
         limit = self.concurrency if self.concurrency is not None else obs.concurrency
-        res = simulate(g, durations, fixed, done, w, limit)
+        res = simulate(g, durations, fixed, done, w, limit, critical=self.with_path)
         q50, q90 = _weighted_quantiles(res.end, w, (0.5, 0.9))
         risk = None
         if self.rto_s is not None:
             start = obs.started if obs.started is not None else now
             deadline = start + self.rto_s - now
             risk = float(w[res.end > deadline].sum() / w.sum())
-        path = self._critical_path(res.critical, done)
+        path = self._critical_path(res.critical, done) if self.with_path else ()
         return Forecast(now + q50, now + q90, q50, q90, path, risk, self.method)
 
     def _finished(self, obs: Observations) -> list[Finished]:
@@ -224,7 +233,17 @@ def _weighted_quantiles(x: FloatArray, w: FloatArray, qs: Sequence[float]) -> li
 __all__ = ["Forecast", "Forecaster", "MonteCarloForecaster", "eta_data", "planned"]
 
 
-def planned(plan: Any, history: History | None = None, concurrency: int | None = None) -> Forecast:
-    """The restore's planned P50/P90 before any run (`now` = 0: times are durations)."""
+def planned(
+    plan: Any,
+    history: History | None = None,
+    concurrency: int | None = None,
+    *,
+    critical_path: bool = True,
+) -> Forecast:
+    """The restore's planned P50/P90 before any run (`now` = 0: times are durations).
+
+    `critical_path=False`: the same P50/P90 and RTO risk, without the critical path.
+    """
     fc = MonteCarloForecaster(plan, history, concurrency=concurrency)
+    fc.with_path = critical_path
     return fc.forecast_observed(Observations(started=0.0), 0.0)

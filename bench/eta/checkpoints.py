@@ -2,6 +2,7 @@
 costs only the five checkpoint forecasts per case (same scoring as run.py's sim backend).
 
     .venv/bin/python bench/eta/checkpoints.py 20,60,150,300 1 21     # sizes, seeds [1, 21)
+    .venv/bin/python bench/eta/checkpoints.py 20,60 1 5 --stability  # + P50 movement (slow)
 """
 
 import os
@@ -25,7 +26,7 @@ from runbook.estimate_model import History, PastRun
 from runbook.estimate_observe import observe_state
 from runbook.estimate_simple import Forecast
 
-CACHE = Path(tempfile.gettempdir()) / "runbook-eta-checkpoints"
+CACHE = Path(tempfile.gettempdir()) / "runbook-eta-checkpoints-v2"  # v2: engine ETA schedule
 CACHE.mkdir(exist_ok=True)
 
 
@@ -68,12 +69,24 @@ def prepared(n, regime, seed):
         now, obs = cur
         berr = {name: abs(fn(obs, now) - end) / T for name, fn in bl.items()}
         cps.append((f, now, obs, berr))
-    d = dict(plan=plan, history=c.history, start=start, end=end, T=T, cps=cps)
+    d = dict(plan=plan, history=c.history, start=start, end=end, T=T, cps=cps, calls=Recorder.calls)
     path.write_bytes(pickle.dumps(d))
     return d
 
 
-def evaluate(sizes, seeds, regimes=REGIMES, make=None, verbose=True):
+def movement(d, fc):
+    """Total P50 movement over every `eta` of the run, in units of its true duration."""
+    total, last = 0.0, None
+    for now, obs in d["calls"]:
+        fc._last = None
+        p50 = fc.forecast_observed(obs, now).p50_ts
+        if last is not None:
+            total += abs(p50 - last)
+        last = p50
+    return total / d["T"]
+
+
+def evaluate(sizes, seeds, regimes=REGIMES, make=None, verbose=True, stability=False):
     from runbook.estimate import MonteCarloForecaster
 
     rows = []
@@ -86,6 +99,7 @@ def evaluate(sizes, seeds, regimes=REGIMES, make=None, verbose=True):
                     tuple(PastRun(f"h{i}", "rehearsal", h) for i, h in enumerate(d["history"]))
                 )
                 fc = (make or MonteCarloForecaster)(d["plan"], hist, mode="rehearsal")
+                mov = movement(d, fc) if stability else float("nan")
                 for f, now, obs, berr in d["cps"]:
                     fc._last = None
                     fo = fc.forecast_observed(obs, now)
@@ -100,6 +114,8 @@ def evaluate(sizes, seeds, regimes=REGIMES, make=None, verbose=True):
                             berr=berr,
                             rel=(d["end"] - now) / max(fo.p90_ts - now, 1e-9),
                             rel50=(d["end"] - now) / max(fo.p50_ts - now, 1e-9),
+                            mov=mov,
+                            etas=len(d["calls"]),
                         )
                     )
     secs = time.perf_counter() - t0
@@ -122,6 +138,14 @@ def report(rows, secs=0.0):
         + "   ratio "
         + " ".join(f"{ours[f] / best[f]:.2f}" for f in FRACTIONS)
     )
+    first = [x for x in rows if x["f"] == FRACTIONS[0]]
+    if first and first[0]["mov"] == first[0]["mov"]:  # not NaN: stability was measured
+        by = {r: med(x["mov"] for x in first if x["r"] == r) for r in REGIMES}
+        print(
+            f"stability {med(x['mov'] for x in first):.2f}  "
+            + " ".join(f"{r[:5]}:{v:.2f}" for r, v in by.items())
+            + f"   etas/run {med(x['etas'] for x in first):.0f}"
+        )
     for r in REGIMES:
         rr = [x for x in rows if x["r"] == r]
         if not rr:
@@ -149,4 +173,4 @@ def report(rows, secs=0.0):
 if __name__ == "__main__":
     sizes = [int(x) for x in sys.argv[1].split(",")]
     seeds = range(int(sys.argv[2]), int(sys.argv[3]))
-    evaluate(sizes, seeds)
+    evaluate(sizes, seeds, stability="--stability" in sys.argv)

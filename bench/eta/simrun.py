@@ -1,7 +1,7 @@
-"""Fallback backend: an in-process stand-in for `runbook rehearse` (no concurrency limit).
+"""In-process stand-in for `runbook rehearse` (no concurrency limit), for fast tuning.
 
-Used only while the real engine is unavailable and for quick tuning; the reported numbers
-come from the real CLI (clirun.py). Events have the journal's shapes, ETA from the forecaster.
+The reported numbers come from the real CLI (clirun.py); this backend writes events of
+the journal's shapes, with `eta` events on the engine's own schedule (EtaSchedule).
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import heapq
 import os
 from typing import Any
 
-from runbook.clock import iso, parse_iso
+from runbook.clock import iso
+from runbook.engine_eta import PERIOD_S as ENGINE_PERIOD_S
+from runbook.engine_eta import EtaSchedule
 from runbook.estimate import MonteCarloForecaster, eta_data
 from runbook.estimate_model import History, PastRun
 from runbook.events import Event
@@ -18,9 +20,8 @@ from runbook.load.durations import parse_duration
 from runbook.state import RunState
 
 START = 1_800_000_000.0
-# The engine's periodic `eta`: every 5 minutes of run time while steps run, and when a
-# running step passes its estimate (ETA_HEARTBEAT_S=0: only at transitions).
-HEARTBEAT_S = float(os.environ.get("ETA_HEARTBEAT_S", "300"))
+# The engine's periodic `eta` (ETA_PERIOD_S=1e12: only at transitions and estimate marks).
+PERIOD_S = float(os.environ.get("ETA_PERIOD_S", str(ENGINE_PERIOD_S)))
 
 
 def plan_of(book: dict[str, Any]) -> dict[str, Any]:
@@ -65,10 +66,17 @@ def plan_of(book: dict[str, Any]) -> dict[str, Any]:
 def rehearse(
     book: dict[str, Any], truth: dict[str, float], history: list[dict[str, float]]
 ) -> list[dict[str, Any]]:
-    """Events of a simulated run with an ETA after every transition (exported form)."""
+    """Events of a simulated run, with `eta` events when the engine would write them.
+
+    Mirrors engine.py's loop on a virtual clock: each clock stop is one turn (every step
+    finishing then, the steps that become ready started, one commit), and after the turn
+    runbook/engine_eta.py's EtaSchedule decides whether an `eta` is due (a transition,
+    5 minutes of run time, a running step passing its likely or max estimate).
+    """
     plan = plan_of(book)
     hist = History(tuple(PastRun(f"h{i}", "rehearsal", d) for i, d in enumerate(history)))
     fc = MonteCarloForecaster(plan, hist, mode="rehearsal")
+    schedule = EtaSchedule(period_s=PERIOD_S, virtual=True)
     state = RunState()
     out: list[dict[str, Any]] = []
 
@@ -77,14 +85,9 @@ def rehearse(
         state.apply(e)
         out.append(e.as_dict())
 
-    def eta(t: float) -> None:
-        emit(t, "eta", **eta_data(fc.forecast(state, t), iso))
-
     kinds = {s["id"]: s["kind"] for s in plan["steps"]}
-    likely = {s["id"]: s["estimate"]["likely_s"] for s in plan["steps"]}
-    running: dict[str, float] = {}
-    emit(START, "run_started", mode="rehearsal", plan=plan, rto_s=plan["rto_s"], options={})
-    eta(START)
+    marks = {s["id"]: (s["estimate"]["likely_s"], s["estimate"]["max_s"]) for s in plan["steps"]}
+    running: set[str] = set()
     waiting = {s["id"]: len(s["needs"]) for s in plan["steps"]}
     dependents: dict[str, list[str]] = {s["id"]: [] for s in plan["steps"]}
     for s in plan["steps"]:
@@ -96,33 +99,41 @@ def rehearse(
         emit(t, "step_started", sid, attempt=1, kind=kinds[sid], hosts=[])
         if kinds[sid] == "manual":
             emit(t, "manual_waiting", sid, instructions="", hosts=[], owner=None)
-        eta(t)
+        schedule.step_started(sid, 1, t, marks[sid])
         heapq.heappush(heap, (t + truth[sid], sid))
-        running[sid] = t
+        running.add(sid)
 
-    for sid in sorted(s for s, k in waiting.items() if k == 0):
-        start(START, sid)
-    while heap:
-        t, sid = heapq.heappop(heap)
-        last = parse_iso(out[-1]["ts"])
-        if HEARTBEAT_S:
-            ticks = {
-                START + HEARTBEAT_S * k
-                for k in range(
-                    int((last - START) // HEARTBEAT_S) + 1, int((t - START) // HEARTBEAT_S) + 1
-                )
-            }
-            ticks |= {s0 + likely[r] for r, s0 in running.items() if last < s0 + likely[r] < t}
-            for tick in sorted(x for x in ticks if last < x < t):
-                eta(tick)
-        running.pop(sid, None)
-        if kinds[sid] == "manual":
-            emit(t, "manual_answered", sid, answer="done", wait_s=0.0, work_s=truth[sid])
-        emit(t, "step_succeeded", sid, duration_s=truth[sid], attempts=1)
-        eta(t)
-        for d in sorted(dependents[sid]):
-            waiting[d] -= 1
-            if waiting[d] == 0:
-                start(t, d)
-    emit(t, "run_finished", result="succeeded", counts={})
+    def write_eta(t: float) -> None:
+        emit(t, "eta", **eta_data(fc.forecast(state, t), iso))
+        schedule.written(t, 0.0)
+
+    emit(START, "run_started", mode="rehearsal", plan=plan, rto_s=plan["rto_s"], options={})
+    write_eta(START)  # the engine's forced first ETA, before anything starts
+    now = START
+    ready = sorted(s for s, k in waiting.items() if k == 0)
+    while True:
+        for sid in ready:
+            start(now, sid)
+            schedule.transition()
+        schedule.check(now, bool(running), lambda s, a: s in running)
+        if schedule.dirty:
+            write_eta(now)
+        if not heap:
+            break
+        eta_at = schedule.next_at(bool(running))
+        now = heap[0][0] if eta_at is None else min(heap[0][0], eta_at)
+        ready = []
+        while heap and heap[0][0] <= now:
+            t, sid = heapq.heappop(heap)
+            running.discard(sid)
+            if kinds[sid] == "manual":
+                emit(t, "manual_answered", sid, answer="done", wait_s=0.0, work_s=truth[sid])
+            emit(t, "step_succeeded", sid, duration_s=truth[sid], attempts=1)
+            schedule.transition()
+            for d in sorted(dependents[sid]):
+                waiting[d] -= 1
+                if waiting[d] == 0:
+                    ready.append(d)
+        ready.sort()
+    emit(now, "run_finished", result="succeeded", counts={})
     return out

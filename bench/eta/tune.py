@@ -1,0 +1,47 @@
+"""Try model parameters without editing the model: NAME=VALUE overrides, then checkpoints.
+
+    .venv/bin/python bench/eta/tune.py 20,60,150,300 1 13 STUCK_P=0.02 RUN_EFFECT_SD=0.15
+    .venv/bin/python bench/eta/tune.py 20,60 1 4 --stability RUNNING_EVIDENCE=0.5
+
+A NAME is a module-level constant of runbook/estimate*.py; it is set in every module that
+holds it (constants are imported by name, so each copy is patched).
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checkpoints
+
+import runbook.estimate
+import runbook.estimate_learn
+import runbook.estimate_model
+import runbook.estimate_running
+import runbook.estimate_tail
+
+MODULES = (
+    runbook.estimate,
+    runbook.estimate_learn,
+    runbook.estimate_model,
+    runbook.estimate_running,
+    runbook.estimate_tail,
+)
+
+
+def override(name: str, value: float) -> None:
+    hit = [m for m in MODULES if hasattr(m, name)]
+    if not hit:
+        raise SystemExit(f"no constant {name} in runbook/estimate*.py")
+    for m in hit:
+        setattr(m, name, value)
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    sizes = [int(x) for x in args[0].split(",")]
+    seeds = range(int(args[1]), int(args[2]))
+    for kv in args[3:]:
+        k, v = kv.split("=")
+        override(k, float(v))
+    print(" ".join(args[3:]) or "(defaults)")
+    checkpoints.evaluate(sizes, seeds, stability="--stability" in sys.argv)
