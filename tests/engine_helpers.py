@@ -98,3 +98,18 @@ def alive(pid: int) -> bool:
         return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return not stat.parent.exists()
+
+
+def spawn_tty(tmp_path: Path, *args: str) -> Any:
+    """`runbook ARGS` on a real pseudo-terminal (pexpect), state in tmp_path."""
+    import pexpect
+
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "runbook", "--state", str(tmp_path / "state.db"), *args],
+        env=env(),
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 140),
+    )

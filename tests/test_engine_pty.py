@@ -4,12 +4,11 @@ interrupted step nothing else can decide about, both in a real pseudo-terminal."
 from __future__ import annotations
 
 import signal
-import sys
 import time
 from pathlib import Path
 
 import pexpect
-from engine_helpers import alive, env, events, of_type, spawn, step_status, write
+from engine_helpers import alive, events, of_type, spawn, spawn_tty, step_status, write
 
 GATED = """
 playbook: gated
@@ -36,18 +35,6 @@ steps:
 """
 
 
-def _spawn(tmp_path: Path, *args: str) -> pexpect.spawn:
-    return pexpect.spawn(
-        sys.executable,
-        ["-m", "runbook", "--state", str(tmp_path / "state.db"), *args],
-        env=env(),
-        cwd=str(tmp_path),
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(50, 140),
-    )
-
-
 def _answer(child: pexpect.spawn, choices: str, word: str, note: str) -> None:
     child.expect(f"Answer {choices}: ")
     child.sendline(word)
@@ -58,7 +45,7 @@ def _answer(child: pexpect.spawn, choices: str, word: str, note: str) -> None:
 def test_step_gate_runs_skips_and_aborts_as_answered(tmp_path: Path) -> None:
     out = tmp_path / "out.txt"
     pb = write(tmp_path / "pb.yml", GATED.replace("OUT", str(out)))
-    child = _spawn(tmp_path, "run", str(pb), "--step")
+    child = spawn_tty(tmp_path, "run", str(pb), "--step")
     child.expect("next step first")
     child.expect(f"run: echo first >> {out}")  # the operator sees what will run
     _answer(child, "run / skip / abort", "run", "")
@@ -110,7 +97,7 @@ def test_resume_asks_at_the_terminal_about_an_uncertain_step(tmp_path: Path) -> 
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
 
-    child = _spawn(tmp_path, "resume", "latest")
+    child = spawn_tty(tmp_path, "resume", "latest")
     child.expect("interrupted step reload")
     child.expect("`run` was in progress on the control machine")
     child.expect("Answer rerun / skip / fail: ")

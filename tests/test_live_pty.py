@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pexpect
-from engine_helpers import env, events, of_type, write
+from engine_helpers import events, of_type, spawn_tty, write
 
 PLAYBOOK = """
 playbook: pty
@@ -33,22 +32,10 @@ steps:
 """
 
 
-def _spawn(tmp_path: Path, *args: str) -> pexpect.spawn:
-    return pexpect.spawn(
-        sys.executable,
-        ["-m", "runbook", "--state", str(tmp_path / "state.db"), *args],
-        env=env(),
-        cwd=str(tmp_path),
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(50, 140),
-    )
-
-
 def test_manual_prompt_answered_while_a_local_step_runs(tmp_path: Path) -> None:
     out = tmp_path / "out.txt"
     pb = write(tmp_path / "pb.yml", PLAYBOOK.replace("OUT", str(out)))
-    child = _spawn(tmp_path, "run", str(pb))
+    child = spawn_tty(tmp_path, "run", str(pb))
     child.expect(r"run \d{8}-\d{4}-[0-9a-f]{4}")
     child.expect("Call the NOC and ask about room A")
     child.expect("Answer done / skip / fail: ")
@@ -81,7 +68,7 @@ def test_prompt_withdrawn_when_confirmed_elsewhere(tmp_path: Path) -> None:
 
     out = tmp_path / "out.txt"
     pb = write(tmp_path / "pb.yml", PLAYBOOK.replace("OUT", str(out)))
-    child = _spawn(tmp_path, "run", str(pb))
+    child = spawn_tty(tmp_path, "run", str(pb))
     child.expect("Answer done / skip / fail: ")
     r = cli(tmp_path / "state.db", "confirm", "latest", "call-noc", "--operator", "alice")
     assert r.returncode == 0, r.stderr
@@ -107,7 +94,7 @@ def test_ctrl_c_journals_the_interruption_and_exits_130(tmp_path: Path) -> None:
             run: "sleep 60"
         """,
     )
-    child = _spawn(tmp_path, "run", str(pb))
+    child = spawn_tty(tmp_path, "run", str(pb))
     child.expect("long")
     for _ in range(100):
         if of_type(events(tmp_path / "state.db"), "host_started"):
