@@ -8,6 +8,7 @@ playbook move `mu` (the step's own speed, after removing how slow that whole run
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -90,13 +91,13 @@ def plan_step_params(step: Mapping[str, Any]) -> tuple[float, float]:
     hi = max(float(est.get("max_s", 300.0)), MIN_DURATION_S)
     lo, hi = min(lo, likely), max(hi, likely)
     if not est.get("given", True):
-        return float(np.log(likely)), DEFAULT_SIGMA
+        return math.log(likely), DEFAULT_SIGMA
     if hi > lo:
         # PERT weights in log space: the likely value dominates, the tails pull the median.
-        mu = (np.log(lo) + 4.0 * np.log(likely) + np.log(hi)) / 6.0
-        sigma = max((np.log(hi) - np.log(lo)) / (2.0 * _RANGE_Z), MIN_SIGMA)
-        return float(mu), float(sigma)
-    return float(np.log(likely)), SINGLE_SIGMA.get(str(step.get("kind")), 0.35)
+        mu = (math.log(lo) + 4.0 * math.log(likely) + math.log(hi)) / 6.0
+        sigma = max((math.log(hi) - math.log(lo)) / (2.0 * _RANGE_Z), MIN_SIGMA)
+        return mu, sigma
+    return math.log(likely), SINGLE_SIGMA.get(str(step.get("kind")), 0.35)
 
 
 def _instant(step: Mapping[str, Any]) -> bool:

@@ -52,14 +52,12 @@ class Document:
 
     def marks(self, path: PathKey) -> dict[Any, Any]:
         """The mark of every value directly inside the mapping or list at `path`."""
+        return marks_in(self.shadow_at(path))
+
+    def shadow_at(self, path: PathKey) -> Shadow | None:
+        """Where everything inside the value at `path` stands (see source_build)."""
         _, _, shadow, exact = self._walk(path)
-        if not exact:
-            return {}
-        if isinstance(shadow, dict):
-            return {k: e[1] for k, e in shadow.items()}
-        if isinstance(shadow, list):
-            return {i: e[0] for i, e in enumerate(shadow)}
-        return {}
+        return shadow if exact else None
 
     def at_mark(self, mark: Any) -> Location:
         """The Location of a mark from `marks`."""
@@ -86,6 +84,15 @@ class Document:
             else:
                 return value_mark, None, None, False
         return value_mark, key_mark, shadow, True
+
+
+def marks_in(shadow: Shadow | None) -> dict[Any, Any]:
+    """The mark of every value directly inside the mapping or list a shadow describes."""
+    if isinstance(shadow, dict):
+        return {k: e[1] for k, e in shadow.items()}
+    if isinstance(shadow, list):
+        return {i: e[0] for i, e in enumerate(shadow)}
+    return {}
 
 
 class Locations(Mapping[Any, Location]):

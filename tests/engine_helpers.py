@@ -100,8 +100,9 @@ def alive(pid: int) -> bool:
         return not stat.parent.exists()
 
 
-def spawn_tty(tmp_path: Path, *args: str) -> Any:
-    """`runbook ARGS` on a real pseudo-terminal (pexpect), state in tmp_path."""
+def spawn_tty(tmp_path: Path, *args: str, dimensions: tuple[int, int] = (50, 140)) -> Any:
+    """`runbook ARGS` on a real pseudo-terminal (pexpect) of `dimensions` (rows, columns),
+    state in tmp_path."""
     import pexpect
 
     return pexpect.spawn(
@@ -111,5 +112,5 @@ def spawn_tty(tmp_path: Path, *args: str) -> Any:
         cwd=str(tmp_path),
         encoding="utf-8",
         timeout=30,
-        dimensions=(50, 140),
+        dimensions=dimensions,
     )

@@ -216,8 +216,9 @@ def test_single_value_estimates_get_a_wider_spread_for_manual_and_default_steps(
     remote = _spread(step("r", likely=600, kind="remote"))
     manual = _spread(step("m", likely=600, kind="manual"))
     default = _spread(step("d", likely=None))
-    assert 600 <= remote[0] < 700 and 600 <= manual[0] < 700
-    assert 300 <= default[0] < 400
+    # Medians at the likely value, within the sampling error of 1,000 draws (σ 0.8: ±5%).
+    assert 570 <= remote[0] < 700 and 570 <= manual[0] < 700
+    assert 270 <= default[0] < 400
     assert 1.0 < remote[1] < manual[1] < default[1]
 
 

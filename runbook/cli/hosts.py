@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import sys
@@ -20,6 +19,7 @@ from runbook.secrets import MASK, is_secret_name
 
 DEFAULT_SSH_PORT = 22
 PIPE_WIDTH = 120
+CHECK_PIPE_WIDTH = 200  # the check details (SSH errors) are long
 # Ansible's own password variables (ansible_ssh_pass, ansible_become_pass, ...) do not say
 # "password", yet are exactly what must never be printed.
 _ANSIBLE_PASS = re.compile(r"(^|_)pass$", re.IGNORECASE)
@@ -104,31 +104,20 @@ def _masked(value: Any) -> Any:
 
 
 def _print_table(inv: Inventory, names: Sequence[str]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from runbook.present.grid import Column, Grid, print_out
 
     jumps = any(inv.hosts[n].proxy_jump for n in names)
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("HOST", "ADDRESS", "PORT", "USER", "GROUPS", *(["JUMP"] if jumps else [])):
-        table.add_column(column, no_wrap=column != "GROUPS")
+    headers = ("HOST", "ADDRESS", "PORT", "USER", "GROUPS", *(["JUMP"] if jumps else []))
+    grid = Grid([Column(h, wrap=h == "GROUPS") for h in headers])
     for n in names:
         h = inv.hosts[n]
         row = [h.name, h.address, str(h.port or DEFAULT_SSH_PORT), h.user or "-"]
         row.append(", ".join(h.groups) or "-")
         if jumps:
             row.append(h.proxy_jump or "-")
-        table.add_row(*row)
+        grid.add_row(*row)
     count = f"{len(names)} host{'s' if len(names) != 1 else ''}"
-    if sys.stdout.isatty():
-        console = Console(no_color=not settings().color, highlight=False, emoji=False)
-        console.print(table)
-        console.print(count)
-        return
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=PIPE_WIDTH, no_color=True, highlight=False, emoji=False)
-    console.print(table)
-    lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
-    sys.stdout.write("\n".join(lines) + f"\n{count}\n")
+    print_out([grid, count], color=settings().color, pipe_width=PIPE_WIDTH)
 
 
 def _check(
@@ -152,30 +141,25 @@ def _check(
         rows = [r.as_json() for r in results]
         sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
         return EXIT_FAILED if failed else EXIT_OK
-    from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
+    from runbook.present.grid import Column, Grid, print_out
+
     color = sys.stdout.isatty() and settings().color
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("HOST", "ADDRESS", "RESULT", "DETAIL", "TIME"):
-        table.add_column(
-            column, no_wrap=column != "DETAIL", justify="right" if column == "TIME" else "left"
-        )
+    grid = Grid(
+        [
+            Column("HOST"),
+            Column("ADDRESS"),
+            Column("RESULT"),
+            Column("DETAIL", wrap=True),
+            Column("TIME", justify="right"),
+        ]
+    )
     for r in results:
         style = ("green" if r.ok else "red") if color else ""
         # Text, not markup: details hold `[host]:port`, which rich would read as a style tag.
-        cells = (r.name, r.endpoint, r.result, r.detail or "-", f"{r.duration_s:.2f}s")
-        table.add_row(*(Text(c, style=style if i == 2 else "") for i, c in enumerate(cells)))
+        result = Text(r.result, style=style)
+        grid.add_row(r.name, r.endpoint, result, r.detail or "-", f"{r.duration_s:.2f}s")
     summary = f"{len(results) - failed} ok, {failed} failed"
-    if sys.stdout.isatty():
-        console = Console(no_color=not color, highlight=False, emoji=False)
-        console.print(table)
-        console.print(summary)
-    else:
-        buffer = io.StringIO()
-        console = Console(file=buffer, width=200, no_color=True, highlight=False, emoji=False)
-        console.print(table)
-        lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
-        sys.stdout.write("\n".join(lines) + f"\n{summary}\n")
+    print_out([grid, summary], color=color, pipe_width=CHECK_PIPE_WIDTH)
     return EXIT_FAILED if failed else EXIT_OK

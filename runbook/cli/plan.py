@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -68,20 +67,7 @@ def plan_command(
     elif fmt is PlanFormat.mermaid:
         sys.stdout.write(to_mermaid(plan))
     else:
-        from rich.console import Console
-
+        from runbook.present.grid import print_out
         from runbook.present.tables import render_plan
 
-        if sys.stdout.isatty():
-            console = Console(no_color=not settings().color, highlight=False, emoji=False)
-            console.print(render_plan(plan))
-        else:
-            # Piped or redirected: a fixed width and no trailing blanks, so the bytes never
-            # depend on the environment and diff cleanly.
-            buffer = io.StringIO()
-            console = Console(
-                file=buffer, width=PIPE_WIDTH, no_color=True, highlight=False, emoji=False
-            )
-            console.print(render_plan(plan))
-            lines = buffer.getvalue().splitlines()
-            sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))
+        print_out(render_plan(plan), color=settings().color, pipe_width=PIPE_WIDTH)

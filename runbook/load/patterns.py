@@ -12,6 +12,7 @@ pattern order), and a part that names no host or group is an error, not a warnin
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import fnmatch
 import re
@@ -102,6 +103,7 @@ class _Index:
     order: tuple[str, ...]
     position: dict[str, int]
     members: dict[str, list[str]]  # group → hosts in inventory order
+    by_name: list[str]  # host names sorted: a glob's literal prefix narrows the scan
 
 
 _cache: dict[int, tuple[weakref.ref[Inventory], _Index]] = {}
@@ -118,7 +120,7 @@ def _index(inventory: Inventory) -> _Index:
     for name, host in inventory.hosts.items():
         for g in host.groups:
             members.setdefault(g, []).append(name)
-    index = _Index(order, {h: i for i, h in enumerate(order)}, members)
+    index = _Index(order, {h: i for i, h in enumerate(order)}, members, sorted(order))
     key = id(inventory)
     _cache[key] = (weakref.ref(inventory, lambda _: _cache.pop(key, None)), index)
     return index
@@ -143,7 +145,7 @@ def _match(
     for g in groups:
         found.update(index.members[g])
     if not groups or expr[0] == "~" or any(c in expr for c in _GLOB_CHARS):
-        found.update(h for h in index.order if test(h))
+        found.update(h for h in _candidates(index.by_name, expr) if test(h))
     if not found and not groups:
         names = [*index.members, *index.order]
         close = difflib.get_close_matches(expr.lstrip("~"), names, n=3)
@@ -165,6 +167,20 @@ def _match(
             Issue(location, f"'{part}' in '{pattern}': only {len(ordered)} hosts to subscript")
         )
         return set()
+
+
+def _candidates(names: list[str], expr: str) -> list[str]:
+    """The sorted `names` a glob can match: those starting with its literal prefix
+    (`r07-node-0[0-4]*` looks at rack 7's hosts, not at 5,000)."""
+    if expr.startswith("~"):
+        return names  # a regex: no prefix to trust
+    cut = min((expr.index(c) for c in "*?[" if c in expr), default=len(expr))
+    prefix = expr[:cut]
+    if not prefix:
+        return names
+    lo = bisect.bisect_left(names, prefix)
+    hi = bisect.bisect_left(names, prefix + "\U0010ffff", lo)
+    return names[lo:hi]
 
 
 def _split_subscript(part: str) -> tuple[str, tuple[int, int | None] | None]:

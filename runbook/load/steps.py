@@ -11,7 +11,7 @@ from runbook.errors import Issue
 from runbook.load.fields import DEFAULTS_FIELDS, STEP_FIELDS, Field
 from runbook.load.values import BadValue, SubPath, read_field, type_name
 from runbook.model import Location, StepKind
-from runbook.source import Document, Locations, PathKey
+from runbook.source import Document, Locations, PathKey, marks_in
 
 # Names other tools use for our fields: a better hint than a spelling match.
 SYNONYMS: Mapping[str, str] = {
@@ -143,7 +143,8 @@ def read_step(
     needs: list[tuple[str, Location]] = []
     bad: set[str] = set()
     # One walk to the step for all its fields: 10,000 steps have ~100,000 of them.
-    marks = doc.marks(path)
+    shadow = doc.shadow_at(path)
+    marks = marks_in(shadow)
     for key, value in raw.items():
         spec = STEP_FIELDS.get(key) if isinstance(key, str) else None
         if spec is None:
@@ -165,7 +166,8 @@ def read_step(
             continue
         located[key] = marks.get(key) or doc.loc((*path, key))
         if key == "needs":
-            needs = _located_needs(doc, (*path, key), parsed, locations[key])
+            inside = shadow[key][2] if isinstance(shadow, dict) and key in shadow else None
+            needs = _located_needs(doc, marks_in(inside), parsed, locations[key])
         values[key] = parsed
     step_id = values.get("id")
     if "id" not in raw:
@@ -179,12 +181,12 @@ def read_step(
 
 
 def _located_needs(
-    doc: Document, path: PathKey, parsed: list[tuple[str, SubPath]], at_field: Location
+    doc: Document, items: dict[Any, Any], parsed: list[tuple[str, SubPath]], at_field: Location
 ) -> list[tuple[str, Location]]:
-    """Each need with where it is written: its list item, or the field for a single one."""
+    """Each need with where it is written: its list item (`items`: their marks), or the
+    field for a single one."""
     if not any(at for _, at in parsed):
         return [(name, at_field) for name, _ in parsed]
-    items = doc.marks(path)
     return [
         (name, doc.at_mark(items[at[0]]) if at and at[0] in items else at_field)
         for name, at in parsed

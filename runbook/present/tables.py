@@ -2,54 +2,51 @@
 
 from __future__ import annotations
 
-from rich import box
-from rich.console import Group, RenderableType
-from rich.table import Table
+from rich.console import RenderableType
 from rich.text import Text
 
 from runbook.load.durations import format_duration
 from runbook.plan import Plan
 from runbook.plan_render import estimate_text
+from runbook.present.grid import Column, Grid
 
 CRITICAL_MARK = "◆"
 
 
-def render_plan(plan: Plan) -> RenderableType:
-    """The plan table followed by its summary lines."""
-    return Group(plan_table(plan), Text(""), plan_summary(plan))
+def render_plan(plan: Plan) -> list[RenderableType]:
+    """The title, the plan table, its legend and the summary lines, to print in order."""
+    title = Text(f"{plan.playbook}: {plan.title}", style="italic")
+    legend = Text(f"{CRITICAL_MARK} on the critical path", style="dim")
+    return [title, Text(""), plan_table(plan), Text(""), legend, Text(""), plan_summary(plan)]
 
 
-def plan_table(plan: Plan) -> Table:
+def plan_table(plan: Plan) -> Grid:
     """One row per step, grouped by wave; the critical path marked."""
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        title=f"{plan.playbook}: {plan.title}",
-        title_justify="left",
-        caption=f"{CRITICAL_MARK} on the critical path",
-        caption_justify="left",
-        header_style="bold",
-        pad_edge=False,
+    grid = Grid(
+        [
+            Column("wave", justify="right"),
+            Column("step"),
+            Column("phase"),
+            Column("kind"),
+            Column("hosts", justify="right"),
+            Column("estimate"),
+            Column(CRITICAL_MARK, justify="center"),
+            # Only the title may wrap: when the terminal is narrow it gives way, not the ids.
+            Column("title", wrap=True, min_width=12),
+        ],
+        edge=" ",
+        header_rule=True,
     )
-    table.add_column("wave", justify="right", no_wrap=True)
-    table.add_column("step", no_wrap=True)
-    table.add_column("phase", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("hosts", justify="right", no_wrap=True)
-    table.add_column("estimate", no_wrap=True)
-    table.add_column(CRITICAL_MARK, justify="center", no_wrap=True)
-    # Only the title may wrap: when the terminal is narrow it gives way, not the ids.
-    table.add_column("title", min_width=12)
     by_id = plan.by_id()
     critical = set(plan.critical_path)
     for w, wave in enumerate(plan.waves):
         if w:
-            table.add_section()
+            grid.add_section()
         for i, sid in enumerate(wave):
             s = by_id[sid]
             on_path = sid in critical
             est = Text(estimate_text(s), style="yellow" if not s.estimate.given else "")
-            table.add_row(
+            grid.add_row(
                 str(w + 1) if i == 0 else "",
                 Text(sid, style="bold" if on_path else ""),
                 s.phase,
@@ -59,7 +56,7 @@ def plan_table(plan: Plan) -> Table:
                 Text(CRITICAL_MARK, style="red") if on_path else "",
                 s.title,
             )
-    return table
+    return grid
 
 
 def plan_summary(plan: Plan) -> Text:
