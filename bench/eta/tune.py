@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/eta/tune.py 20,60,150,300 1 13 STUCK_P=0.02 RUN_EFFECT_SD=0.15
     .venv/bin/python bench/eta/tune.py 20,60 1 4 --stability RUNNING_EVIDENCE=0.5
+    .venv/bin/python bench/eta/tune.py 20,60,150,300 1 13 NOISE_SCALE_BOUNDS=0.5,3
 
 A NAME is a module-level constant of runbook/estimate*.py; it is set in every module that
 holds it (constants are imported by name, so each copy is patched).
@@ -28,7 +29,7 @@ MODULES = (
 )
 
 
-def override(name: str, value: float) -> None:
+def override(name: str, value: float | tuple[float, ...]) -> None:
     hit = [m for m in MODULES if hasattr(m, name)]
     if not hit:
         raise SystemExit(f"no constant {name} in runbook/estimate*.py")
@@ -42,6 +43,7 @@ if __name__ == "__main__":
     seeds = range(int(args[1]), int(args[2]))
     for kv in args[3:]:
         k, v = kv.split("=")
-        override(k, float(v))
+        # NAME=LO,HI sets a tuple constant (bounds)
+        override(k, tuple(float(x) for x in v.split(",")) if "," in v else float(v))
     print(" ".join(args[3:]) or "(defaults)")
     checkpoints.evaluate(sizes, seeds, stability="--stability" in sys.argv)
