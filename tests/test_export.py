@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,22 @@ def test_export_of_a_tampered_journal_warns(tmp_path: Path) -> None:
     out = cli("export", run_id, "-f", "md", state=db)
     assert out.returncode == 0
     assert "warning: the journal of run" in out.stderr and "seq 5: edited" in out.stderr
+
+
+def test_csv_keeps_a_note_that_looks_like_a_formula_as_text() -> None:
+    # An auditor opens the CSV in a spreadsheet: a note typed as `=HYPERLINK(...)` or
+    # `+cmd|...` must show as text, not run as a formula.
+    formula = '=HYPERLINK("http://attacker.invalid","fix")'
+    events = [
+        replace(e, data={**e.data, "note": formula, "operator": "@bob"})
+        if e.type == "operator_retry"
+        else e
+        for e in memory_restore()
+    ]
+    rows = list(csv.DictReader(io.StringIO(render_csv(events))))
+    mail = next(r for r in rows if (r["step"], r["host"]) == ("mail", "mx2"))
+    assert (mail["note"], mail["operator"]) == ("'" + formula, "'@bob")
+    # Data columns are never touched; ordinary text is kept exactly.
+    wiki = next(r for r in rows if r["step"] == "wiki")
+    assert wiki["note"] == "wiki not needed tonight"
+    assert all(not r["title"].startswith("'") for r in rows)

@@ -35,6 +35,12 @@ COLUMNS = (
     "note",
 )
 
+# Free text a spreadsheet could take for a formula (=HYPERLINK(...), +cmd|...): an
+# auditor opens this file in Excel. Such a cell gets a leading ' (OWASP's advice), which
+# spreadsheets show as text; the jsonl export keeps the journal's exact text.
+_TEXT_COLUMNS = ("title", "phase", "host", "operator", "note")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 # A host never reached takes its step's outcome, so a blocked step is not "not run".
 _STEP_OUTCOME_FOR_UNRUN_HOST = {"skipped": "skipped", "blocked": "blocked", "failed": "not run"}
 
@@ -57,6 +63,10 @@ def _host_result(step: StepRecord, h: HostRecord) -> str:
     if h.result == "running" and step.status not in ("running", "pending"):
         return "interrupted" if step.status != "failed" else "failed"
     return h.result
+
+
+def _inert(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def rows(tl: Timeline) -> list[dict[str, str]]:
@@ -116,5 +126,6 @@ def render_csv(events: Iterable[Event]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS)
     writer.writeheader()
-    writer.writerows(rows(build_timeline(events)))
+    for row in rows(build_timeline(events)):
+        writer.writerow(row | {c: _inert(row[c]) for c in _TEXT_COLUMNS})
     return buf.getvalue()
