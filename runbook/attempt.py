@@ -7,7 +7,7 @@ No clock, no threads, no I/O: the same sequence runs live and in rehearsals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from runbook.executors.base import Action, CommandResult
@@ -26,9 +26,16 @@ class Commands:
     run: str | None = None
     until: str | None = None
     verify: str | None = None
+    # The same commands as they may be journaled and shown, when a secret went through a
+    # filter into them (secret_forms.py); None: the commands themselves.
+    shown: Commands | None = field(default=None, compare=False, repr=False)
 
     def get(self, action: Action) -> str | None:
         return getattr(self, action)  # type: ignore[no-any-return]
+
+    def display(self, action: Action) -> str | None:
+        """`action`'s command as it may be journaled and shown (still to be redacted)."""
+        return (self.shown or self).get(action)
 
 
 @dataclass(frozen=True)

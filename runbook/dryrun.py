@@ -13,7 +13,13 @@ def dry_run_lines(prepared: Prepared) -> list[str]:
     plan = prepared.plan
     hosts = prepared.resolved.inventory.hosts
     work = RenderedWork(
-        prepared.steps, prepared.step_hosts, hosts, prepared.values, "dry-run", "dry-run"
+        prepared.steps,
+        prepared.step_hosts,
+        hosts,
+        prepared.values,
+        "dry-run",
+        "dry-run",
+        prepared.redactor,
     )
     mask = prepared.redactor.text
     by_id = plan.by_id()
@@ -45,7 +51,7 @@ def dry_run_lines(prepared: Prepared) -> list[str]:
                 lines.append(f"    {where}:")
                 commands = work.commands(sid, host)
                 for action in ACTIONS:
-                    command = commands.get(action)
+                    command = commands.display(action)
                     if command is not None:
                         lines.append(f"      {action}: {mask(command)}")
     return lines

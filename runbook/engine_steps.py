@@ -15,6 +15,7 @@ from runbook.attempt import Finished, HostAttempt, Next, PollLater, RunCommand
 from runbook.dispatch import Completion, Job
 from runbook.engine_core import EngineCore, StepRun
 from runbook.errors import StateError
+from runbook.executors.base import ACTIONS
 from runbook.operate import confirm
 
 
@@ -46,7 +47,7 @@ class StepRunner(EngineCore):
     def _gate_text(self, run: StepRun) -> str:
         first = run.hosts[0]
         c = self.work.commands(run.plan.id, first)
-        lines = [f"{a}: {t}" for a in ("skip_if", "run", "until", "verify") if (t := c.get(a))]
+        lines = [f"{a}: {t}" for a in ACTIONS if (t := c.display(a))]
         where = "on the control machine" if first is None else f"on {len(run.hosts)} host(s)"
         return self.redactor.text("\n".join([f"runs {where}", *lines]))
 
@@ -175,7 +176,7 @@ class StepRunner(EngineCore):
                 host=job.host,
                 attempt=job.attempt,
                 action=cmd.action,
-                command=cmd.command,
+                command=job.commands.display(cmd.action),
             )
         if cmd.action == "until":
             job.polls += 1

@@ -11,6 +11,7 @@ from typing import Any
 # (ansible_ssh_pass, ansible_become_pass) and are treated the same way.
 SECRET_NAME = re.compile(r"password|secret|token|passphrase|_pass$|passwd", re.IGNORECASE)
 MASK = "***"
+MIN_MASKED = 3  # shorter values are not masked in free text: they would hit everywhere
 
 
 def is_secret_name(name: str) -> bool:
@@ -38,30 +39,56 @@ def _forms(secret: str) -> set[str]:
 
 
 class Redactor:
-    """Replaces every known secret value with *** in text and nested data."""
+    """Replaces every known secret value with *** in text and nested data.
+
+    Besides the values themselves it masks the forms of them that templates derive
+    (`| upper`, `| urlencode`, a slice...), which `secret_forms` finds and `learn`s here
+    before anything showing them is journaled.
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Every value, short ones too: templates render them with stand-ins (secret_forms).
+        self.secrets: tuple[str, ...] = tuple(dict.fromkeys(str(s) for s in secrets if s))
         # Longest first so a secret containing another is masked whole; very short values
         # (1-2 chars) would mask half of every output, so they are kept out of the journal
         # by never being echoed in our own messages instead.
-        kept = {s for s in secrets if s and len(s) >= 3}
-        values = sorted({f for s in kept for f in _forms(s)}, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(v) for v in values)) if values else None
+        self._values = {f for s in self.secrets if len(s) >= MIN_MASKED for f in _forms(s)}
+        self._pattern: re.Pattern[str] | None = None
+        self._stale = bool(self._values)
+
+    def learn(self, forms: Iterable[str]) -> None:
+        """Mask `forms` too: text a template derived from a secret."""
+        new = {f for s in forms if len(s) >= MIN_MASKED for f in _forms(s)} - self._values
+        if new:
+            # Compiled again on next use, not per form: thousands of hosts may each add one.
+            self._values |= new
+            self._stale = True
+
+    def _current(self) -> re.Pattern[str] | None:
+        if self._stale:
+            values = sorted(self._values, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(v) for v in values))
+            self._stale = False
+        return self._pattern
 
     def text(self, value: str) -> str:
         """`value` with secrets masked."""
-        if self._pattern is None:
+        pattern = self._current()
+        if pattern is None:
             return value
-        return self._pattern.sub(MASK, value)
+        return pattern.sub(MASK, value)
 
     def data(self, value: Any) -> Any:
         """A copy of JSON-like data with every string masked."""
-        if self._pattern is None:
+        if self._current() is None:
             return value
+        return self._data(value)
+
+    def _data(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
-            return {k: self.data(v) for k, v in value.items()}
+            return {k: self._data(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self.data(v) for v in value]
+            return [self._data(v) for v in value]
         return value

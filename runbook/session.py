@@ -107,8 +107,16 @@ def execute(
         if req.durations is not None:
             durations = load_durations(req.durations, playbook, checked.step_hosts)
         seed = req.seed if req.seed is not None else random.SystemRandom().randrange(2**31)
+    # Rendering everything also teaches the Redactor what templates make of secrets,
+    # before `run_started` is written.
     probe = RenderedWork(
-        checked.steps, checked.step_hosts, hosts, checked.values, "00000000-0000-0000", mode
+        checked.steps,
+        checked.step_hosts,
+        hosts,
+        checked.values,
+        "00000000-0000-0000",
+        mode,
+        checked.redactor,
     )
     probe.check_all()
     if req.step_gate and ui.asker is None:

@@ -111,7 +111,9 @@ def build_engine(
     from runbook.history import forecaster_for
 
     hosts = prepared.resolved.inventory.hosts
-    work = RenderedWork(prepared.steps, prepared.step_hosts, hosts, prepared.values, run_id, mode)
+    work = RenderedWork(
+        prepared.steps, prepared.step_hosts, hosts, prepared.values, run_id, mode, prepared.redactor
+    )
     local, remote = transports
     dispatcher = Dispatcher(
         clock=clock,

@@ -33,6 +33,7 @@ from runbook.session_engine import (
 from runbook.session_prepare import Prepared, RunRequest, prepare
 from runbook.session_transport import host_key_hook, select_transports
 from runbook.state import fold
+from runbook.work import RenderedWork
 
 
 def _request(started: Mapping[str, Any], ui: Ui, operator: str | None) -> RunRequest:
@@ -116,7 +117,19 @@ def resume(
         with journal.engine_lock(run_id):
             # Holding the run, any command still marked with its id belongs to a dead
             # engine: end it before deciding what was in flight.
-            orphans = [] if rehearsal else kill_orphans(run_id, prepared.redactor.text)
+            orphans: list[dict[str, Any]] = []
+            if not rehearsal:
+                # Their command lines may hold what a filter made of a secret: learn it.
+                RenderedWork(
+                    prepared.steps,
+                    prepared.step_hosts,
+                    prepared.resolved.inventory.hosts,
+                    prepared.values,
+                    run_id,
+                    mode,
+                    prepared.redactor,
+                ).learn_secrets()
+                orphans = kill_orphans(run_id, prepared.redactor.text)
             events = journal.events(run_id)  # as of now that we hold the run
             state = fold(events)
             engine = build_engine(

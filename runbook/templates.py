@@ -17,10 +17,12 @@ from typing import Any
 import jinja2
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 
 from runbook.errors import InputError, Issue
 from runbook.model import Host, Inventory, Location, Playbook, RunMode
-from runbook.secrets import Redactor, SecretText, is_secret_name
+from runbook.secrets import MASK, Redactor, SecretText, is_secret_name
+from runbook.template_reads import Read, root_reads
 
 
 class Raw(str):
@@ -66,6 +68,10 @@ def _text(value: Any, sep: str) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Markup):
+        # `| tojson`, `| safe` return Markup, whose `+` HTML-escapes what is added to it:
+        # shell quotes around it would come out as &#39;. Plain text it is.
+        return str.__str__(value)
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping):
@@ -74,6 +80,11 @@ def _text(value: Any, sep: str) -> str:
     if isinstance(value, (list, tuple)):
         return sep.join(_text(v, sep) for v in value)
     return str(value)
+
+
+def text_of(value: Any) -> str:
+    """A value as a template substitutes it, before quoting."""
+    return _text(value, " ")
 
 
 def _quote(value: Any) -> str:
@@ -126,6 +137,7 @@ _COMMAND_ENV = _environment(_quote)
 _TEXT_ENV = _environment(_plain)
 _CACHE_MAX = 20_000
 _cache: dict[tuple[bool, str], jinja2.Template] = {}
+_reads: dict[tuple[bool, str], tuple[Read, ...]] = {}
 
 
 def has_template(text: str) -> bool:
@@ -140,9 +152,24 @@ def compile_template(source: str, command: bool) -> jinja2.Template:
     if template is None:
         if len(_cache) >= _CACHE_MAX:
             _cache.clear()
+            _reads.clear()
         env = _COMMAND_ENV if command else _TEXT_ENV
-        template = _cache[key] = env.from_string(source)
+        # Parsed once: the tree gives both the code and what the template reads.
+        tree = env.parse(source)
+        reads = root_reads(tree)  # before compiling, which may rewrite the tree
+        template = _cache[key] = env.from_string(tree)
+        _reads[key] = reads
     return template
+
+
+def template_reads(source: str, command: bool) -> tuple[Read, ...]:
+    """What a template reads of `vars` and `host` (see template_reads.py)."""
+    key = (command, source)
+    found = _reads.get(key)
+    if found is None:
+        compile_template(source, command)
+        found = _reads[key]
+    return found
 
 
 def context(
@@ -186,6 +213,19 @@ def _render(source: str, ctx: Mapping[str, Any], command: bool, where: Location 
     except RENDER_ERRORS as e:
         message, hint = describe_error(e, ctx)
         raise InputError([Issue(where, f"template: {message}", hint)]) from None
+
+
+def render_masked(source: str, ctx: Mapping[str, Any], command: bool, seen: list[str]) -> str:
+    """`source` with the value of every `{{ }}` shown as ***; `seen` gets the text each one
+    stood for. The view of a template that reads a secret but cannot be compared."""
+    sep = " " if command else ", "
+
+    def finalize(value: Any) -> str:
+        seen.append(_text(value, sep))
+        return MASK
+
+    # A rare fallback (secret_forms.py): a fresh, uncached environment is cheap enough.
+    return str(_environment(finalize).from_string(source).render(ctx))
 
 
 def describe_error(err: Exception, ctx: Mapping[str, Any]) -> tuple[str, str]:

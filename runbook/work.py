@@ -2,6 +2,10 @@
 
 Rendering is checked for every step and host before a run starts (`check_all`), so a
 template that cannot render is an input error before anything runs, never half-way.
+
+With the run's Redactor, a template that reads a secret is also rendered with stand-ins
+(secret_forms.py): commands keep their real text to run and carry a masked one to journal
+and show; manual instructions only ever exist masked (they are only shown).
 """
 
 from __future__ import annotations
@@ -10,7 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from runbook.attempt import Commands
+from runbook.executors.base import ACTIONS
 from runbook.model import Host, RunMode, Step
+from runbook.secret_forms import SecretForms
+from runbook.secrets import Redactor
 from runbook.templates import context, render_command, render_text
 
 
@@ -25,6 +32,7 @@ class RenderedWork:
         values: Mapping[str, Any],
         run_id: str,
         mode: RunMode,
+        redactor: Redactor | None = None,
     ) -> None:
         self.steps = steps
         self.step_hosts = step_hosts
@@ -34,6 +42,12 @@ class RenderedWork:
         self.mode = mode
         self._commands: dict[tuple[str, str | None], Commands] = {}
         self._text: dict[str, str] = {}
+        # Only a run with secrets pays for looking for them.
+        self._secrets = (
+            SecretForms(redactor, values, hosts, run_id, mode)
+            if redactor is not None and redactor.secrets
+            else None
+        )
 
     def commands(self, step_id: str, host: str | None) -> Commands:
         """The four commands of `step_id` on `host` (None: a local step), rendered."""
@@ -45,14 +59,19 @@ class RenderedWork:
                 self.values, self.hosts.get(host) if host else None, self.run_id, self.mode
             )
             where = step.field_locations
-
-            def one(name: str) -> str | None:
-                template = getattr(step, name)
-                if template is None:
-                    return None
-                return render_command(template, ctx, where.get(name, step.location))
-
-            found = Commands(one("skip_if"), one("run"), one("until"), one("verify"))
+            sources: dict[str, str] = {
+                a: src for a in ACTIONS if (src := getattr(step, a)) is not None
+            }
+            real = {
+                a: render_command(src, ctx, where.get(a, step.location))
+                for a, src in sources.items()
+            }
+            found = _commands(real)
+            secrets = self._secrets
+            if secrets is not None:
+                shown = {a: secrets.shown(sources[a], text, host, True) for a, text in real.items()}
+                if shown != real:
+                    found = _commands(real, _commands(shown))
             self._commands[key] = found
         return found
 
@@ -63,9 +82,28 @@ class RenderedWork:
             step = self.steps[step_id]
             ctx = context(self.values, None, self.run_id, self.mode)
             loc = step.field_locations.get("manual", step.location)
-            text = render_text(step.manual or step.title, ctx, loc)
+            source = step.manual or step.title
+            text = render_text(source, ctx, loc)
+            if self._secrets is not None:
+                text = self._secrets.shown(source, text, None, False)
             self._text[step_id] = text
         return text
+
+    def learn_secrets(self) -> None:
+        """Render what reads a secret, so the Redactor knows every form of them a command
+        holds (before masking a previous engine's command lines on resume)."""
+        secrets = self._secrets
+        if secrets is None:
+            return
+        for sid, step in self.steps.items():
+            if step.kind == "manual":
+                if secrets.reaches(step.manual or step.title, False):
+                    self.instructions(sid)
+                continue
+            if not any(secrets.reaches(src, True) for a in ACTIONS if (src := getattr(step, a))):
+                continue
+            for host in self.step_hosts.get(sid, ()) if step.kind == "remote" else (None,):
+                self.commands(sid, host)
 
     def check_all(self) -> None:
         """Render everything once (InputError on the first template that cannot render)."""
@@ -77,3 +115,8 @@ class RenderedWork:
             else:
                 for host in self.step_hosts.get(sid, ()):
                     self.commands(sid, host)
+
+
+def _commands(texts: Mapping[str, str], shown: Commands | None = None) -> Commands:
+    get = texts.get
+    return Commands(get("skip_if"), get("run"), get("until"), get("verify"), shown=shown)

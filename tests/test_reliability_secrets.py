@@ -242,21 +242,25 @@ def test_inventory_secret_variables_are_masked_too(tmp_path: Path) -> None:
           - id: login
             title: Uses the host's password
             hosts: all
-            run: "echo pw={{ host.vars.db_password }}; echo {{ host.vars.db_password }} >&2"
+            run: >-
+              echo pw={{ host.vars.db_password }}; echo {{ host.vars.db_password }} >&2;
+              echo up={{ host.vars.db_password | upper }}
         """,
     )
+    leaks = [HOST_SECRET, HOST_SECRET.upper()]  # and what a filter made of it
     e = base_env(tmp_path, RUNBOOK_SSH_CONFIG="", RUNBOOK_KNOWN_HOSTS=str(server.known_hosts))
     r = runbook(["run", str(pb), "-i", str(inv), "--dry-run"], e, tmp_path)
     assert r.returncode == 0, r.stderr
-    _no_secret(r.stdout + r.stderr, "--dry-run", [HOST_SECRET])
+    _no_secret(r.stdout + r.stderr, "--dry-run", leaks)
     r = runbook(["run", str(pb), "-i", str(inv)], e, tmp_path)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    _no_secret(r.stdout + r.stderr, "the plain view", [HOST_SECRET])
+    _no_secret(r.stdout + r.stderr, "the plain view", leaks)
     state = tmp_path / "state.db"
-    assert "pw=***" in "".join(x.data.get("text", "") for x in events(state))
-    _no_secret(_raw_journal(state), "the SQLite files", [HOST_SECRET])
+    output = "".join(x.data.get("text", "") for x in events(state))
+    assert "pw=***" in output and "up=***" in output
+    _no_secret(_raw_journal(state), "the SQLite files", leaks)
     r = runbook(["hosts", "-i", str(inv), "--format", "json"], e, tmp_path)
-    _no_secret(r.stdout, "hosts --format json", [HOST_SECRET])
+    _no_secret(r.stdout, "hosts --format json", leaks)
 
 
 def test_output_cut_anywhere_never_leaks_part_of_a_secret() -> None:

@@ -60,6 +60,12 @@ def test_lists_become_one_quoted_word_each() -> None:
     assert sh(command) == "[a b][c'd]"
 
 
+def test_tojson_reaches_the_shell_as_one_json_word() -> None:
+    # tojson (and safe) return markup; quoting it must not turn the quotes into &#39;.
+    command = render_command("{{ vars.files | tojson }} {{ host.vars.site | safe }}", ctx())
+    assert sh(command) == """[["a b", "c\\u0027d"]][paris; rm -rf /]"""
+
+
 def test_scalars_render_as_a_shell_user_expects() -> None:
     assert render_command("{{ vars.flag }} {{ vars.none }} {{ vars.n + 1 }}", ctx()) == "true '' 4"
 

@@ -12,26 +12,78 @@ import string
 
 MAX_EXPANSION = 100_000  # one pattern; `web[1:100000000]` is a typo, not a datacenter
 
-# `[v6addr]:port` and `name-or-ranges:port`, as Ansible's `parse_address` reads them.
-_BRACKETED_PORT = re.compile(r"^\[([0-9a-fA-F:.%\w]*:[0-9a-fA-F:.%\w]*)\]:([0-9]+)$")
+# `[anything]:port` and `name-or-ranges:port`, the two forms Ansible's `parse_address` strips
+# a port from (in turn: `[web1]:22`, `[fe80::1]:22`, `[10.0.0.1]:22`, `web[1:3]:22`).
+_BRACKETED_PORT = re.compile(r"^\[(.+)\]:([0-9]+)$")
 _HOST_PORT = re.compile(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$")
+# What is left must be a host name or an IPv6 address, ranges allowed (an IPv4 address is
+# a valid host name too). A name's labels are word characters and `-`, may hold `[1:3]` or
+# `[a:c]` ranges, and do not end with `-` or `_`.
+_NAME_RANGE = r"\[(?:[a-z]:[a-z]|[0-9]+:[0-9]+)(?::[0-9]+)?\]"
+_LABEL = re.compile(rf"(?:\w|{_NAME_RANGE})(?:[\w-]|{_NAME_RANGE})*", re.IGNORECASE)
+_HEX_RANGE = re.compile(r"\[[0-9a-f]+:[0-9a-f]+(?::[0-9]+)?\]", re.IGNORECASE)
+_HEX = re.compile(r"[0-9a-f]{1,4}", re.IGNORECASE)
+# The only IPv6 forms with an IPv4 tail that Ansible accepts.
+_V4_TAIL_PREFIXES = ("0:0:0:0:0:0:", "::", "::ffff:", "0:0:0:0:0:ffff:")
 
 
 class RangeError(ValueError):
     """A host range that cannot be expanded; the message says why."""
 
 
-def split_host_port(pattern: str) -> tuple[str, int | None]:
-    """`web1:2222` → (`web1`, 2222); IPv6 needs brackets for a port: `[fe80::1]:22`."""
-    m = _BRACKETED_PORT.match(pattern) or _HOST_PORT.match(pattern)
-    if m and m.group(1):
-        return m.group(1), int(m.group(2))
-    return pattern, None
+def split_host_port(pattern: str, ranges: bool = True) -> tuple[str, int | None]:
+    """`web1:2222` → (`web1`, 2222); IPv6 needs brackets for a port: `[fe80::1]:22`.
+
+    As Ansible's `parse_address`: when what is left is not a host name or an IPv6 address
+    (`web_:22`, `host@x:22`), the whole text is the host's name and there is no port;
+    `ranges=False` (the `-i a,b` host list) treats a name with `[` the same way.
+    """
+    address, port = pattern, None
+    for form in (_BRACKETED_PORT, _HOST_PORT):  # Ansible tries both, the second on the rest
+        m = form.match(address)
+        if m:
+            address, port = m.group(1), int(m.group(2))
+    if not (_is_hostname(address) or _is_ipv6(address)) or (not ranges and "[" in address):
+        return pattern, None
+    return address, port
+
+
+def _is_hostname(text: str) -> bool:
+    return all(_LABEL.fullmatch(label) and label[-1] not in "-_" for label in text.split("."))
+
+
+def _is_ipv6(text: str) -> bool:
+    """Ansible's IPv6 grammar: eight groups, or fewer around one `::`, a `[0:f]` range
+    standing for a group, plus four IPv4-tail forms (`::ffff:192.0.2.1`...)."""
+    lowered = text.lower()
+    if "." in lowered:
+        prefix, _, tail = lowered.rpartition(":")
+        parts = _HEX_RANGE.sub("0", tail).split(".")
+        return (
+            f"{prefix}:" in _V4_TAIL_PREFIXES
+            and len(parts) == 4
+            and all(_HEX.fullmatch(p) for p in parts)
+        )
+    groups_text = _HEX_RANGE.sub("0", lowered)
+    if groups_text.count("::") > 1:
+        return False
+    if "::" in groups_text:
+        head, _, tail = groups_text.partition("::")
+        before = head.split(":") if head else []
+        after = tail.split(":") if tail else []
+        if len(before) > 6 or len(after) > 6 or len(before) + len(after) > 7:
+            return False
+        groups = before + after
+    else:
+        groups = groups_text.split(":")
+        if len(groups) != 8:
+            return False
+    return all(_HEX.fullmatch(g) for g in groups)
 
 
 def expand_host_pattern(pattern: str) -> list[str]:
     """Every host name a pattern stands for, in order; RangeError for a bad range."""
-    if "[" not in pattern and "]" not in pattern:
+    if "[" not in pattern:  # Ansible looks for `[` only: `web]` is a name
         return [pattern]
     names: list[str] = []
     _expand(pattern, names)

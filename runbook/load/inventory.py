@@ -4,9 +4,9 @@ The form is told from the content, as Ansible's plugins do by trying each in tur
 JSON that `ansible-inventory --list` prints, the YAML form (`all:` / group mappings), or
 INI (`[section]` lines, or text that is not a YAML mapping). A folder loads every file in
 it, sorted and recursively, skipping what Ansible skips (hidden files, `group_vars/`,
-`host_vars/`, backups like `~` `.orig` `.bak` `.swp`, `.md` `.txt` `.cfg` ...). One
-deliberate difference: Ansible also skips `.ini` files inside a folder, which would make
-`inventory/hosts.ini` silently empty here; they are read.
+`host_vars/`, backups like `~` `.orig` `.bak` `.swp`, `.md` `.txt` `.cfg` ...). `.ini`
+files inside a folder are read, as ansible-core does since it dropped `.ini` from its
+ignored extensions (older releases skipped them).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from runbook.errors import InputError, Issue
-from runbook.load.ansible_yaml import AnsibleLoader
+from runbook.load.ansible_yaml import parse_ansible
 from runbook.load.hostranges import split_host_port
 from runbook.load.inventory_draft import UNGROUPED, Draft
 from runbook.load.inventory_ini import parse_ini
@@ -26,7 +26,7 @@ from runbook.load.inventory_resolve import resolve
 from runbook.load.inventory_vars import load_vars_dirs
 from runbook.load.inventory_yaml import parse_yaml_inventory
 from runbook.model import Inventory, Location
-from runbook.source import parse_yaml, read_text
+from runbook.source import read_text
 
 DEFAULT_FOLDER = Path("inventory")
 IGNORED_NAMES = frozenset({"group_vars", "host_vars", "vars_plugins"})
@@ -77,7 +77,7 @@ def load_inventory(paths: Sequence[Path]) -> Inventory:
             roots.append(path.parent)
         for f in files:
             _load_file(f, draft)
-    load_vars_dirs(dict.fromkeys(roots), draft)
+    load_vars_dirs(roots, draft)  # one entry per source, repeats included, as Ansible
     inventory = resolve(draft)
     if draft.issues:
         raise InputError(draft.issues)
@@ -141,7 +141,7 @@ def _load_file(path: Path, draft: Draft) -> None:
     # error to show when neither reads it depends on what the file looks like.
     yaml_like = not has_sections and (suffix in YAML_SUFFIXES or _YAML_KEY_LINE.search(text))
     try:
-        doc = parse_yaml(text, name, AnsibleLoader)
+        doc = parse_ansible(text, name)
     except InputError as e:
         if yaml_like:
             draft.issues.extend(e.issues)

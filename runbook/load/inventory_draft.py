@@ -26,8 +26,9 @@ class HostDraft:
     location: Location | None
     vars: dict[str, Any] = field(default_factory=dict)
     var_locs: dict[str, Location | None] = field(default_factory=dict)
-    file_vars: dict[str, Any] = field(default_factory=dict)  # host_vars/NAME
+    file_vars: dict[str, Any] = field(default_factory=dict)  # host_vars/NAME, merged
     file_var_locs: dict[str, Location | None] = field(default_factory=dict)
+    file_layers: dict[int, dict[str, Any]] = field(default_factory=dict)  # by vars folder
 
 
 @dataclass
@@ -40,8 +41,9 @@ class GroupDraft:
     children: dict[str, Location | None] = field(default_factory=dict)
     vars: dict[str, Any] = field(default_factory=dict)
     var_locs: dict[str, Location | None] = field(default_factory=dict)
-    file_vars: dict[str, Any] = field(default_factory=dict)  # group_vars/NAME
+    file_vars: dict[str, Any] = field(default_factory=dict)  # group_vars/NAME, merged
     file_var_locs: dict[str, Location | None] = field(default_factory=dict)
+    file_layers: dict[int, dict[str, Any]] = field(default_factory=dict)  # by vars folder
     priority: int = DEFAULT_PRIORITY
 
 
@@ -53,6 +55,8 @@ class Draft:
         self.groups: dict[str, GroupDraft] = {}
         self.issues: list[Issue] = []
         self.sources: list[str] = []
+        # The group_vars/host_vars folder (a `file_layers` key) of each source, in order.
+        self.vars_order: list[int] = []
         self.group(ALL, None)
         self.group(UNGROUPED, None)
         self.add_child(ALL, UNGROUPED, None)
@@ -76,9 +80,9 @@ class Draft:
         h = self.hosts.get(name)
         if h is None:
             h = self.hosts[name] = HostDraft(name, location)
-            # Ansible: Host(name, port) sets ansible_port only on creation; a later
-            # `name:other-port` for the same host is ignored.
-            if port is not None:
+            # Ansible: Host(name, port) sets ansible_port only on creation (and only when
+            # it is not 0); a later `name:other-port` for the same host is ignored.
+            if port:
                 h.vars["ansible_port"] = port
                 h.var_locs["ansible_port"] = location
         if group is not None:

@@ -57,7 +57,9 @@ def parse_ini(text: str, name: str, draft: Draft) -> None:
             elif group not in declared:
                 pending.setdefault(group, (loc, "vars", group))
             continue
-        if line.startswith("["):
+        # Ansible: a `[...]` line that is no valid section is an error only when it also
+        # ends with `]`; otherwise it is a host line (`[2001:db8::1]:2222 user=ops`).
+        if line.startswith("[") and line.endswith("]"):
             draft.error(
                 loc,
                 f"invalid section header '{line}'",
@@ -115,7 +117,10 @@ def _host_line(line: str, raw: str, loc: Location, group: str, draft: Draft) -> 
     try:
         names = expand_host_pattern(host_part)
     except RangeError as e:
-        draft.error(loc, str(e), "ranges look like web[01:20], web[1:20:5] or db-[a:c]")
+        hint = "ranges look like web[01:20], web[1:20:5] or db-[a:c]"
+        if line.startswith("["):
+            hint = "a section is [group], [group:children] or [group:vars], then only a # comment"
+        draft.error(loc, str(e), hint)
         return
     variables: list[tuple[str, Any, Location]] = []
     for token in tokens[1:]:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from runbook.load.ansible_yaml import unmark
 from runbook.load.inventory_draft import Draft
 from runbook.model import Location
 
@@ -22,13 +23,13 @@ def load_json(text: str) -> tuple[Any, list[str]]:
     """`json.loads`, also returning the keys that a mapping repeats (json keeps the last)."""
     repeated: list[str] = []
 
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    def pairs(items: list[tuple[str, Any]]) -> Any:
         result: dict[str, Any] = {}
         for key, value in items:
             if key in result:
                 repeated.append(key)
             result[key] = value
-        return result
+        return unmark(result)  # `!unsafe` / `!vault` values as ansible-inventory writes them
 
     return json.loads(text, object_pairs_hook=pairs), repeated
 

@@ -5,7 +5,9 @@ Precedence is ansible-core's `VariableManager.get_vars` with default settings:
 name), then `group_vars/all`, then `group_vars/<group>` in the same order, then the host's
 inline vars, then `host_vars/<host>`. Depth is the longest path from `all` (a group's depth
 grows when it is nested deeper anywhere), and merging replaces whole values (Ansible's
-default `hash_behaviour = replace`).
+default `hash_behaviour = replace`). With several sources, group_vars/ folders are merged
+source by source (each in group order), so a later source's shallow group beats an
+earlier source's deep one.
 """
 
 from __future__ import annotations
@@ -64,9 +66,14 @@ def resolve(draft: Draft) -> Inventory:
         cached = merged_cache.get(in_groups)
         if cached is None:
             ordered = sorted(in_groups, key=rank.__getitem__)
-            cached = merged_cache[in_groups] = (ordered, _group_vars(groups, ordered))
+            cached = merged_cache[in_groups] = (
+                ordered,
+                _group_vars(groups, ordered, draft.vars_order),
+            )
         ordered, base = cached
-        hostvars = {**base, **h.vars, **h.file_vars}
+        hostvars = {**base, **h.vars}
+        for layer in draft.vars_order if h.file_layers else ():
+            hostvars.update(h.file_layers.get(layer, {}))
         hosts[name] = _host(h, hostvars, tuple(sorted(in_groups)))
         problem = _port_problem(h, hostvars, [groups[g] for g in (ALL, *ordered)])
         if problem and problem.location not in port_errors:
@@ -134,13 +141,20 @@ def _reconcile_ungrouped(draft: Draft, ancestors: Mapping[str, frozenset[str]]) 
             ungrouped.setdefault(h, None)
 
 
-def _group_vars(groups: Mapping[str, GroupDraft], ordered: list[str]) -> dict[str, Any]:
+def _group_vars(
+    groups: Mapping[str, GroupDraft], ordered: list[str], vars_order: list[int]
+) -> dict[str, Any]:
     result: dict[str, Any] = dict(groups[ALL].vars)
     for g in ordered:
         result.update(groups[g].vars)
-    result.update(groups[ALL].file_vars)
-    for g in ordered:
-        result.update(groups[g].file_vars)
+    # ansible-core's host_group_vars: `group_vars/all` of every source first, then for each
+    # source in turn, that source's files of the host's groups in precedence order.
+    for layer in vars_order:
+        result.update(groups[ALL].file_layers.get(layer, {}))
+    with_files = [groups[g] for g in ordered if groups[g].file_layers]
+    for layer in vars_order:
+        for group in with_files:
+            result.update(group.file_layers.get(layer, {}))
     return result
 
 

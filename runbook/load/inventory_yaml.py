@@ -13,7 +13,7 @@ from typing import Any
 
 from runbook.load.hostranges import RangeError, expand_host_pattern, split_host_port
 from runbook.load.inventory_draft import Draft
-from runbook.source import Document, PathKey
+from runbook.source import Document, PathKey, marks_in
 
 SECTIONS = ("hosts", "children", "vars")
 
@@ -86,17 +86,31 @@ def _group(doc: Document, draft: Draft, name: str, body: Any, path: PathKey) -> 
                 if _group(doc, draft, str(child), child_body, child_path):
                     draft.add_child(name, str(child), doc.key_loc(child_path))
         else:
+            # One walk to the section, not one per host and variable: 5,000 hosts.
+            shadow = doc.shadow_at(where)
             for pattern, host_vars in section.items():
-                _hosts(doc, draft, name, pattern, host_vars, (*where, pattern))
+                entry = shadow.get(pattern) if isinstance(shadow, dict) else None
+                _hosts(doc, draft, name, pattern, host_vars, (*where, pattern), entry)
     return True
 
 
-def _hosts(doc: Document, draft: Draft, group: str, key: Any, body: Any, path: PathKey) -> None:
-    at = doc.key_loc(path)
+def _hosts(
+    doc: Document,
+    draft: Draft,
+    group: str,
+    key: Any,
+    body: Any,
+    path: PathKey,
+    entry: tuple[Any, Any, Any] | None = None,
+) -> None:
+    """One host entry (or range) of a group; `entry`: its (key mark, value mark, shadow)."""
+    at = doc.at_mark(entry[0]) if entry is not None else doc.key_loc(path)
+    var_marks = marks_in(entry[2]) if entry is not None else {}
     if key is None or str(key).strip() == "":
         draft.error(at, f"empty host name in group '{group}'")
         return
-    if body is not None and not isinstance(body, Mapping):
+    # Ansible reads `body or {}`: an empty text or list is no variables, like nothing.
+    if body and not isinstance(body, Mapping):
         draft.error(
             doc.loc(path),
             f"host '{key}' in group '{group}' has {_kind(body)} where its variables should be",
@@ -109,7 +123,10 @@ def _hosts(doc: Document, draft: Draft, group: str, key: Any, body: Any, path: P
     except RangeError as e:
         draft.error(at, str(e), "ranges look like web[01:20], web[1:20:5] or db-[a:c]")
         return
-    items = [(str(k), v, doc.loc((*path, k))) for k, v in (body or {}).items()]
+    items = [
+        (str(k), v, doc.at_mark(var_marks[k]) if k in var_marks else doc.loc((*path, k)))
+        for k, v in (body or {}).items()
+    ]
     for host in names:
         draft.add_host(host, at, group, port)
         for var, value, where in items:

@@ -8,6 +8,8 @@ regex (`~web\\d+`, anchored at the start like `re.match`), with an optional `[i]
 `[i:j]` subscript. Two deliberate differences: the result is in inventory order (not
 pattern order), and a part that names no host or group is an error, not a warning:
 `web:!typo` silently restoring hosts an operator meant to exclude is worse than a stop.
+A subscript counts in Ansible's order, though (`backup[0]` is the group's first host as
+Ansible lists it), since that decides which hosts are selected, not how they are shown.
 """
 
 from __future__ import annotations
@@ -75,11 +77,11 @@ def select_hosts(
     issues: list[Issue] = []
     selected: set[str] = set()
     for part in regular or ["all"]:
-        selected |= _match(index, part, pattern, location, issues)
+        selected |= _match(inventory, index, part, pattern, location, issues, plain=True)
     for part in narrow:
-        selected &= _match(index, part[1:], pattern, location, issues)
+        selected &= _match(inventory, index, part[1:], pattern, location, issues)
     for part in exclude:
-        selected -= _match(index, part[1:], pattern, location, issues)
+        selected -= _match(inventory, index, part[1:], pattern, location, issues)
     if issues:
         raise InputError(issues)
     if not selected:
@@ -127,9 +129,17 @@ def _index(inventory: Inventory) -> _Index:
 
 
 def _match(
-    index: _Index, part: str, pattern: str, location: Location | None, issues: list[Issue]
+    inventory: Inventory,
+    index: _Index,
+    part: str,
+    pattern: str,
+    location: Location | None,
+    issues: list[Issue],
+    plain: bool = False,
 ) -> set[str]:
-    if part in index.position:  # a plain host name, as Ansible short-cuts it
+    # Ansible short-cuts a part that is exactly a host name, but not after `&` or `!`:
+    # there a name is a group first (it matters only when a host and a group share it).
+    if plain and part in index.position:
         return {part}
     if not part:
         issues.append(Issue(location, f"host pattern '{pattern}' has '&' or '!' with no name"))
@@ -156,10 +166,11 @@ def _match(
         return set()
     if subscript is None:
         return found
-    ordered = sorted(found, key=index.position.__getitem__)
+    hosts_too = not groups or expr[0] == "~" or any(c in expr for c in _GLOB_CHARS)
+    ordered = _ansible_order(inventory, index, groups, test if hosts_too else None)
     start, end = subscript
     try:
-        if end is None:
+        if not end:  # Ansible: `[i]`, and `[i:0]` too, is one host
             return {ordered[start]}
         return set(ordered[start : (len(ordered) if end == -1 else end + 1)])
     except IndexError:
@@ -167,6 +178,42 @@ def _match(
             Issue(location, f"'{part}' in '{pattern}': only {len(ordered)} hosts to subscript")
         )
         return set()
+
+
+def _ansible_order(
+    inventory: Inventory,
+    index: _Index,
+    groups: list[str],
+    host_test: Callable[[str], bool] | None,
+) -> list[str]:
+    """The list Ansible subscripts: each matching group's hosts in turn (a host in two of
+    them counts twice), then the matching host names, in inventory order."""
+    ordered: list[str] = []
+    for g in groups:
+        ordered.extend(_group_hosts(inventory, g))
+    if host_test is not None:
+        ordered.extend(h for h in index.order if host_test(h))
+    return ordered
+
+
+def _group_hosts(inventory: Inventory, name: str) -> list[str]:
+    """ansible-core's `Group.get_hosts()`: the group's own hosts, then its children's, then
+    each deeper level's. Ansible walks a level below the children from a set, in an order
+    that varies from run to run; here it is the children's written order."""
+    hosts: dict[str, None] = {}
+    level = [name]
+    seen = {name}
+    while level:
+        for g in level:
+            hosts.update(dict.fromkeys(inventory.groups[g].hosts))
+        below: list[str] = []
+        for g in level:
+            for child in inventory.groups[g].children:
+                if child not in seen:
+                    seen.add(child)
+                    below.append(child)
+        level = below
+    return list(hosts)
 
 
 def _candidates(names: list[str], expr: str) -> list[str]:
