@@ -22,6 +22,7 @@ from markupsafe import Markup
 from runbook.errors import InputError, Issue
 from runbook.model import Host, Inventory, Location, Playbook, RunMode
 from runbook.secrets import MASK, Redactor, SecretText, is_secret_name
+from runbook.template_filters import ansible_filters
 from runbook.template_reads import Read, root_reads
 
 
@@ -118,6 +119,7 @@ def _environment(finalize: Any) -> ImmutableSandboxedEnvironment:
     env = _Sandbox(
         undefined=_Undefined, autoescape=False, finalize=finalize, keep_trailing_newline=True
     )
+    env.filters.update(ansible_filters(Raw))
     env.filters["raw"] = _raw
     return env
 

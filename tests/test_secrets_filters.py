@@ -9,9 +9,11 @@ exactly as it would leak, and it is what the journal and every view are searched
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -36,6 +38,8 @@ FORMS: dict[str, tuple[str, str | None]] = {
     "concat": ("(vars.vault ~ '-suffix') | upper", (VAULT + "-suffix").upper()),
     "join": ("vars.vault | list | join('.')", ".".join(VAULT)),
     "hex": ("vars.vault.encode().hex()", VAULT.encode().hex()),
+    "b64": ("vars.db_password | b64encode", base64.b64encode(DB_PASSWORD.encode()).decode()),
+    "regex": ("vars.vault | regex_replace('[0-9]', '#')", re.sub("[0-9]", "#", VAULT)),
     "block": ("", VAULT.lower()),  # {% filter lower %}: written below
     # The stand-in has no space to find: the template cannot be compared and every `{{ }}`
     # of it is masked instead (the conservative fallback).

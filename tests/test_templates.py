@@ -180,3 +180,17 @@ def test_unset_env_vars_get_a_placeholder_at_validation(tmp_path: Path) -> None:
     found = template_issues(load_playbook(path))
     # the undefined name is reported; `+ 1` on the placeholder text is not blamed on the author
     assert [i.message for i in found] == ["`run` template: 'vars.prt' is undefined"]
+
+
+def test_ansible_filters_teams_copy_their_commands_with() -> None:
+    assert render_command("echo {{ vars.svc | b64encode }}", ctx()) == "echo cG9zdCBmaXg="
+    assert render_command("{{ 'cG9zdCBmaXg=' | b64decode }}", ctx()) == "'post fix'"
+    assert render_command("{{ vars.svc | regex_replace('o(s)', 'a\\\\1') }}", ctx()) == "'past fix'"
+    assert render_command("{{ vars.svc | regex_search('f.x') }}", ctx()) == "fix"
+    assert sh(render_command("{{ vars.files | to_json }}", ctx())) == """[["a b", "c'd"]]"""
+    assert render_command("{{ '/etc/postfix/main.cf' | basename }}", ctx()) == "main.cf"
+    assert render_command("{{ 'yes' | bool | ternary('on', 'off') }}", ctx()) == "on"
+    # `quote` as Ansible users write it: quoted once, not twice.
+    assert (
+        sh(render_command("echo {{ host.vars.site | quote }}", ctx())) == "[echo][paris; rm -rf /]"
+    )
