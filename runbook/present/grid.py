@@ -22,7 +22,9 @@ from rich.style import Style
 from rich.text import Text
 
 Justify = Literal["left", "right", "center"]
-Cell = str | Text  # a Text's own style applies to the whole cell; its spans are ignored
+# A cell: plain text, (text, style name), or a Text whose own style applies to the whole
+# cell (its spans are ignored).
+Cell = str | tuple[str, str] | Text
 SEPARATOR = "  "
 
 
@@ -60,11 +62,13 @@ class Grid:
         self._rows.append(None)
 
     def _widths(self, max_width: int) -> list[int]:
-        widths = [cell_len(c.header) for c in self.columns]
+        widths = [_width(c.header) for c in self.columns]
         for row in self._rows:
             if row is not None:
                 for i, (text, _style) in enumerate(row):
-                    widths[i] = max(widths[i], cell_len(text))
+                    w = _width(text)
+                    if w > widths[i]:
+                        widths[i] = w
         overflow = len(self.edge) + sum(widths) + len(SEPARATOR) * (len(widths) - 1) - max_width
         for i, column in enumerate(self.columns):
             if column.wrap and overflow > 0:
@@ -115,7 +119,13 @@ class Grid:
             yield newline
 
 
+def _width(text: str) -> int:
+    return len(text) if text.isascii() else cell_len(text)
+
+
 def _cell(cell: Cell) -> tuple[str, Style | None]:
+    if isinstance(cell, tuple):
+        return cell[0], Style.parse(cell[1]) if cell[1] else None
     if isinstance(cell, Text):
         style = cell.style
         return cell.plain, (Style.parse(style) if isinstance(style, str) else style) or None
@@ -123,7 +133,7 @@ def _cell(cell: Cell) -> tuple[str, Style | None]:
 
 
 def _pad(text: str, width: int, justify: Justify) -> str:
-    gap = width - cell_len(text)
+    gap = width - _width(text)
     if gap <= 0:
         return text
     if justify == "right":
@@ -135,7 +145,7 @@ def _pad(text: str, width: int, justify: Justify) -> str:
 
 def wrap(text: str, width: int) -> list[str]:
     """Greedy word wrap by terminal cells; a word wider than the column is cut."""
-    if cell_len(text) <= width:
+    if _width(text) <= width:
         return [text]
     lines: list[str] = []
     line = ""

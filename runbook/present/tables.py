@@ -45,15 +45,14 @@ def plan_table(plan: Plan) -> Grid:
         for i, sid in enumerate(wave):
             s = by_id[sid]
             on_path = sid in critical
-            est = Text(estimate_text(s), style="yellow" if not s.estimate.given else "")
             grid.add_row(
                 str(w + 1) if i == 0 else "",
-                Text(sid, style="bold" if on_path else ""),
+                (sid, "bold" if on_path else ""),
                 s.phase,
                 s.kind,
                 str(len(s.hosts)) if s.hosts else "-",
-                est,
-                Text(CRITICAL_MARK, style="red") if on_path else "",
+                (estimate_text(s), "yellow" if not s.estimate.given else ""),
+                (CRITICAL_MARK, "red") if on_path else "",
                 s.title,
             )
     return grid
