@@ -17,7 +17,8 @@ from typing import Any
 
 from runbook.clock import Clock
 from runbook.events import Event
-from runbook.journal import Draft, Journal
+from runbook.journal import Journal
+from runbook.journal_rows import Draft
 from runbook.secrets import Redactor
 
 KILL_AFTER_ENV = "RUNBOOK_TEST_KILL_AFTER_EVENT"  # tests only: SIGKILL self after N events

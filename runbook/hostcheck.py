@@ -13,7 +13,7 @@ from runbook.errors import HostError
 from runbook.model import Host, Inventory
 
 if TYPE_CHECKING:  # paramiko is heavy: imported only when a check really runs
-    from runbook.executors.ssh import SshTransport
+    from runbook.executors.ssh_transport import SshTransport
 
 CHECK_COMMAND = "true"
 CHECK_TIMEOUT_S = 30.0
@@ -70,7 +70,7 @@ def check_hosts(
     """Every host of `names` checked, at most `forks` at once, in `names` order."""
     owned = transport is None
     if transport is None:
-        from runbook.executors.ssh import SshTransport
+        from runbook.executors.ssh_transport import SshTransport
 
         transport = SshTransport(
             inventory.hosts,

@@ -10,28 +10,35 @@ before SQLite touches it: a journal holds host names, commands and operator note
 
 A damaged or newer file is never rewritten: every SQLite error is turned into a
 `JournalError` that says what happened and leaves the file as it was.
+
+Here: the connection, its transactions and the cached run states. How an event is chained
+into a row is journal_rows.py's, the runs table read for people journal_runs.py's, the
+tables themselves journal_schema.py's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
-import json
-import math
 import os
-import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from runbook import runlock
-from runbook.clock import iso, parse_iso
+from runbook.clock import iso
 from runbook.errors import JournalError, StateError
-from runbook.events import EVENT_TYPES, GENESIS_HASH, Event, canonical, chain_hash
+from runbook.events import EVENT_TYPES, Event
+from runbook.journal_rows import (
+    Check,
+    Draft,
+    EventData,
+    event_from_row,
+    insert_event,
+    insert_events,
+)
+from runbook.journal_runs import RunSummary as RunSummary  # part of the Journal contract
+from runbook.journal_runs import find_run_id, new_run_id, summaries
 from runbook.journal_schema import (
     BUSY_TIMEOUT_MS,
     SCHEMA_VERSION,
@@ -42,75 +49,6 @@ from runbook.journal_schema import (
 )
 from runbook.model import RunMode
 from runbook.state import RunState, fold
-
-# Events a run summary needs; host-level events (output above all) are most of a journal.
-_SUMMARY_TYPES = (
-    "run_started",
-    "run_resumed",
-    "run_interrupted",
-    "run_finished",
-    "step_started",
-    "step_succeeded",
-    "step_failed",
-    "step_skipped",
-    "step_blocked",
-    "manual_waiting",
-    "manual_claimed",
-    "manual_answered",
-    "operator_retry",
-    "eta",
-)
-
-EventData = Mapping[str, Any] | Callable[[RunState, float], Mapping[str, Any]] | None
-
-
-@dataclass(frozen=True)
-class Draft:
-    """An event not yet committed: `append_many` gives it its seq, hash and final ts."""
-
-    type: str
-    ts: float
-    step: str | None = None
-    host: str | None = None
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """One line of `runbook runs`."""
-
-    run_id: str
-    playbook: str
-    mode: str
-    created: str  # ISO time the run was created
-    status: str  # RunState.status
-    done: int  # steps succeeded or skipped
-    total: int
-    last_ts: str | None
-    live: bool  # an engine holds the run's lock right now
-
-
-def new_run_id(ts: float) -> str:
-    """`20261129-2113-a3f9`: UTC minute (so ids sort by time) and 16 random bits."""
-    stamp = datetime.fromtimestamp(ts, UTC).strftime("%Y%m%d-%H%M")
-    return f"{stamp}-{secrets.token_hex(2)}"
-
-
-def _json_safe(value: Any) -> Any:
-    """Plain JSON data: tuples become lists, keys strings, NaN/inf null (not valid JSON)."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
-def _dumps(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class Journal:
@@ -195,67 +133,14 @@ class Journal:
 
     def resolve_run_id(self, text: str) -> str:
         """`latest`, an exact run id or a unique prefix of one."""
-        ids = self.run_ids()
-        if not ids:
-            raise StateError(f"no runs in {self.path} yet; start one with: runbook run PLAYBOOK")
-        text = text.strip()
-        if text == "latest":
-            return ids[-1]
-        if text in ids:
-            return text
-        matches = [i for i in ids if i.startswith(text)] if text else []
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            shown = ", ".join(matches[-5:])
-            raise StateError(f"run id '{text}' is ambiguous: it starts {shown}; give more of it")
-        close = difflib.get_close_matches(text, ids, n=3, cutoff=0.5)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise StateError(f"no run '{text}' in {self.path}{hint} (see: runbook runs)")
+        return find_run_id(self.run_ids(), text, self.path)
 
     def runs(self) -> list[RunSummary]:
         """Every run with its status and progress, oldest first."""
-        marks = ",".join("?" for _ in _SUMMARY_TYPES)
-        out: list[RunSummary] = []
         with self._lock, self._errors("read"):
-            rows = self._db.execute(
-                "SELECT run_id, playbook, mode, created FROM runs ORDER BY created_ts, run_id"
-            ).fetchall()
-            for run_id, playbook, mode, created in rows:
-                evs = [
-                    self._event(r)
-                    for r in self._db.execute(
-                        "SELECT run_id, seq, ts, type, step, host, data, prev_hash, hash "
-                        f"FROM events WHERE run_id=? AND type IN ({marks}) ORDER BY seq",
-                        (run_id, *_SUMMARY_TYPES),
-                    )
-                ]
-                last = self._db.execute(
-                    "SELECT ts FROM events WHERE run_id=? ORDER BY seq DESC LIMIT 1", (run_id,)
-                ).fetchone()
-                state = fold(evs)
-                counts = state.counts()
-                out.append(
-                    RunSummary(
-                        run_id=run_id,
-                        playbook=playbook,
-                        mode=mode,
-                        created=created,
-                        status=state.status,
-                        done=counts.get("succeeded", 0) + counts.get("skipped", 0),
-                        total=len(state.steps),
-                        last_ts=last[0] if last else None,
-                        live=self.is_engine_live(run_id),
-                    )
-                )
-        return out
+            return summaries(self._db, self.is_engine_live)
 
     # -- events ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _event(row: tuple[Any, ...]) -> Event:
-        run_id, seq, ts, type_, step, host, data, prev_hash, hash_ = row
-        return Event(run_id, seq, ts, type_, step, host, json.loads(data), prev_hash, hash_)
 
     def events(self, run_id: str, after_seq: int = 0) -> list[Event]:
         """The run's events with seq > after_seq, in order."""
@@ -265,7 +150,7 @@ class Journal:
                 "FROM events WHERE run_id=? AND seq>? ORDER BY seq",
                 (run_id, after_seq),
             ).fetchall()
-        return [self._event(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     def state(self, run_id: str) -> RunState:
         """The run's state folded from its events (a fresh copy; unknown run: StateError)."""
@@ -300,7 +185,7 @@ class Journal:
         run_id: str,
         type: str,
         *,
-        check: Callable[[RunState], str | None],
+        check: Check,
         ts: float,
         step: str | None = None,
         host: str | None = None,
@@ -322,13 +207,46 @@ class Journal:
         """
         if not drafts:
             return []
-        for d in drafts:
-            if d.type not in EVENT_TYPES:
-                raise ValueError(f"unknown journal event type {d.type!r}")
+        _known_types(d.type for d in drafts)
+        return self._commit(
+            run_id, lambda: insert_events(self._db, run_id, drafts, self._require_run)
+        )
+
+    def _append(
+        self,
+        run_id: str,
+        type_: str,
+        ts: float,
+        step: str | None,
+        host: str | None,
+        data: EventData,
+        check: Check | None,
+    ) -> Event:
+        _known_types([type_])
+
+        def insert() -> list[Event]:
+            event = insert_event(
+                self._db,
+                run_id,
+                type_,
+                ts,
+                step,
+                host,
+                data,
+                check,
+                current_state=self._current_state,
+                require_run=self._require_run,
+            )
+            return [event]
+
+        return self._commit(run_id, insert)[0]
+
+    def _commit(self, run_id: str, insert: Callable[[], list[Event]]) -> list[Event]:
+        """`insert` in one BEGIN IMMEDIATE transaction; the cached state follows the commit."""
         with self._lock, self._errors("write"):
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                events = self._insert_many(run_id, drafts)
+                events = insert()
                 self._db.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -340,109 +258,6 @@ class Journal:
                 for event in events:
                     state.apply(event)
             return events
-
-    def _insert_many(self, run_id: str, drafts: Sequence[Draft]) -> list[Event]:
-        last = self._db.execute(
-            "SELECT seq, ts, hash FROM events WHERE run_id=? ORDER BY seq DESC LIMIT 1",
-            (run_id,),
-        ).fetchone()
-        if last is None:
-            self._require_run(run_id)
-            seq, prev_hash, last_ts = 0, GENESIS_HASH, -math.inf
-        else:
-            seq, last_ts, prev_hash = last[0], parse_iso(last[1]), last[2]
-        events: list[Event] = []
-        rows: list[tuple[Any, ...]] = []
-        for d in drafts:
-            seq += 1
-            ts = max(d.ts, last_ts)
-            last_ts = ts
-            body = _json_safe(dict(d.data))
-            ts_text = iso(ts)
-            hash_ = chain_hash(
-                prev_hash, canonical(run_id, seq, ts_text, d.type, d.step, d.host, body)
-            )
-            rows.append(
-                (run_id, seq, ts_text, d.type, d.step, d.host, _dumps(body), prev_hash, hash_)
-            )
-            events.append(
-                Event(run_id, seq, ts_text, d.type, d.step, d.host, body, prev_hash, hash_)
-            )
-            prev_hash = hash_
-        self._db.executemany(
-            "INSERT INTO events (run_id, seq, ts, type, step, host, data, prev_hash, hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        return events
-
-    def _append(
-        self,
-        run_id: str,
-        type_: str,
-        ts: float,
-        step: str | None,
-        host: str | None,
-        data: EventData,
-        check: Callable[[RunState], str | None] | None,
-    ) -> Event:
-        if type_ not in EVENT_TYPES:
-            raise ValueError(f"unknown journal event type {type_!r}")
-        with self._lock, self._errors("write"):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                event = self._insert(run_id, type_, ts, step, host, data, check)
-                self._db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                self._states.pop(run_id, None)
-                raise
-            state = self._states.get(run_id)
-            if state is not None and state.last_seq == event.seq - 1:
-                state.apply(event)
-            return event
-
-    def _insert(
-        self,
-        run_id: str,
-        type_: str,
-        ts: float,
-        step: str | None,
-        host: str | None,
-        data: EventData,
-        check: Callable[[RunState], str | None] | None,
-    ) -> Event:
-        last = self._db.execute(
-            "SELECT seq, ts, hash FROM events WHERE run_id=? ORDER BY seq DESC LIMIT 1",
-            (run_id,),
-        ).fetchone()
-        if last is None:
-            self._require_run(run_id)
-            seq, prev_hash = 1, GENESIS_HASH
-        else:
-            seq, prev_hash = last[0] + 1, last[2]
-            ts = max(ts, parse_iso(last[1]))
-        state: RunState | None = None
-        if check is not None or callable(data):
-            state = self._current_state(run_id)
-        if check is not None:
-            assert state is not None
-            problem = check(state)
-            if problem:
-                raise StateError(problem)
-        if callable(data):
-            assert state is not None
-            data = data(state, ts)
-        body = _json_safe(dict(data or {}))
-        ts_text = iso(ts)
-        hash_ = chain_hash(prev_hash, canonical(run_id, seq, ts_text, type_, step, host, body))
-        self._db.execute(
-            "INSERT INTO events (run_id, seq, ts, type, step, host, data, prev_hash, hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, seq, ts_text, type_, step, host, _dumps(body), prev_hash, hash_),
-        )
-        return Event(run_id, seq, ts_text, type_, step, host, body, prev_hash, hash_)
 
     def _current_state(self, run_id: str) -> RunState:
         """The run's folded state, kept between calls and brought up to date incrementally."""
@@ -477,3 +292,9 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _known_types(types: Iterable[str]) -> None:
+    for type_ in types:
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"unknown journal event type {type_!r}")

@@ -53,7 +53,7 @@ from runbook.session_transport import (
 from runbook.work import RenderedWork
 
 if TYPE_CHECKING:
-    from runbook.executors.ssh import SshTransport
+    from runbook.executors.ssh_transport import SshTransport
     from runbook.rehearsal import Durations
 
 __all__ = [

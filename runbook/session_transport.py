@@ -21,7 +21,7 @@ from runbook.orphans import marked_environ
 from runbook.session_prepare import RunRequest, StepLike
 
 if TYPE_CHECKING:
-    from runbook.executors.ssh import SshTransport
+    from runbook.executors.ssh_transport import SshTransport
     from runbook.journal import Journal
 
 
@@ -56,7 +56,7 @@ def ssh_transport(
         return None
     try:
         with _invoke_hidden():
-            from runbook.executors.ssh import SshTransport
+            from runbook.executors.ssh_transport import SshTransport
     except ImportError:
         shown = ", ".join(remote_steps[:10]) + (" ..." if len(remote_steps) > 10 else "")
         raise InputError(

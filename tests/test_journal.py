@@ -17,7 +17,8 @@ from journal_helpers import T0, plan, plan_step, raw_rows, recompute_chain, star
 
 from runbook.chain import verify_chain
 from runbook.errors import JournalError, RunLocked, StateError
-from runbook.journal import Journal, new_run_id
+from runbook.journal import Journal
+from runbook.journal_runs import new_run_id
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -65,8 +65,8 @@ from runbook.session_transport import ssh_transport
 steps = [StepShape("s", (), "remote", ("h",), 0)]
 remote = ssh_transport(steps, {{"h": Host("h", "127.0.0.1")}}, RunRequest(Path("pb.yml")))
 print("invoke" in sys.modules, "paramiko" in sys.modules)
-from runbook.executors.ssh import _config_lookup
-print(dict(_config_lookup(Path({str(config)!r}))("db1"))["port"], "invoke" in sys.modules)
+from runbook.executors.ssh import config_lookup
+print(dict(config_lookup(Path({str(config)!r}))("db1"))["port"], "invoke" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True", "2222", "True"]

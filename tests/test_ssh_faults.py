@@ -12,7 +12,7 @@ import pytest
 import sshd
 
 from runbook.executors.base import CommandResult
-from runbook.executors.ssh import SshTransport
+from runbook.executors.ssh_transport import SshTransport
 from runbook.model import Host
 
 pytestmark = pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))

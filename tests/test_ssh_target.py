@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import HostError
-from runbook.executors.ssh import _config_lookup
+from runbook.executors.ssh import config_lookup
 from runbook.executors.ssh_target import (
     Hop,
     TargetResolver,
@@ -22,7 +22,7 @@ from runbook.model import Host
 def resolver(tmp_path: Path, config: str, *hosts: Host) -> TargetResolver:
     path = tmp_path / "ssh_config"
     path.write_text(config)
-    return TargetResolver({h.name: h for h in hosts}, _config_lookup(path), local_user="oper")
+    return TargetResolver({h.name: h for h in hosts}, config_lookup(path), local_user="oper")
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_ssh_config_include_is_inlined(tmp_path: Path) -> None:
     main = tmp_path / "config"
     main.write_text("Include conf.d/*.conf\nHost *\n  Port 2222\n")
     assert "siteadmin" in read_ssh_config(main)
-    lookup = _config_lookup(main)
+    lookup = config_lookup(main)
     assert lookup("site-7")["user"] == "siteadmin"
     assert lookup("site-7")["port"] == "2222"
 

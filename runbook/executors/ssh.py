@@ -1,26 +1,25 @@
-"""Commands on inventory hosts over SSH: the only module that imports paramiko.
+"""Opening and logging in to one SSH connection, and every other paramiko call: the only
+module that imports paramiko.
 
-One connection per server for the whole run (`ConnectionPool`), opened lazily; ProxyJump
-chains are built from `direct-tcpip` channels of the (pooled) jump connections, since
-paramiko has no ProxyJump. Host keys are checked by `known_hosts.py`, never by paramiko's
-Auto/Warning policies: we drive `paramiko.Transport` directly and check the key ourselves
-before authenticating. Every paramiko or socket error becomes a `HostError` here.
+ProxyJump chains are built from `direct-tcpip` channels of the (pooled) jump connections,
+since paramiko has no ProxyJump. Host keys are checked by `known_hosts.py`, never by
+paramiko's Auto/Warning policies: we drive `paramiko.Transport` directly and check the key
+ourselves before authenticating. Every paramiko or socket error met here becomes a
+`HostError`. The pool, the sessions and the commands are ssh_transport.py's: it reaches
+paramiko only through the names here (`CONN_ERRORS` for what a lost connection raises).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib
-import os
 import re
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import paramiko
 from paramiko.common import cMSG_CHANNEL_REQUEST
@@ -28,48 +27,25 @@ from paramiko.message import Message
 from paramiko.pkey import UnknownKeyType
 
 from runbook.errors import HostError, InputError, Issue
-from runbook.executors.base import CommandResult, OutputCallback
 from runbook.executors.known_hosts import KnownHosts, fingerprint
-from runbook.executors.pool import ConnectionPool
-from runbook.executors.remote_command import (
-    OutputStreams,
-    PgidFilter,
-    can_wrap,
-    pump,
-    stop_by_signal,
-    stop_group,
-    wrap,
-)
+from runbook.executors.ssh_keys import LoginKeys
 from runbook.executors.ssh_socket import describe, dial
-from runbook.executors.ssh_target import (
-    ConfigLookup,
-    Hop,
-    Target,
-    TargetResolver,
-    default_known_hosts,
-    default_ssh_config,
-    no_config,
-    read_ssh_config,
-)
-from runbook.model import Host, Location
+from runbook.executors.ssh_target import ConfigLookup, Hop, no_config, read_ssh_config
+from runbook.model import Location
 
 HostKeyCallback = Callable[[str, str, str], None]  # (host, key type, SHA256 fingerprint)
-PoolKey = tuple[tuple[str, str, int, tuple[str, ...]], ...]
+SessionChannel: TypeAlias = paramiko.Channel  # for ssh_transport.py, which may not import paramiko
 
-CONNECT_TIMEOUT_S = 10.0
-KEEPALIVE_S = 15  # an SSH keepalive every 15 s of silence ...
-DEAD_AFTER_S = 45.0  # ... and the kernel drops the link if that stays unacked 45 s
-KILL_GRACE_S = 3.0
 # OpenSSH's MaxSessions is 10 per connection; keep one free for the kill channel.
 SESSIONS_PER_CONNECTION = 8
-DEFAULT_KEY_NAMES = ("id_ed25519", "id_ecdsa", "id_rsa")
-_POLL_S = 0.2  # how often a wait for a free session looks at `cancel`
-_CONN_ERRORS = (paramiko.SSHException, OSError, EOFError)
+CONN_ERRORS = (paramiko.SSHException, OSError, EOFError)
 _MATCH_EXEC = re.compile(r"^\s*match\b.*\bexec\b", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass
-class _Conn:
+class Conn:
+    """A logged-in connection to one server, and how many more sessions it may carry."""
+
     transport: paramiko.Transport
     hop: Hop
     sessions: threading.BoundedSemaphore = field(
@@ -77,163 +53,36 @@ class _Conn:
     )
 
 
-class SshTransport:
-    """The `Transport` for remote steps (see executors/base.py)."""
+class Connector:
+    """Opens connections: dialled or tunnelled, host key checked, logged in by public key."""
 
     def __init__(
         self,
-        hosts: Mapping[str, Host] | None = None,
+        known_hosts: KnownHosts,
         *,
-        ssh_config: Path | None = None,  # None: $RUNBOOK_SSH_CONFIG, else ~/.ssh/config
-        known_hosts: Sequence[Path] | None = None,  # None: default_known_hosts()
-        inventory_sources: Sequence[str | Path] = (),  # a `known_hosts` beside them counts
-        accept_new_host_keys: bool = False,
-        on_host_key_accepted: HostKeyCallback | None = None,
-        connect_timeout_s: float = CONNECT_TIMEOUT_S,
-        keepalive_s: int = KEEPALIVE_S,
-        dead_after_s: float = DEAD_AFTER_S,
-        kill_grace_s: float = KILL_GRACE_S,
-        allow_agent: bool = True,
-        key_dir: Path | None = None,  # default keys (id_*) folder; None: ~/.ssh
+        accept_new_host_keys: bool,
+        on_host_key_accepted: HostKeyCallback | None,
+        connect_timeout_s: float,
+        keepalive_s: int,
+        dead_after_s: float,
+        allow_agent: bool,
+        key_dir: Path,  # the default keys' (id_*) folder
     ) -> None:
-        config_path = ssh_config if ssh_config is not None else default_ssh_config()
-        self._resolver = TargetResolver(hosts or {}, _config_lookup(config_path))
-        if known_hosts is None:
-            known_hosts = default_known_hosts([str(s) for s in inventory_sources])
-        self.known_hosts = KnownHosts(known_hosts)
+        self.known_hosts = known_hosts
         self.accept_new_host_keys = accept_new_host_keys
         self.on_host_key_accepted = on_host_key_accepted
         self.connect_timeout_s = connect_timeout_s
         self.keepalive_s = keepalive_s
         self.dead_after_s = dead_after_s
-        self.kill_grace_s = kill_grace_s
-        self._allow_agent = allow_agent
-        self._key_dir = key_dir if key_dir is not None else Path("~/.ssh").expanduser()
-        self._lock = threading.Lock()
-        self._targets: dict[str, Target] = {}
-        self._chains: dict[PoolKey, tuple[Hop, ...]] = {}
-        self._keys: dict[str, paramiko.PKey | str] = {}  # path → key, or why it is unusable
-        self._agent: paramiko.Agent | None = None
-        self._pool: ConnectionPool[PoolKey, _Conn] = ConnectionPool(
-            self._open, lambda c: c.transport.is_active(), _close_conn
-        )
+        self._keys = LoginKeys(key_dir, allow_agent, _read_key, _open_agent)
 
-    # -- the Transport protocol ---------------------------------------------------------
-
-    def run(
-        self,
-        host: Host | None,
-        command: str,
-        *,
-        timeout_s: float,
-        on_output: OutputCallback,
-        cancel: threading.Event,
-    ) -> CommandResult:
-        """Run `command` on `host` over its pooled connection."""
-        start = time.monotonic()
-        if host is None:
-            err = HostError("localhost", "error", "the SSH transport needs a host")
-            return CommandResult(None, 0.0, error=err)
-        if cancel.is_set():
-            return CommandResult(None, 0.0)
-        deadline = start + max(0.0, timeout_s)
-        try:
-            target = self.target(host)
-            conn, chan = self._session(target, deadline, cancel)
-        except HostError as e:
-            return CommandResult(
-                None, time.monotonic() - start, error=HostError(host.name, e.kind, e.detail)
-            )
-        if conn is None or chan is None:  # cancelled or out of time waiting for a session
-            timed_out = not cancel.is_set()
-            return CommandResult(None, time.monotonic() - start, timed_out=timed_out)
-        try:
-            return self._exec(host, conn, chan, command, deadline, on_output, cancel, start)
-        finally:
-            chan.close()
-            conn.sessions.release()
-
-    def warm(self, hosts: Iterable[Host]) -> None:
-        """Start connecting to `hosts` now, in the background, ahead of their first command.
-
-        A failure is not reported here: the first command on the host gets it, as it would
-        have connecting itself.
-        """
-        for host in hosts:
-            try:
-                target = self.target(host)
-            except HostError:
-                continue  # a ProxyJump loop: the host's first command reports it
-            self._pool.warm(target.key)
-
-    def close(self) -> None:
-        """Close every connection (targets first, then their jumps)."""
-        self._pool.close()
-        with self._lock:
-            agent, self._agent = self._agent, None
-        if agent is not None:
-            agent.close()
-
-    # -- targets and connections --------------------------------------------------------
-
-    def target(self, host: Host) -> Target:
-        """Where `host` really is (cached); HostError for a ProxyJump loop."""
-        with self._lock:
-            found = self._targets.get(host.name)
-        if found is None:
-            found = self._resolver.resolve(host)
-            with self._lock:
-                self._targets[host.name] = found
-                for i in range(1, len(found.chain) + 1):  # the jumps are pooled too
-                    prefix = found.chain[:i]
-                    self._chains.setdefault(Target(prefix[-1], prefix[:-1]).key, prefix)
-        return found
-
-    def endpoint(self, host: Host) -> str:
-        """`user@address:port`, with its jumps, for tables and messages."""
-        target = self.target(host)
-        via = " via " + ",".join(j.label for j in target.jumps) if target.jumps else ""
-        return target.hop.endpoint + via
-
-    def _session(
-        self, target: Target, deadline: float, cancel: threading.Event
-    ) -> tuple[_Conn | None, paramiko.Channel | None]:
-        """A fresh session channel; one reconnect if the pooled connection died meanwhile."""
-        for attempt in (1, 2):
-            conn = self._pool.get(target.key)
-            while not conn.sessions.acquire(timeout=_POLL_S):
-                if cancel.is_set() or time.monotonic() >= deadline:
-                    return None, None
-            try:
-                return conn, conn.transport.open_session(timeout=self.connect_timeout_s)
-            except paramiko.ChannelException as e:
-                conn.sessions.release()
-                raise HostError(
-                    target.hop.label, "error", f"server refused a session: {e.text}"
-                ) from e
-            except _CONN_ERRORS as e:
-                conn.sessions.release()
-                self._pool.discard(target.key, conn)
-                if attempt == 2:
-                    raise HostError(
-                        target.hop.label, "dropped", f"connection lost: {describe(e)}"
-                    ) from e
-        raise AssertionError("unreachable")
-
-    def _open(self, key: PoolKey) -> _Conn:
-        """Pool opener: dial (or tunnel through the jump's connection), check key, log in."""
-        with self._lock:
-            chain = self._chains[key]
-        hop = chain[-1]
-        if len(chain) == 1:
+    def open(self, hop: Hop, jump: Conn | None) -> Conn:
+        """Dial `hop` (or tunnel to it through `jump`'s connection), check its key, log in."""
+        if jump is None:
             sock: socket.socket | paramiko.Channel = dial(
                 hop, self._timeout(hop), self.dead_after_s
             )
         else:
-            try:
-                jump = self._pool.get(key[:-1])
-            except HostError as e:
-                raise HostError(hop.label, e.kind, f"via {e.host}: {e.detail}") from e
             sock = self._tunnel(jump, hop)
         transport = paramiko.Transport(sock)
         try:
@@ -241,13 +90,17 @@ class SshTransport:
         except HostError:
             transport.close()
             raise
-        except _CONN_ERRORS as e:
+        except CONN_ERRORS as e:
             transport.close()
             raise _handshake_error(hop, e) from e
         transport.set_keepalive(self.keepalive_s)
-        return _Conn(transport, hop)
+        return Conn(transport, hop)
 
-    def _tunnel(self, jump: _Conn, hop: Hop) -> paramiko.Channel:
+    def close(self) -> None:
+        """Let go of the SSH agent (the connections are the pool's to close)."""
+        self._keys.close()
+
+    def _tunnel(self, jump: Conn, hop: Hop) -> paramiko.Channel:
         where = f"jump {jump.hop.label} ({jump.hop.endpoint})"
         try:
             return jump.transport.open_channel(
@@ -261,7 +114,7 @@ class SshTransport:
             kind = "refused" if "refused" in text else "dns" if "resolve" in text else "unreachable"
             detail = f"{where} cannot reach {hop.address}:{hop.port}: {e.text or e.code}"
             raise HostError(hop.label, kind, detail) from e
-        except _CONN_ERRORS as e:
+        except CONN_ERRORS as e:
             detail = f"{where} did not open a tunnel to {hop.address}:{hop.port}: {describe(e)}"
             raise HostError(hop.label, "unreachable", detail) from e
 
@@ -292,7 +145,7 @@ class SshTransport:
 
     def _authenticate(self, transport: paramiko.Transport, hop: Hop) -> None:
         tried: list[str] = []
-        for label, key in self._candidate_keys(hop, tried):
+        for label, key in self._keys.candidates(hop, tried):
             try:
                 more = transport.auth_publickey(hop.user, key)
             except paramiko.BadAuthenticationType as e:
@@ -311,127 +164,17 @@ class SshTransport:
         )
         raise HostError(hop.label, "auth", detail)
 
-    def _candidate_keys(self, hop: Hop, tried: list[str]) -> Iterator[tuple[str, paramiko.PKey]]:
-        """Inventory/config keys, then the agent's, then ~/.ssh/id_* (never a secret shown)."""
-        for path in hop.key_files:
-            key = self._load_key(path)
-            if isinstance(key, str):
-                tried.append(f"{path} ({key})")
-            else:
-                yield path, key
-        for key in self._agent_keys():
-            yield f"agent key {fingerprint(key.asbytes())}", key
-        for name in DEFAULT_KEY_NAMES:
-            path = str(self._key_dir / name)
-            if path in hop.key_files or not os.path.isfile(path):
-                continue
-            key = self._load_key(path)
-            if isinstance(key, str):
-                tried.append(f"{path} ({key})")
-            else:
-                yield path, key
 
-    def _load_key(self, path: str) -> paramiko.PKey | str:
-        with self._lock:
-            cached = self._keys.get(path)
-        if cached is not None:
-            return cached
-        loaded: paramiko.PKey | str
-        if not os.path.isfile(path):
-            loaded = "no such file"
-        else:
-            try:
-                loaded = paramiko.PKey.from_path(path)
-            except (TypeError, paramiko.PasswordRequiredException):
-                loaded = "encrypted: load it into ssh-agent"
-            except (paramiko.SSHException, UnknownKeyType, ValueError, OSError) as e:
-                loaded = f"unusable: {type(e).__name__}"
-        with self._lock:
-            self._keys[path] = loaded
-        return loaded
-
-    def _agent_keys(self) -> tuple[paramiko.PKey, ...]:
-        if not self._allow_agent or not os.environ.get("SSH_AUTH_SOCK"):
-            return ()
-        with self._lock:
-            if self._agent is None:
-                try:
-                    self._agent = paramiko.Agent()
-                except paramiko.SSHException:
-                    return ()
-            agent = self._agent
-        return tuple(agent.get_keys())
-
-    # -- one command ----------------------------------------------------------------------
-
-    def _exec(
-        self,
-        host: Host,
-        conn: _Conn,
-        chan: paramiko.Channel,
-        command: str,
-        deadline: float,
-        on_output: OutputCallback,
-        cancel: threading.Event,
-        start: float,
-    ) -> CommandResult:
-        pgids = PgidFilter() if can_wrap(host.vars) else None
-        stream = OutputStreams(on_output, pgids)
-        try:
-            chan.exec_command(wrap(command) if pgids else command)
-            stopped = pump(chan, stream, deadline, cancel)
-        except _CONN_ERRORS as e:
-            stream.flush()
-            self._pool.discard(self.target(host).key, conn)
-            err = HostError(host.name, "dropped", f"connection lost: {describe(e)}")
-            return CommandResult(None, time.monotonic() - start, error=err)
-        answered = not stopped or self._kill(conn, chan, pgids.pgid if pgids else None)
-        stream.flush()
-        duration = time.monotonic() - start
-        if not answered:
-            self._pool.discard(self.target(host).key, conn)
-            detail = (
-                f"{self.target(host).hop.endpoint} stopped answering: the command outlived its "
-                "timeout and no kill could be sent (connection lost?)"
-            )
-            return CommandResult(None, duration, error=HostError(host.name, "dropped", detail))
-        if stopped:
-            return CommandResult(None, duration, timed_out=not cancel.is_set())
-        if chan.exit_status >= 0 and chan.exit_status_ready():
-            return CommandResult(chan.exit_status, duration)
-        if not conn.transport.is_active():
-            self._pool.discard(self.target(host).key, conn)
-            target = self.target(host).hop
-            detail = (
-                f"connection to {target.endpoint} lost during the command after {duration:.1f}s"
-            )
-            return CommandResult(None, duration, error=HostError(host.name, "dropped", detail))
-        detail = "the command ended without an exit status (killed by a signal?)"
-        return CommandResult(None, duration, error=HostError(host.name, "error", detail))
-
-    def _kill(self, conn: _Conn, chan: paramiko.Channel, pgid: int | None) -> bool:
-        """Stop a command that ran out of time; False if the server no longer answers."""
-        if pgid is None:  # no POSIX shell: only the SSH signal request can reach it
-            return stop_by_signal(chan, lambda sig: _signal(chan, sig), self.kill_grace_s)
-        side = functools.partial(self._side_command, conn)
-        return stop_group(chan, pgid, side, self.kill_grace_s)
-
-    def _side_command(self, conn: _Conn, command: str, timeout_s: float = 5.0) -> bool:
-        """Run a short command on a channel of its own; False if the server did not answer."""
-        try:
-            side = conn.transport.open_session(timeout=min(self.connect_timeout_s, 5.0))
-        except _CONN_ERRORS:
-            return False
-        try:
-            side.exec_command(command)
-            return side.status_event.wait(timeout_s)
-        except _CONN_ERRORS:
-            return False
-        finally:
-            side.close()
+def open_session(conn: Conn, timeout_s: float, label: str) -> paramiko.Channel:
+    """A new session channel on `conn`; HostError if the server refuses one, CONN_ERRORS
+    if the connection is gone."""
+    try:
+        return conn.transport.open_session(timeout=timeout_s)
+    except paramiko.ChannelException as e:
+        raise HostError(label, "error", f"server refused a session: {e.text}") from e
 
 
-def _signal(chan: paramiko.Channel, name: str) -> None:
+def send_signal(chan: paramiko.Channel, name: str) -> None:
     """RFC 4254 "signal" request; paramiko has no public call for it. sshd applies it to
     the session's process group, but refuses it for root logins (see remote_command.py)."""
     m = Message()
@@ -441,11 +184,18 @@ def _signal(chan: paramiko.Channel, name: str) -> None:
     m.add_boolean(False)
     m.add_string(name)
     transport = chan.get_transport()
-    with contextlib.suppress(*_CONN_ERRORS):
+    with contextlib.suppress(*CONN_ERRORS):
         transport._send_user_message(m)  # type: ignore[attr-defined]  # no public API
 
 
-def _config_lookup(path: Path | None) -> ConfigLookup:
+def close_conn(conn: Conn) -> None:
+    """Close a connection that may already be dead (never raises)."""
+    with contextlib.suppress(*CONN_ERRORS):
+        conn.transport.close()
+
+
+def config_lookup(path: Path | None) -> ConfigLookup:
+    """The ssh_config at `path` parsed by paramiko, as ssh_target.py's lookup function."""
     if path is None or not path.is_file():
         return no_config
     text = read_ssh_config(path)
@@ -480,6 +230,24 @@ def _load_invoke() -> None:
             cfg.invoke_import_error = e
 
 
+def _read_key(path: str) -> paramiko.PKey | str:
+    """The key in a key file, or why it cannot be used."""
+    try:
+        return paramiko.PKey.from_path(path)
+    except (TypeError, paramiko.PasswordRequiredException):
+        return "encrypted: load it into ssh-agent"
+    except (paramiko.SSHException, UnknownKeyType, ValueError, OSError) as e:
+        return f"unusable: {type(e).__name__}"
+
+
+def _open_agent() -> paramiko.Agent | None:
+    """The SSH agent's connection; None if it does not answer."""
+    try:
+        return paramiko.Agent()
+    except paramiko.SSHException:
+        return None
+
+
 def _handshake_error(hop: Hop, err: BaseException) -> HostError:
     where = f"{hop.address}:{hop.port}"
     if isinstance(err, EOFError | ConnectionResetError):
@@ -491,8 +259,3 @@ def _handshake_error(hop: Hop, err: BaseException) -> HostError:
     if isinstance(err, socket.timeout | TimeoutError):
         return HostError(hop.label, "unreachable", f"{where} did not complete the SSH handshake")
     return HostError(hop.label, "error", f"SSH handshake with {where} failed: {describe(err)}")
-
-
-def _close_conn(conn: _Conn) -> None:
-    with contextlib.suppress(*_CONN_ERRORS):
-        conn.transport.close()
