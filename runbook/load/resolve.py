@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runbook.bulk import paused_gc
 from runbook.errors import InputError, Issue
 from runbook.load.playbook import load_playbook, sort_issues
 from runbook.model import Inventory, Playbook, Step
+
+if TYPE_CHECKING:
+    from runbook.load.inventory_beside import PendingInventory
 
 DEFAULT_INVENTORY = Path("inventory")
 
@@ -50,12 +54,18 @@ def _resolve(
 ) -> Resolved:
     issues: list[Issue] = []
     playbook = None
+    # A big inventory loads in a child process while the playbook is parsed here.
+    pending = _start_inventory(inventory_paths)
     try:
-        playbook = load_playbook(playbook_path)
-    except InputError as e:
-        issues.extend(e.issues)
-    needs_hosts = playbook is None or any(_pattern_step(s) for s in playbook.steps)
-    inventory, given = _inventory(inventory_paths, needs_hosts, issues)
+        try:
+            playbook = load_playbook(playbook_path)
+        except InputError as e:
+            issues.extend(e.issues)
+        needs_hosts = playbook is None or any(_pattern_step(s) for s in playbook.steps)
+        inventory, given = _inventory(pending, needs_hosts, issues)
+    finally:
+        if pending is not None:
+            pending.cancel()
     if playbook is None:
         raise InputError(issues)
     step_hosts: dict[str, tuple[str, ...]] = {s.id: () for s in playbook.steps}
@@ -78,19 +88,26 @@ def _pattern_step(step: Step) -> bool:
     return step.hosts is not None and step.kind in ("remote", "manual")
 
 
-def _inventory(
-    paths: Sequence[Path | str], needed: bool, issues: list[Issue]
-) -> tuple[Inventory, bool]:
-    """The inventory, and whether there is one; `inventory/` here when no -i is given."""
+def _start_inventory(paths: Sequence[Path | str]) -> PendingInventory | None:
+    """The inventory to load: the -i paths, else `inventory/` here if it exists."""
     chosen = [Path(p) for p in paths]
-    if not chosen:
-        if not DEFAULT_INVENTORY.is_dir() or not needed:
-            return Inventory(), False
+    if not chosen and DEFAULT_INVENTORY.is_dir():
         chosen = [DEFAULT_INVENTORY]
-    from runbook.load.inventory import load_inventory
+    if not chosen:
+        return None
+    from runbook.load.inventory_beside import PendingInventory
 
+    return PendingInventory(chosen, default=not paths)
+
+
+def _inventory(
+    pending: PendingInventory | None, needed: bool, issues: list[Issue]
+) -> tuple[Inventory, bool]:
+    """The inventory, and whether there is one (`inventory/` here only when needed)."""
+    if pending is None or (pending.default and not needed):
+        return Inventory(), False
     try:
-        return load_inventory(chosen), True
+        return pending.result(), True
     except InputError as e:
         issues.extend(e.issues)
         return Inventory(), False
