@@ -113,6 +113,16 @@ def test_playbook_and_inventory_problems_come_together(
     assert any(m.startswith(f"{inventory}:") and "duplicate key 'mail'" in m for m in found), found
 
 
+def test_a_broken_inventory_is_reported_as_broken_not_as_missing(
+    files: tuple[Path, Path],
+) -> None:
+    book, inventory = files
+    inventory.write_text(INVENTORY + "    mail: {}\n")
+    found = issues_of(book, [inventory])
+    assert found and all(m.startswith(f"{inventory}:") for m in found), found
+    assert not any("no inventory was given" in m or "matches no host" in m for m in found)
+
+
 def test_templates_are_checked_against_the_hosts(files: tuple[Path, Path]) -> None:
     book, inventory = files
     book.write_text(BOOK.replace("host.vars.queue_dir", "host.vars.site"))

@@ -62,14 +62,18 @@ def _resolve(
         except InputError as e:
             issues.extend(e.issues)
         needs_hosts = playbook is None or any(_pattern_step(s) for s in playbook.steps)
+        known = len(issues)
         inventory, given = _inventory(pending, needs_hosts, issues)
+        broken = len(issues) > known
     finally:
         if pending is not None:
             pending.cancel()
     if playbook is None:
         raise InputError(issues)
     step_hosts: dict[str, tuple[str, ...]] = {s.id: () for s in playbook.steps}
-    if given:
+    if broken:
+        pass  # its own errors say what to fix: "no inventory was given" would be wrong
+    elif given:
         step_hosts = _select(playbook, inventory, limit, issues)
     elif limit is not None:
         issues.append(Issue(None, "--limit needs an inventory", "pass -i INVENTORY"))
