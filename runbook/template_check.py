@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import jinja2
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
 from runbook.errors import InputError, Issue
@@ -74,6 +75,17 @@ def check_templates(
             source = getattr(step, field)
             if source and has_template(source):
                 checker.check(step, field, source, names)
+    return checker.issues
+
+
+def syntax_issues(fields: Iterable[tuple[str, str, Location]]) -> list[Issue]:
+    """Template syntax errors alone, of (field, source, where): for a playbook whose other
+    errors stop the full check (no names can be looked up then), so that every problem
+    still comes out in one pass."""
+    checker = _Checker({}, True, {})
+    for name, source, where in fields:
+        if has_template(source):
+            checker.compiled(name, source, name in COMMAND_FIELDS, where)
     return checker.issues
 
 
@@ -206,16 +218,8 @@ class _Checker:
         contexts: list[tuple[dict[str, Any], str | None]],
     ) -> None:
         where = step.field_locations.get(name, step.location)
-        try:
-            template = compile_template(source, command)
-        except TemplateSyntaxError as e:
-            self.issues.append(
-                Issue(
-                    self._at(where, e.lineno),
-                    f"`{name}` template: syntax error: {e.message}",
-                    syntax_hint(e),
-                )
-            )
+        template = self.compiled(name, source, command, where)
+        if template is None:
             return
         for ctx, host_name in contexts:
             try:
@@ -233,6 +237,22 @@ class _Checker:
                     )
                 )
                 return
+
+    def compiled(
+        self, name: str, source: str, command: bool, where: Location
+    ) -> jinja2.Template | None:
+        """The compiled template, or None with its syntax error noted."""
+        try:
+            return compile_template(source, command)
+        except TemplateSyntaxError as e:
+            self.issues.append(
+                Issue(
+                    self._at(where, e.lineno),
+                    f"`{name}` template: syntax error: {e.message}",
+                    syntax_hint(e),
+                )
+            )
+            return None
 
     def _at(self, where: Location, lineno: int | None) -> Location:
         """Where line `lineno` of a template stands in its file (block scalars start below)."""

@@ -105,6 +105,9 @@ def test_every_problem_is_listed_in_one_pass(tmp_path: Path) -> None:
         "    retries: -2\n"
         "  - id: Bad_Id\n"
         "    manual: x\n"
+        "  - id: notify\n"
+        "    local: true\n"
+        "    run: 'echo {{ vars.site }'\n"
     )
     result = runbook("validate", str(book), cwd=tmp_path)
     assert result.returncode == 2
@@ -115,7 +118,10 @@ def test_every_problem_is_listed_in_one_pass(tmp_path: Path) -> None:
         f"{book}:10:14: error: `retries` must be at least 0, not -2 (write 0 or more)",
         f"{book}:11:9: error: `id` 'Bad_Id' is not a valid id "
         "(use lowercase letters, digits, '.', '_' and '-' ([a-z0-9][a-z0-9._-]*), e.g. 'bad_id')",
-        "4 errors",
+        # template syntax too, although the other errors stop the full template check
+        f"{book}:15:10: error: `run` template: syntax error: unexpected '}}' "
+        "(check that every {{ has its }} and every {% its %})",
+        "5 errors",
     ]
 
 

@@ -43,6 +43,7 @@ def _load(path: Path | str) -> Playbook:
             )
         )
     if issues or root is None:
+        issues.extend(_template_syntax(tree.drafts))
         raise InputError(sort_issues(issues, tree.files))
     top = root.top
     playbook_id = top.get("playbook") or slug_id(Path(path).stem)
@@ -56,6 +57,19 @@ def _load(path: Path | str) -> Playbook:
         rto_s=top.get("rto"),
         vars=tree.vars,
         files=tuple(tree.files),
+    )
+
+
+def _template_syntax(drafts: Sequence[Draft]) -> list[Issue]:
+    """Template syntax errors, checked here only when other errors stop the playbook (a
+    valid one has all its templates checked by `resolve`, names included)."""
+    from runbook.template_check import TEMPLATE_FIELDS, syntax_issues
+
+    return syntax_issues(
+        (name, d.values[name], d.locations[name])
+        for d in drafts
+        for name in TEMPLATE_FIELDS
+        if isinstance(d.values.get(name), str) and name in d.locations
     )
 
 
