@@ -71,6 +71,10 @@ def _finished(state: RunState) -> str:
 def _require(state: RunState, step_id: str, *, allow_failed_run: bool = False) -> StepState:
     """The step, or StateError for an unknown step or a finished run."""
     if state.is_finished and not (allow_failed_run and state.status != "succeeded"):
+        step = state.steps.get(step_id)
+        if step is not None and step.answer is not None:
+            # The last step's racing operators: say who answered it first, as for any step.
+            raise StateError(f"{_not_waiting(step)}; {_finished(state)}")
         raise StateError(_finished(state) + "; nothing is waiting for an operator")
     found = _step_or_problem(state, step_id)
     if isinstance(found, str):

@@ -153,6 +153,30 @@ def test_a_succeeded_run_refuses_everything(tmp_path: Path) -> None:
         skip(j, run_id, "net", note="x", operator="a", clock=VirtualClock(T0 + 500))
 
 
+def test_the_last_answer_of_a_run_tells_the_late_operator_who_answered(tmp_path: Path) -> None:
+    # Two operators confirm the last step at once: the first answer finishes the run, the
+    # second is told who answered, not only that the run is over.
+    j, run_id = _run(tmp_path)
+    confirm(
+        j, run_id, "power", answer="done", note=None, operator="ann", clock=VirtualClock(T0 + 90)
+    )
+    j.append(run_id, "run_finished", ts=T0 + 91, data={"result": "succeeded"})
+    with pytest.raises(StateError) as err:
+        confirm(
+            j,
+            run_id,
+            "power",
+            answer="done",
+            note=None,
+            operator="bob",
+            clock=VirtualClock(T0 + 92),
+        )
+    assert str(err.value) == (
+        "step power was already answered (done) by ann at 2026-11-18T11:08:10.000Z; "
+        f"run {run_id} finished (succeeded) at 2026-11-18T11:08:11.000Z"
+    )
+
+
 def test_expect_on_running_or_waiting_steps(tmp_path: Path) -> None:
     j, run_id = _run(tmp_path)
     clock = VirtualClock(T0 + 500)
