@@ -21,10 +21,24 @@ class Clock(Protocol):
 
 
 class RealClock:
-    """Wall-clock time."""
+    """Wall-clock time that never jumps: the wall time when the clock was made, advanced
+    by the monotonic clock.
+
+    After a power loss the machines' time sources come back late, and NTP then steps the
+    system clock, often by minutes, sometimes by hours. Read straight from time.time(), a
+    step back would freeze every retry delay, poll interval and ETA for that long (the
+    timers are in this clock's time) and a step forward would fire them early and make the
+    steps running then look that much longer. Here durations and timers stay true, and a
+    run's times stay consistent with its start; a new process (`resume`) takes the
+    corrected time.
+    """
+
+    def __init__(self) -> None:
+        self._wall = time.time()
+        self._mono = time.monotonic()
 
     def now(self) -> float:
-        return time.time()
+        return self._wall + (time.monotonic() - self._mono)
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
