@@ -41,9 +41,13 @@ class PendingInventory:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: load, send, and leave without running anything else
-            os.close(read_fd)
             code = 1
             try:
+                # Ctrl-C or a TERM ends the child at once: no handler of the parent's runs
+                # here (one may write to the journal), and the parent loads it again.
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(sig, signal.SIG_DFL)
+                os.close(read_fd)
                 try:
                     payload: tuple[str, object] = ("ok", load_inventory(self.paths))
                 except InputError as e:
