@@ -51,6 +51,12 @@ def test_only_the_wrapping_column_gives_way_to_a_narrow_terminal() -> None:
     assert all(len(line) <= 40 for line in lines[2:])
 
 
+def test_an_empty_row_is_a_blank_line() -> None:
+    grid = Grid([Column("a"), Column("b")])
+    grid.add_row("", "")
+    assert _text(grid, 80) == ["a  b", ""]
+
+
 def test_wrap_cuts_words_wider_than_the_column_and_counts_wide_characters() -> None:
     assert wrap("a-very-long-identifier", 8) == ["a-very-l", "ong-iden", "tifier"]
     assert wrap("電源 確認", 4) == ["電源", "確認"]

@@ -98,7 +98,7 @@ class Grid:
             wrap(text, widths[i]) if self.columns[i].wrap else [text]
             for i, (text, _style) in enumerate(row)
         ]
-        last = max(i for i, parts in enumerate(wrapped) if any(parts)) if any(row) else -1
+        last = max((i for i, parts in enumerate(wrapped) if any(parts)), default=-1)
         for n in range(max(len(parts) for parts in wrapped)):
             pieces: list[tuple[str, Style | None]] = [(self.edge, None)] if self.edge else []
             for i in range(last + 1):
