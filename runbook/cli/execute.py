@@ -15,6 +15,14 @@ if TYPE_CHECKING:
 
 INVENTORY_HELP = "Inventory file or folder (Ansible YAML, INI or JSON); repeatable."
 OPERATOR_HELP = "Who you are, for the journal (default: $RUNBOOK_OPERATOR, else your login)."
+# Options `run` and `rehearse` share (typer reads each default afresh per command).
+PLAYBOOK = typer.Argument(..., help="The playbook file.", show_default=False, metavar="PLAYBOOK")
+INVENTORY = typer.Option([], "-i", "--inventory", help=INVENTORY_HELP, metavar="INVENTORY")
+CONCURRENCY = typer.Option(
+    None, "--concurrency", help="Steps running at once (default: no limit).", metavar="N"
+)
+FORKS = typer.Option(50, "--forks", help="SSH sessions open at once, all steps.", metavar="N")
+OPERATOR = typer.Option(None, "--operator", help=OPERATOR_HELP, metavar="NAME")
 
 
 def _ui() -> Ui:
@@ -46,27 +54,32 @@ def _positive(value: int | None, flag: str) -> None:
 
 @app.command("run")
 def run_command(
-    playbook: Path = typer.Argument(..., help="The playbook file.", show_default=False),
-    inventory: list[Path] = typer.Option([], "-i", "--inventory", help=INVENTORY_HELP),
+    playbook: Path = PLAYBOOK,
+    inventory: list[Path] = INVENTORY,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print every concrete command per host; run nothing."
     ),
-    limit: str | None = typer.Option(None, "--limit", help="Only hosts matching this pattern."),
-    only: list[str] = typer.Option([], "--only", help="Run only this step (repeatable)."),
+    limit: str | None = typer.Option(
+        None, "--limit", help="Only hosts matching this pattern.", metavar="PATTERN"
+    ),
+    only: list[str] = typer.Option(
+        [], "--only", help="Run only this step (repeatable).", metavar="STEP"
+    ),
     from_step: str | None = typer.Option(
-        None, "--from", help="Skip what STEP depends on (taken as done); run STEP and the rest."
+        None,
+        "--from",
+        help="Skip what STEP depends on (taken as done); run STEP and the rest.",
+        metavar="STEP",
     ),
-    concurrency: int | None = typer.Option(
-        None, "--concurrency", help="Steps running at once (default: no limit)."
-    ),
-    forks: int = typer.Option(50, "--forks", help="SSH sessions open at once, all steps."),
+    concurrency: int | None = CONCURRENCY,
+    forks: int = FORKS,
     step: bool = typer.Option(
         False, "--step", help="Ask before each automated step: run / skip / abort."
     ),
     accept_new_host_keys: bool = typer.Option(
         False, "--accept-new-host-keys", help="Accept unknown SSH host keys (journaled)."
     ),
-    operator: str | None = typer.Option(None, "--operator", help=OPERATOR_HELP),
+    operator: str | None = OPERATOR,
 ) -> None:
     """Execute a playbook with the live view; prints the run id first."""
     from runbook import session
@@ -118,25 +131,29 @@ def _speed(text: str) -> float | None:
 
 @app.command("rehearse")
 def rehearse_command(
-    playbook: Path = typer.Argument(..., help="The playbook file.", show_default=False),
-    inventory: list[Path] = typer.Option([], "-i", "--inventory", help=INVENTORY_HELP),
+    playbook: Path = PLAYBOOK,
+    inventory: list[Path] = INVENTORY,
     durations: Path | None = typer.Option(
-        None, "--durations", help="YAML {step: duration} or {step: {host: duration}}."
+        None,
+        "--durations",
+        help="YAML {step: duration} or {step: {host: duration}}.",
+        metavar="FILE",
     ),
     speed: str = typer.Option(
-        "max", "--speed", help="N: N times faster than real time; max: as fast as possible."
+        "max",
+        "--speed",
+        help="N: N times faster than real time; max: as fast as possible.",
+        metavar="N|max",
     ),
     seed: int | None = typer.Option(
-        None, "--seed", help="Seed for durations drawn from estimates."
+        None, "--seed", help="Seed for durations drawn from estimates.", metavar="N"
     ),
-    concurrency: int | None = typer.Option(
-        None, "--concurrency", help="Steps running at once (default: no limit)."
-    ),
-    forks: int = typer.Option(50, "--forks", help="SSH sessions open at once, all steps."),
+    concurrency: int | None = CONCURRENCY,
+    forks: int = FORKS,
     interactive: bool = typer.Option(
         False, "--interactive", help="Ask for manual steps instead of answering them 'done'."
     ),
-    operator: str | None = typer.Option(None, "--operator", help=OPERATOR_HELP),
+    operator: str | None = OPERATOR,
 ) -> None:
     """A full simulated run: nothing executed, same engine, same journal, same ETA."""
     from runbook import session
@@ -163,7 +180,7 @@ def resume_command(
     run: str = typer.Argument(
         ..., help="Run id, a unique prefix of one, or `latest`.", show_default=False
     ),
-    operator: str | None = typer.Option(None, "--operator", help=OPERATOR_HELP),
+    operator: str | None = OPERATOR,
 ) -> None:
     """Continue an interrupted or failed run where it stopped."""
     from runbook import session

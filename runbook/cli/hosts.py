@@ -33,7 +33,9 @@ class HostsFormat(StrEnum):
 @app.command("hosts")
 def hosts_command(
     pattern: str = typer.Argument(
-        "all", help="Ansible host pattern: web, 'web:&paris', 'all:!db', 'mx*', '~re'."
+        "all",
+        help="Ansible host pattern: web, 'web:&paris', 'all:!db', 'mx*', '~re'.",
+        metavar="PATTERN",
     ),
     inventory: list[Path] | None = typer.Option(
         None,
@@ -42,6 +44,7 @@ def hosts_command(
         help="Inventory file or folder (Ansible YAML, INI or JSON); repeatable. "
         "Default: inventory/ here.",
         show_default=False,
+        metavar="INVENTORY",
     ),
     fmt: HostsFormat = typer.Option(
         HostsFormat.table, "--format", "-f", help="table for people; json for scripts."
@@ -51,7 +54,9 @@ def hosts_command(
         "--check",
         help="Try SSH to each selected host (log in, run `true`); exit 1 if any fails.",
     ),
-    forks: int = typer.Option(50, "--forks", min=1, help="With --check: hosts tried at once."),
+    forks: int = typer.Option(
+        50, "--forks", min=1, help="With --check: hosts tried at once.", metavar="N"
+    ),
     accept_new_host_keys: bool = typer.Option(
         False,
         "--accept-new-host-keys",

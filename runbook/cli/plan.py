@@ -22,13 +22,16 @@ class PlanFormat(StrEnum):
 
 @app.command("plan")
 def plan_command(
-    playbook: Path = typer.Argument(..., help="The playbook file (YAML).", show_default=False),
+    playbook: Path = typer.Argument(
+        ..., help="The playbook file (YAML).", show_default=False, metavar="PLAYBOOK"
+    ),
     inventory: list[Path] | None = typer.Option(
         None,
         "-i",
         "--inventory",
         help="Inventory file or folder (Ansible YAML, INI or JSON); repeatable.",
         show_default=False,
+        metavar="INVENTORY",
     ),
     fmt: PlanFormat = typer.Option(
         PlanFormat.table,
@@ -42,6 +45,7 @@ def plan_command(
         min=1,
         help="At most N steps at once, as `run` would (default: no limit).",
         show_default=False,
+        metavar="N",
     ),
 ) -> None:
     """Show the dependency order, parallel waves, hosts per step, critical path and the
