@@ -31,7 +31,7 @@ from runbook.session_engine import (
     stop_on_signals,
 )
 from runbook.session_prepare import Prepared, RunRequest, prepare
-from runbook.session_transport import host_key_hook, select_transports
+from runbook.session_transport import end_remote_orphans, host_key_hook, select_transports
 from runbook.state import fold
 from runbook.work import RenderedWork
 
@@ -130,6 +130,12 @@ def resume(
                     prepared.redactor,
                 ).learn_secrets()
                 orphans = kill_orphans(run_id, prepared.redactor.text)
+                orphans += end_remote_orphans(
+                    transports[1],
+                    journal.events(run_id),
+                    prepared.resolved.inventory.hosts,
+                    prepared.redactor.text,
+                )
             events = journal.events(run_id)  # as of now that we hold the run
             state = fold(events)
             engine = build_engine(

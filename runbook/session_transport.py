@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runbook.clock import Clock
-from runbook.errors import InputError, Issue
+from runbook.errors import HostError, InputError, Issue
+from runbook.events import Event
 from runbook.executors.base import Transport
 from runbook.executors.local import LocalTransport
 from runbook.model import Host
@@ -35,14 +36,16 @@ def select_transports(
 ) -> tuple[Transport, Transport | None]:
     """The local transport, and SSH when a remote step will run (`remote`, if made already).
 
-    Local commands carry the run id in their environment, so that a resume after a
-    crashed engine can find the ones still running (runbook/orphans.py).
+    Local and remote commands carry the run id in their environment, so that a resume
+    after a crashed engine can find the ones still running (runbook/orphans.py,
+    `end_remote_orphans`).
     """
     local = LocalTransport(env=marked_environ(run_id) if run_id else None)
     if remote is None:
         remote = ssh_transport(steps, hosts, req)
     if remote is not None:
         remote.on_host_key_accepted = on_host_key
+        remote.run_id = run_id  # remote commands carry the run's mark too
     return local, remote
 
 
@@ -133,3 +136,40 @@ def host_key_hook(journal: Journal, run_id: str, clock: Clock) -> Callable[[str,
         )
 
     return record
+
+
+ORPHAN_LOOK_S = 20.0  # per host: connecting, looking through /proc, the TERM grace
+
+
+def end_remote_orphans(
+    remote: Transport | None,
+    events: Sequence[Event],
+    hosts: Mapping[str, Host],
+    redact: Callable[[str], str],
+) -> list[dict[str, Any]]:
+    """End what a dead engine left running on the hosts whose commands were in flight
+    (a `host_started` with no outcome): closing its SSH connections killed nothing there.
+    One entry per group ended, or per host that could not be reached to look."""
+    if remote is None or not events:
+        return []
+    from runbook.executors.ssh_transport import SshTransport  # paramiko: loaded already
+
+    if not isinstance(remote, SshTransport):
+        return []
+    open_hosts: dict[str, int] = {}
+    for e in events:
+        if e.host is None or e.host not in hosts:
+            continue
+        if e.type == "host_started":
+            open_hosts[e.host] = open_hosts.get(e.host, 0) + 1
+        elif e.type in ("host_succeeded", "host_failed"):
+            open_hosts[e.host] = open_hosts.get(e.host, 0) - 1
+    found: list[dict[str, Any]] = []
+    for name in sorted(h for h, n in open_hosts.items() if n > 0):
+        try:
+            groups = remote.end_orphans(hosts[name], events[0].run_id, ORPHAN_LOOK_S)
+        except HostError as e:
+            found.append({"host": name, "error": redact(f"{e.kind}: {e.detail}")})
+            continue
+        found += [{"host": name, "pgid": g, "command": redact(c)} for g, c in groups]
+    return found

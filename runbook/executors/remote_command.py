@@ -17,12 +17,14 @@ from __future__ import annotations
 import codecs
 import re
 import select
+import shlex
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 MARKER = "runbook-pgid:"
+RUN_MARK = "RUNBOOK_SSH_RUN_ID"  # like runbook/orphans.py's local mark, its own name
 _SCAN_LIMIT = 4096  # the marker comes first; give up looking after this much stderr
 _MARKER_LINE = re.compile(re.escape(MARKER) + r"(\d+)\r?\n")
 _POSIX_SHELLS = {"", "sh", "bash", "zsh", "ksh", "dash", "ash"}
@@ -53,9 +55,51 @@ def can_wrap(host_vars: Mapping[str, Any]) -> bool:
     return shell in _POSIX_SHELLS and connection in _SSH_CONNECTIONS
 
 
-def wrap(command: str) -> str:
-    """`command` preceded by the line that reports the process group."""
-    return f'echo "{MARKER}$$" >&2\n{command}'
+def wrap(command: str, run_id: str | None = None) -> str:
+    """`command` preceded by the line that reports the process group, and by the run's
+    mark in the environment of everything it starts (see `orphan_killer`)."""
+    mark = f"export {RUN_MARK}={shlex.quote(run_id)}\n" if run_id else ""
+    return f'echo "{MARKER}$$" >&2\n{mark}{command}'
+
+
+def orphan_killer(run_id: str, grace_s: float) -> str:
+    """A POSIX shell script that ends every process group on the host whose processes
+    carry `run_id`'s mark, and prints `killed PGID COMMAND` for each.
+
+    Closing an SSH connection kills nothing, so the commands of an engine that died are
+    still running on their hosts; `resume` holds the run, so whatever still carries its
+    mark is an orphan (as runbook/orphans.py does on the control machine). The mark is in
+    the environment, not the command line: a shell may exec its last command. Reads
+    /proc (Linux); elsewhere it finds nothing. Its own group is never a candidate.
+    """
+    mark = shlex.quote(f"{RUN_MARK}={run_id}")
+    return f"""mark={mark}
+groups=
+for d in /proc/[0-9]*; do
+  tr '\\000' '\\n' < "$d/environ" 2>/dev/null | grep -qxF "$mark" || continue
+  g=$(sed 's/.*) //' "$d/stat" 2>/dev/null | cut -d' ' -f3)
+  case "$g" in ''|*[!0-9]*) continue ;; esac
+  [ "$g" = "$$" ] && continue
+  case " $groups " in *" $g "*) continue ;; esac
+  groups="$groups $g"
+  echo "killed $g $(tr '\\000' ' ' < "$d/cmdline" 2>/dev/null | cut -c1-300)"
+done
+[ -n "$groups" ] || exit 0
+for g in $groups; do kill -s TERM -- "-$g" 2>/dev/null; done
+sleep {grace_s:g}
+for g in $groups; do kill -s KILL -- "-$g" 2>/dev/null; done
+exit 0
+"""
+
+
+def killed_groups(output: str) -> list[tuple[int, str]]:
+    """(pgid, command) of each `killed` line `orphan_killer` printed."""
+    found = []
+    for line in output.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) >= 2 and parts[0] == "killed" and parts[1].isdigit():
+            found.append((int(parts[1]), parts[2].strip() if len(parts) > 2 else ""))
+    return found
 
 
 def kill_command(pgid: int, signal: str) -> str:

@@ -24,6 +24,8 @@ from runbook.executors.remote_command import (
     OutputStreams,
     PgidFilter,
     can_wrap,
+    killed_groups,
+    orphan_killer,
     pump,
     stop_by_signal,
     stop_group,
@@ -94,6 +96,9 @@ class SshTransport:
         )
         self.connect_timeout_s = connect_timeout_s
         self.kill_grace_s = kill_grace_s
+        # Set by the session: every command then carries the run's mark, so that a resume
+        # after a crashed engine can end those still running (`end_orphans`).
+        self.run_id: str | None = None
         self._lock = threading.Lock()
         self._targets: dict[str, Target] = {}
         self._chains: dict[PoolKey, tuple[Hop, ...]] = {}
@@ -144,6 +149,23 @@ class SshTransport:
         finally:
             chan.close()
             conn.sessions.release()
+
+    def end_orphans(self, host: Host, run_id: str, timeout_s: float) -> list[tuple[int, str]]:
+        """End the process groups a dead engine of `run_id` left running on `host`:
+        (pgid, command) of each; HostError when the host cannot be reached to look."""
+        if not can_wrap(host.vars):
+            return []  # no POSIX shell: its commands were never marked
+        out: list[str] = []
+        result = self.run(
+            host,
+            orphan_killer(run_id, self.kill_grace_s),
+            timeout_s=timeout_s,
+            on_output=lambda stream, text: out.append(text) if stream == "stdout" else None,
+            cancel=threading.Event(),
+        )
+        if result.error is not None:
+            raise result.error
+        return killed_groups("".join(out))
 
     def warm(self, hosts: Iterable[Host]) -> None:
         """Start connecting to `hosts` now, in the background, ahead of their first command.
@@ -236,7 +258,7 @@ class SshTransport:
         pgids = PgidFilter() if can_wrap(host.vars) else None
         stream = OutputStreams(on_output, pgids)
         try:
-            chan.exec_command(wrap(command) if pgids else command)
+            chan.exec_command(wrap(command, self.run_id) if pgids else command)
             stopped = pump(chan, stream, deadline, cancel)
         except CONN_ERRORS as e:
             stream.flush()
