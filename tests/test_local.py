@@ -75,3 +75,10 @@ def test_output_buffer_keeps_memory_bounded_and_the_tail() -> None:
     assert drained + sum(len(c.text) for c in tail) <= STREAM_BUDGET + TAIL_BYTES
     assert tail[-1].truncated and tail[-1].text.endswith("THE-END\n")
     assert os.getpid()
+
+
+def test_a_nul_character_fails_the_command_instead_of_the_engine() -> None:
+    # A variable's value can carry "\0" (YAML allows the escape); no shell can take it.
+    result, out = _run("echo a\x00b")
+    assert result.exit_code is None and result.error is not None and out == []
+    assert "NUL character" in result.error.detail

@@ -24,6 +24,9 @@ TAIL_BYTES = 16 * 1024
 HOLD_BACK = 256  # longest secret an unterminated line is never cut through
 
 
+NUL_IN_COMMAND = "the command holds a NUL character (from a variable?), which no shell can run"
+
+
 @dataclass(frozen=True)
 class CommandResult:
     """How one command ended on one host."""

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from runbook.errors import HostError
-from runbook.executors.base import CommandResult, OutputCallback
+from runbook.executors.base import NUL_IN_COMMAND, CommandResult, OutputCallback
 from runbook.model import Host
 
 KILL_GRACE_S = 3.0  # SIGTERM first; SIGKILL the group if it is still there after this
@@ -52,6 +52,9 @@ class LocalTransport:
     ) -> CommandResult:
         """Run `command`; `host` is ignored (local steps have none)."""
         start = time.monotonic()
+        if "\x00" in command:  # from a variable's value: no shell can be given one
+            err = HostError("localhost", "error", NUL_IN_COMMAND)
+            return CommandResult(None, 0.0, error=err)
         try:
             proc = subprocess.Popen(
                 [self.shell, "-c", command],

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from runbook.errors import HostError
-from runbook.executors.base import CommandResult, OutputCallback
+from runbook.executors.base import NUL_IN_COMMAND, CommandResult, OutputCallback
 from runbook.executors.known_hosts import KnownHosts
 from runbook.executors.pool import ConnectionPool
 from runbook.executors.remote_command import (
@@ -133,6 +133,8 @@ class SshTransport:
             return CommandResult(None, 0.0, error=err)
         if cancel.is_set():
             return CommandResult(None, 0.0)
+        if "\x00" in command:  # the server would drop the whole connection over it
+            return CommandResult(None, 0.0, error=HostError(host.name, "error", NUL_IN_COMMAND))
         deadline = start + max(0.0, timeout_s)
         try:
             target = self.target(host)

@@ -53,6 +53,9 @@ def read_text(field: Field, value: Any) -> str:
         raise BadValue(f"`{field.name}` must be text, not {type_name(value)}", _quote_hint(value))
     if not value.strip():
         raise BadValue(f"`{field.name}` is empty", "write something, or remove the field")
+    if "\x00" in value:
+        # YAML allows "\0" in double quotes; no shell command or terminal line can hold it.
+        raise BadValue(f"`{field.name}` holds a NUL character (\\0)", "remove it")
     return value
 
 
