@@ -26,6 +26,7 @@ from runbook.engine_io import Question
 from runbook.events import Event
 from runbook.load.durations import format_duration
 from runbook.state import RunState
+from runbook.visible import visible
 
 REFRESH_S = 0.25
 BAR = 20
@@ -149,7 +150,7 @@ class LiveView:
             if lines:
                 key = (e.step or "", e.host or "")
                 self._lines.pop(key, None)
-                self._lines[key] = lines[-1][:200]
+                self._lines[key] = visible(lines[-1][:200])
                 while len(self._lines) > 500:
                     self._lines.pop(next(iter(self._lines)))
         elif e.type == "eta" and self._first_eta is None:
@@ -157,7 +158,7 @@ class LiveView:
         elif e.type in LOGGED:
             from runbook.present.plain import describe
 
-            text = describe(e)
+            text = visible(describe(e) or "")
             style = "red" if e.type == "step_failed" else ""
             with self._lock:
                 if not self._paused:

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from runbook.events import Event
 from runbook.load.durations import format_duration
 from runbook.state import RunState
+from runbook.visible import visible
 
 QUIET_TYPES = frozenset({"step_failed", "step_blocked", "manual_waiting", "run_finished"})
 
@@ -119,7 +120,7 @@ class PlainListener:
         if not line:
             return
         try:
-            self.out.write(line + "\n")
+            self.out.write(visible(line) + "\n")  # a command's escapes never run here
             self.out.flush()
         except (BrokenPipeError, ValueError):
             pass  # a closed pipe (`| head`) must not stop the run

@@ -16,6 +16,7 @@ from runbook.clock import parse_iso
 from runbook.events import Event
 from runbook.journal import RunSummary
 from runbook.load.durations import format_duration
+from runbook.visible import visible
 
 Line = list[tuple[str, str]]  # (style, text) segments
 BAR = 10
@@ -273,4 +274,4 @@ def event_lines(events: Iterable[Event]) -> Iterable[str]:
         else:
             keys = ("answer", "operator", "reason", "result", "attempt", "note", "by")
             detail = " ".join(f"{k}={d[k]}" for k in keys if d.get(k) not in (None, "", []))
-        yield " ".join(x for x in (e.ts, e.type, where, detail) if x)
+        yield visible(" ".join(x for x in (e.ts, e.type, where, detail) if x))
