@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 
 from runbook.attempt import Commands, HostAttempt, RunCommand
 from runbook.clock import Clock
-from runbook.executors.base import Action, CommandResult, OutputBuffer, Transport
+from runbook.executors.base import (
+    Action,
+    CommandResult,
+    OutputBuffer,
+    Transport,
+    runs_locally,
+)
 from runbook.executors.simulated import SimulatedWork
 from runbook.model import Host
 
@@ -159,7 +165,9 @@ class Dispatcher:
         self._pool.submit(self._work, job, cmd, host)
 
     def _work(self, job: Job, cmd: RunCommand, host: Host | None) -> None:
-        transport = self.transports[job.remote]
+        # A remote step's `ansible_connection: local` host runs its command here.
+        local_host = job.remote and host is not None and runs_locally(host)
+        transport = self.transports[False if local_host else job.remote]
         try:
             if transport is None:
                 raise RuntimeError("no transport for this kind of step")  # session checks first

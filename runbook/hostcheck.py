@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runbook.errors import HostError
+from runbook.executors.base import runs_locally
 from runbook.model import Host, Inventory
 
 if TYPE_CHECKING:  # paramiko is heavy: imported only when a check really runs
@@ -102,6 +103,8 @@ def check_one(
     transport: SshTransport, host: Host, timeout_s: float, cancel: threading.Event
 ) -> HostCheck:
     """Log in to `host` and run `true`."""
+    if runs_locally(host):  # `ansible_connection: local`: this machine, no SSH to check
+        return HostCheck(host.name, "local", None, None, (), "ok", "local connection", 0.0)
     try:
         target = transport.target(host)
     except HostError as e:  # a ProxyJump loop: nothing to connect to

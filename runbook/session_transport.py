@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from runbook.clock import Clock
 from runbook.errors import HostError, InputError, Issue
 from runbook.events import Event
-from runbook.executors.base import Transport
+from runbook.executors.base import Transport, runs_locally
 from runbook.executors.local import LocalTransport
 from runbook.model import Host
 from runbook.orphans import marked_environ
@@ -120,7 +120,8 @@ def warm_first_hosts(
     if req.concurrency is not None:
         ready = ready[: req.concurrency]
     names = list(dict.fromkeys(h for s in ready if s.kind == "remote" for h in s.hosts))
-    remote.warm([hosts[n] for n in names[: req.forks] if n in hosts])
+    firsts = [hosts[n] for n in names[: req.forks] if n in hosts]
+    remote.warm([h for h in firsts if not runs_locally(h)])
 
 
 def host_key_hook(journal: Journal, run_id: str, clock: Clock) -> Callable[[str, str, str], None]:
@@ -165,7 +166,9 @@ def end_remote_orphans(
         elif e.type in ("host_succeeded", "host_failed"):
             open_hosts[e.host] = open_hosts.get(e.host, 0) - 1
     found: list[dict[str, Any]] = []
-    for name in sorted(h for h, n in open_hosts.items() if n > 0):
+    # `ansible_connection: local` hosts ran here: runbook/orphans.py ended theirs.
+    in_flight = [h for h, n in open_hosts.items() if n > 0 and not runs_locally(hosts[h])]
+    for name in sorted(in_flight):
         try:
             groups = remote.end_orphans(hosts[name], events[0].run_id, ORPHAN_LOOK_S)
         except HostError as e:

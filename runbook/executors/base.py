@@ -24,6 +24,12 @@ TAIL_BYTES = 16 * 1024
 HOLD_BACK = 256  # longest secret an unterminated line is never cut through
 
 
+def runs_locally(host: Host) -> bool:
+    """Ansible's `ansible_connection: local` (typically `localhost`): the host is this
+    machine, its commands run here without SSH, as Ansible runs them."""
+    return str(host.vars.get("ansible_connection") or "").strip().lower() == "local"
+
+
 NUL_IN_COMMAND = "the command holds a NUL character (from a variable?), which no shell can run"
 
 
