@@ -217,7 +217,8 @@ def status_lines(doc: Mapping[str, Any]) -> list[Line]:
     lines.append([("bold", "progress: "), ("", f"{progress['done']}/{progress['total']} steps")])
     lines.extend(_phase_lines(doc))
     lines.extend(_step_lines(doc))
-    return lines
+    # Reasons and notes may quote a command's output, and notes are typed by people.
+    return [[(style, visible(text)) for style, text in line] for line in lines]
 
 
 def status_text(doc: Mapping[str, Any]) -> str:
