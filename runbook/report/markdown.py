@@ -14,7 +14,6 @@ from runbook.load.durations import format_duration
 from runbook.report.mdtext import code, day, fenced, md, percent, table, utc
 from runbook.report.summary import counts_text, elapsed, eta_moves, phase_rows, rto_verdict
 from runbook.report.timeline import Failure, Timeline, build_timeline
-from runbook.visible import visible
 
 
 def render_markdown(events: Iterable[Event]) -> str:
@@ -133,7 +132,7 @@ def _failures(tl: Timeline) -> str:
             out.append(f"- {utc(f.ts)}, {where}, attempt {f.attempt}: {md(why)}{msg}\n")
             if f.output:
                 cut = " (earlier output cut)" if f.truncated else ""
-                out.append(f"  Last output{cut}:\n\n" + _indent(fenced(visible(f.output))))
+                out.append(f"  Last output{cut}:\n\n" + _indent(fenced(f.output)))
     return "\n".join(out)
 
 

@@ -1,7 +1,8 @@
 """Markdown building blocks shared by the review timeline and the status update.
 
 Everything here treats its input as untrusted text: operator notes and command output
-can hold `|`, backticks or HTML, and must come out as the same characters, not markup.
+can hold `|`, backticks, HTML or terminal escapes, and must come out as the same
+characters, not markup (escapes spelled out: people `cat` these files).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+
+from runbook.visible import visible
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _TICKS = re.compile(r"`+")
@@ -18,13 +21,13 @@ def md(text: str | None) -> str:
     """Inline text with markdown syntax and HTML neutralised; newlines become spaces."""
     if not text:
         return ""
-    out = _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    out = _SPECIAL.sub(r"\\\1", " ".join(visible(str(text)).split()))
     return out.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def code(text: str) -> str:
     """An inline code span that holds any text (backticks included)."""
-    text = " ".join(text.split())
+    text = " ".join(visible(text).split())
     longest = max((len(m) for m in _TICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -33,6 +36,7 @@ def code(text: str) -> str:
 
 def fenced(text: str, info: str = "text") -> str:
     """A fenced block longer than any backtick run inside, so output cannot close it."""
+    text = visible(text)
     longest = max((len(m) for m in _TICKS.findall(text)), default=0)
     fence = "`" * max(3, longest + 1)
     body = text if text.endswith("\n") else text + "\n"
