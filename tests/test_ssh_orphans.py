@@ -64,6 +64,7 @@ def test_resume_ends_remote_commands_a_killed_engine_left_running(tmp_path: Path
         r = cli(state, "resume", "latest", extra_env=env)
         assert r.returncode == 1, r.stdout[-2000:] + r.stderr[-2000:]  # `rebuild`: a decision
         assert not sshd.wait_gone(f"sleep {token}"), "the orphan is still running"
+        assert "ended 1 command(s) the dead engine left running (db01)" in r.stdout
         evs = events(state)
         killed = of_type(evs, "run_resumed")[0].data["orphans_killed"]
         assert [(k["host"], k["pgid"]) for k in killed] == [("db01", pid)]

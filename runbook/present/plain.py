@@ -77,7 +77,8 @@ def describe(e: Event) -> str | None:
     if t == "run_interrupted":
         return f"{d.get('reason')}; continue with: runbook resume {e.run_id}"
     if t == "run_resumed":
-        return f"by {d.get('operator')}; in flight: {', '.join(d.get('in_flight') or []) or '-'}"
+        text = f"by {d.get('operator')}; in flight: {', '.join(d.get('in_flight') or []) or '-'}"
+        return text + _orphans(d.get("orphans_killed") or [])
     if t == "run_finished":
         counts = d.get("counts") or {}
         shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
@@ -85,6 +86,19 @@ def describe(e: Event) -> str | None:
     if t == "host_key_accepted":
         return f"{d.get('key_type')} {d.get('fingerprint')}"
     return None
+
+
+def _orphans(killed: list[dict[str, Any]]) -> str:
+    """What `resume` ended of the dead engine's commands, and where it could not look."""
+    ended = [k for k in killed if "pgid" in k]
+    text = ""
+    if ended:
+        where = ", ".join(sorted({str(k.get("host") or "this machine") for k in ended}))
+        text += f"; ended {len(ended)} command(s) the dead engine left running ({where})"
+    unreached = sorted({str(k.get("host")) for k in killed if "error" in k})
+    if unreached:
+        text += f"; could not look for them on {', '.join(unreached)}"
+    return text
 
 
 class PlainListener:
