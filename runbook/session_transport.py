@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,6 +141,7 @@ def host_key_hook(journal: Journal, run_id: str, clock: Clock) -> Callable[[str,
 
 
 ORPHAN_LOOK_S = 20.0  # per host: connecting, looking through /proc, the TERM grace
+ORPHAN_LOOKS_AT_ONCE = 16
 
 
 def end_remote_orphans(
@@ -165,14 +167,19 @@ def end_remote_orphans(
             open_hosts[e.host] = open_hosts.get(e.host, 0) + 1
         elif e.type in ("host_succeeded", "host_failed"):
             open_hosts[e.host] = open_hosts.get(e.host, 0) - 1
-    found: list[dict[str, Any]] = []
     # `ansible_connection: local` hosts ran here: runbook/orphans.py ended theirs.
-    in_flight = [h for h, n in open_hosts.items() if n > 0 and not runs_locally(hosts[h])]
-    for name in sorted(in_flight):
+    in_flight = sorted(h for h, n in open_hosts.items() if n > 0 and not runs_locally(hosts[h]))
+    if not in_flight:
+        return []
+    run_id = events[0].run_id
+
+    def look(name: str) -> list[dict[str, Any]]:
         try:
-            groups = remote.end_orphans(hosts[name], events[0].run_id, ORPHAN_LOOK_S)
+            groups = remote.end_orphans(hosts[name], run_id, ORPHAN_LOOK_S)
         except HostError as e:
-            found.append({"host": name, "error": redact(f"{e.kind}: {e.detail}")})
-            continue
-        found += [{"host": name, "pgid": g, "command": redact(c)} for g, c in groups]
-    return found
+            return [{"host": name, "error": redact(f"{e.kind}: {e.detail}")}]
+        return [{"host": name, "pgid": g, "command": redact(c)} for g, c in groups]
+
+    # At once: a host that is down costs its connect timeout, not the others' wait too.
+    with ThreadPoolExecutor(max_workers=min(ORPHAN_LOOKS_AT_ONCE, len(in_flight))) as pool:
+        return [entry for entries in pool.map(look, in_flight) for entry in entries]
