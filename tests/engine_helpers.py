@@ -100,7 +100,13 @@ def alive(pid: int) -> bool:
         return not stat.parent.exists()
 
 
-def spawn_tty(tmp_path: Path, *args: str, dimensions: tuple[int, int] = (50, 140)) -> Any:
+def spawn_tty(
+    tmp_path: Path,
+    *args: str,
+    dimensions: tuple[int, int] = (50, 140),
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> Any:
     """`runbook ARGS` on a real pseudo-terminal (pexpect) of `dimensions` (rows, columns),
     state in tmp_path."""
     import pexpect
@@ -108,9 +114,25 @@ def spawn_tty(tmp_path: Path, *args: str, dimensions: tuple[int, int] = (50, 140
     return pexpect.spawn(
         sys.executable,
         ["-m", "runbook", "--state", str(tmp_path / "state.db"), *args],
-        env=env(),
+        env=env(extra_env),
         cwd=str(tmp_path),
         encoding="utf-8",
-        timeout=30,
+        timeout=timeout,
         dimensions=dimensions,
     )
+
+
+def answer_all(child: Any, answers: Sequence[tuple[str, str]]) -> str:
+    """Answer each (prompt pattern, reply) in turn, read to the end, close: all the
+    terminal showed."""
+    import pexpect
+
+    seen = []
+    for prompt, reply in answers:
+        child.expect(prompt)
+        seen.append(child.before + child.after)
+        child.sendline(reply)
+    child.expect(pexpect.EOF)
+    seen.append(child.before)
+    child.close()
+    return "".join(seen)

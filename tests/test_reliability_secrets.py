@@ -15,10 +15,9 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-import pexpect
 import pytest
 import sshd
-from engine_helpers import cli, env, events, of_type, wait_for, write
+from engine_helpers import answer_all, cli, env, events, of_type, spawn_tty, wait_for, write
 from ssh_helpers import base_env, runbook
 
 from runbook.executors.base import STREAM_BUDGET, OutputBuffer
@@ -153,26 +152,10 @@ def test_no_secret_in_journal_exports_status_or_plain_view(tmp_path: Path) -> No
 
 def test_no_secret_in_the_live_view(tmp_path: Path) -> None:
     pb = _playbook(tmp_path)
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "runbook", "--state", str(tmp_path / "state.db"), "run", str(pb)],
-        env=env(_secret_env()),
-        cwd=str(tmp_path),
-        encoding="utf-8",
-        timeout=60,
-        dimensions=(60, 200),
+    child = spawn_tty(
+        tmp_path, "run", str(pb), dimensions=(60, 200), extra_env=_secret_env(), timeout=60
     )
-    seen = []
-    child.expect("Answer done / skip / fail: ")
-    seen.append(child.before + child.after)
-    child.sendline("done")
-    child.expect("Note .*: ")
-    seen.append(child.before + child.after)
-    child.sendline("")
-    child.expect(pexpect.EOF)
-    seen.append(child.before)
-    child.close()
-    screen = "".join(seen)
+    screen = answer_all(child, [("Answer done / skip / fail: ", "done"), ("Note .*: ", "")])
     assert "Log in with ***" in screen or "Log in with" in screen
     _no_secret(screen, "the live view")
 

@@ -15,13 +15,11 @@ import json
 import os
 import re
 import signal
-import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import pexpect
-from engine_helpers import alive, cli, env, events, of_type, spawn, write
+from engine_helpers import alive, answer_all, cli, events, of_type, spawn, spawn_tty, write
 
 DB_PASSWORD = 'hunter2\'s "pass" $(word)'  # secret by its name, from the environment
 VAULT = "Vault-Key-91c2-é"  # `secret: true`
@@ -151,28 +149,16 @@ def test_filtered_secrets_reach_the_command_but_nothing_kept_or_shown(tmp_path: 
 
 def test_filtered_secrets_stay_out_of_the_live_view(tmp_path: Path) -> None:
     pb = _playbook(tmp_path)
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "runbook", "--state", str(tmp_path / "state.db"), "run", str(pb), "--step"],
-        env=env(_secret_env()),
-        cwd=str(tmp_path),
-        encoding="utf-8",
-        timeout=60,
+    child = spawn_tty(
+        tmp_path,
+        *("run", str(pb), "--step"),
         dimensions=(60, 200),
+        extra_env=_secret_env(),
+        timeout=60,
     )
-    seen = []
     # --step shows each step's commands before it runs: they must be the masked ones.
-    for _ in FORMS:
-        child.expect("Answer run / skip / abort: ")
-        seen.append(child.before + child.after)
-        child.sendline("run")
-        child.expect("Note .*: ")
-        seen.append(child.before + child.after)
-        child.sendline("")
-    child.expect(pexpect.EOF)
-    seen.append(child.before)
-    child.close()
-    screen = "".join(seen)
+    answers = [("Answer run / skip / abort: ", "run"), ("Note .*: ", "")] * len(FORMS)
+    screen = answer_all(child, answers)
     assert child.exitstatus == 0, screen[-3000:]
     _absent(screen, "the live view", (*SECRETS, *_derived(tmp_path).values()))
 
