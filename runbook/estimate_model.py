@@ -9,7 +9,7 @@ playbook move `mu` (the step's own speed, after removing how slow that whole run
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,10 +27,16 @@ SINGLE_SIGMA: Mapping[str, float] = {"manual": 0.4, "remote": 0.3, "local": 0.25
 DEFAULT_SIGMA = 0.8
 MIN_SIGMA = 0.12
 MIN_DURATION_S = 1.0
-# History: pseudo-count of the plan's prior when learning a step's own speed from past runs,
-# and how much a rehearsal's measurement counts against a live one.
-HISTORY_PRIOR_N = 2.0
+# History (empirical Bayes, pooled over the playbook's steps): how much a rehearsal's
+# measurement counts against a live one; before any pooled evidence, half of the plan's
+# spread is taken as run-to-run noise and half as the plan being wrong about the step ...
 REHEARSAL_WEIGHT = 0.5
+NOISE_SHARE = 0.5
+# ... held by this many pseudo-observations against what the past runs show:
+NOISE_PRIOR_DOF = 4.0  # degrees of freedom of the noise variance (a step run 3 times has 2)
+KIND_PRIOR_DOF = 20.0  # a kind's own noise (manual, remote, local) against all steps'
+OFFSET_PRIOR_STEPS = 8.0  # steps' offsets against the plan's say on how wrong it is
+OFFSET_VAR_MIN = 0.01  # the plan is never taken as exactly right about a step
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class StepModels:
     learned: Mapping[str, int] = field(default_factory=dict)  # step id → past samples used
     # Steps estimated at 0 s (a bookmark, a check that is instant): not drawn, never late.
     instant: NDArray[np.bool_] | None = None
+    guessed: NDArray[np.bool_] | None = None  # no estimate given: 5m assumed
 
     def reordered(self, ids: Sequence[str]) -> StepModels:
         """The same models with steps in the order of `ids` (the forecaster's graph order)."""
@@ -80,6 +87,7 @@ class StepModels:
             phase=self.phase[order],
             kind=tuple(self.kind[i] for i in order),
             instant=None if self.instant is None else self.instant[order],
+            guessed=None if self.guessed is None else self.guessed[order],
         )
 
 
@@ -125,18 +133,80 @@ def build_models(
     phase = np.array([phase_index[str(s["phase"])] for s in steps], dtype=np.int64)
     kind = tuple(str(s.get("kind", "local")) for s in steps)
     instant = np.array([_instant(s) for s in steps], dtype=bool)
-    models = StepModels(ids, mu, sigma, phase, phases, kind, instant=instant)
+    guessed = np.array([not (s.get("estimate") or {}).get("given", True) for s in steps], bool)
+    models = StepModels(ids, mu, sigma, phase, phases, kind, instant=instant, guessed=guessed)
     if history and history.runs:
         models = _refine(models, history, mode)
     return models
 
 
 def _refine(models: StepModels, history: History, mode: str) -> StepModels:
+    """Each step's median and spread after the past runs, shrunk toward the plan.
+
+    A past run's log duration of step i is the plan's mu_i + that run's effect + the
+    step's own offset (how wrong the plan is about it, the same every run) + noise. The
+    two variances are learned from all steps together (empirical Bayes): the noise from
+    how a step's runs differ among themselves, the offsets from how far the steps' means
+    fall from the plan. A step's offset is then shrunk by what its own runs can tell
+    apart from noise: three consistent rehearsals move it almost all the way, three
+    scattered ones much less.
+    """
+    resid, effects = _residuals(models, history, mode)
+    n = len(models.ids)
+    count = np.array([sum(w for w, _ in r) for r in resid])
+    seen = np.flatnonzero(count > 0)
+    mean = np.zeros(n)
+    for i in seen:
+        mean[i] = sum(w * x for w, x in resid[i]) / count[i]
+    plan_var = models.sigma**2
+    noise_var = _noise_variance(resid, mean, models.kind, plan_var)
+    guessed = models.guessed if models.guessed is not None else np.zeros(n, dtype=bool)
+    offset_var = np.zeros(n)
+    for group in (guessed, ~guessed):
+        # a guessed estimate (5m assumed) is far more wrong than a given one
+        members = np.flatnonzero(group)
+        if len(members) == 0:
+            continue
+        prior = (1.0 - NOISE_SHARE) * float(plan_var[members].mean())
+        own = [i for i in seen if group[i]]
+        excess = sum(mean[i] ** 2 - noise_var[i] / count[i] for i in own)
+        var = (OFFSET_PRIOR_STEPS * prior + excess) / (OFFSET_PRIOR_STEPS + len(own))
+        offset_var[members] = max(var, OFFSET_VAR_MIN)
+    mu = models.mu.copy()
+    sigma = models.sigma.copy()
+    for i in seen:
+        shrink = offset_var[i] / (offset_var[i] + noise_var[i] / count[i])
+        mu[i] += shrink * mean[i]
+        # next run's spread: its noise, plus what is still unsure about the offset
+        sigma[i] = max(float(np.sqrt(noise_var[i] * (1.0 + shrink / count[i]))), MIN_SIGMA)
+    prior_effect, sd = 0.0, None
+    if effects:
+        # Past runs say how slow a whole run tends to be (rehearsals count less for a
+        # live run: the night itself may differ); shrunk toward the plan by one run.
+        w_sum = sum(w for w, _ in effects)
+        prior_effect = float(sum(w * e for w, e in effects) / (w_sum + 1.0))
+        sd = float(np.std([e for _, e in effects])) if len(effects) >= 2 else None
+    learned = {models.ids[i]: len(resid[i]) for i in seen}
+    return replace(
+        models,
+        mu=mu,
+        sigma=sigma,
+        run_effect_prior=prior_effect,
+        run_effect_sd=sd,
+        learned=learned,
+    )
+
+
+Residuals = list[list[tuple[float, float]]]  # per step: (weight, log departure) per past run
+
+
+def _residuals(
+    models: StepModels, history: History, mode: str
+) -> tuple[Residuals, list[tuple[float, float]]]:
+    """Each step's log departure from the plan per past run, that run's effect removed."""
     index = {s: i for i, s in enumerate(models.ids)}
     mu0 = {s: float(models.mu[i]) for s, i in index.items()}
-    weight_sum = np.zeros(len(models.ids))
-    resid_sum = np.zeros(len(models.ids))
-    resid_sq: list[list[tuple[float, float]]] = [[] for _ in models.ids]
+    resid: Residuals = [[] for _ in models.ids]
     effects: list[tuple[float, float]] = []
     for run in history.runs:
         if run.mode == "dry-run":
@@ -146,33 +216,40 @@ def _refine(models: StepModels, history: History, mode: str) -> StepModels:
         effects.append((w, effect))
         for s, d in run.durations.items():
             i = index.get(s)
-            if i is None:
-                continue
-            r = float(np.log(max(d, MIN_DURATION_S))) - mu0[s] - effect
-            weight_sum[i] += w
-            resid_sum[i] += w * r
-            resid_sq[i].append((w, r))
-    # Shrink each step's own offset toward the plan: k pseudo-observations at zero.
-    bias = resid_sum / (HISTORY_PRIOR_N + weight_sum)
-    sigma = models.sigma.copy()
-    for i, obs in enumerate(resid_sq):
-        if len(obs) >= 2:
-            ss = sum(w * (r - bias[i]) ** 2 for w, r in obs)
-            var = (HISTORY_PRIOR_N * sigma[i] ** 2 + ss) / (HISTORY_PRIOR_N + weight_sum[i])
-            sigma[i] = max(float(np.sqrt(var)), MIN_SIGMA)
-    prior, sd = 0.0, None
-    if effects:
-        # Past runs say how slow a whole run tends to be (rehearsals count less for a
-        # live run: the night itself may differ); shrunk toward the plan by one run.
-        w_sum = sum(w for w, _ in effects)
-        prior = float(sum(w * e for w, e in effects) / (w_sum + 1.0))
-        sd = float(np.std([e for _, e in effects])) if len(effects) >= 2 else None
-    learned = {s: len(resid_sq[i]) for s, i in index.items() if resid_sq[i]}
-    return replace(
-        models,
-        mu=models.mu + bias,
-        sigma=sigma,
-        run_effect_prior=prior,
-        run_effect_sd=sd,
-        learned=learned,
+            if i is not None:
+                resid[i].append((w, float(np.log(max(d, MIN_DURATION_S))) - mu0[s] - effect))
+    return resid, effects
+
+
+def _noise_variance(
+    resid: Residuals, mean: FloatArray, kinds: Sequence[str], plan_var: FloatArray
+) -> FloatArray:
+    """Each step's run-to-run variance: its kind's pooled spread, held toward the plan's."""
+    spread: dict[int, tuple[float, float]] = {}  # step → (weighted sum of squares, dof)
+    for i, r in enumerate(resid):
+        if len(r) >= 2:
+            weight = sum(w for w, _ in r)
+            ss = sum(w * (x - mean[i]) ** 2 for w, x in r)
+            spread[i] = (ss, weight * (1.0 - 1.0 / len(r)))
+    overall, dof = _pooled(spread.values())
+    # A step that got stuck in one rehearsal says nothing about how noisy steps are.
+    spread = {i: v for i, v in spread.items() if v[0] <= 9.0 * overall * max(v[1], 1e-9)}
+    overall, dof = _pooled(spread.values())
+    by_kind = {}
+    for kind in set(kinds):
+        own, own_dof = _pooled(v for i, v in spread.items() if kinds[i] == kind)
+        by_kind[kind] = (KIND_PRIOR_DOF * overall + own_dof * own) / (KIND_PRIOR_DOF + own_dof)
+    pooled = np.array([by_kind[k] for k in kinds]) if dof > 0 else np.zeros(len(kinds))
+    out: FloatArray = (NOISE_PRIOR_DOF * NOISE_SHARE * plan_var + dof * pooled) / (
+        NOISE_PRIOR_DOF + dof
     )
+    return out
+
+
+def _pooled(spreads: Iterable[tuple[float, float]]) -> tuple[float, float]:
+    """Pooled variance and its degrees of freedom from (sum of squares, dof) pairs."""
+    ss = dof = 0.0
+    for a, b in spreads:
+        ss += a
+        dof += b
+    return (ss / dof if dof > 0 else 0.0), dof

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook.estimate import MonteCarloForecaster
-from runbook.estimate_model import History, PastRun, build_models
+from runbook.estimate_model import History, PastRun, StepModels, build_models
 from runbook.estimate_observe import observe_events, observe_state
 from runbook.history import forecaster_for, load_history
 from runbook.journal import Journal
@@ -115,3 +115,52 @@ def test_runstate_and_events_give_the_same_forecast(tmp_path: Path) -> None:
     assert from_state == from_events
     assert from_state.critical_path == ("apps",)
     assert observe_state(fold(events)).steps["power"].work_s == 900.0
+
+
+def _fleet(n: int) -> dict[str, Any]:
+    """n independent local steps, each estimated at 600 s."""
+    est = {"min_s": 600.0, "likely_s": 600.0, "max_s": 600.0, "given": True}
+    steps = [
+        {"id": f"s{i:02d}", "phase": "p", "kind": "local", "needs": [], "estimate": est}
+        for i in range(n)
+    ]
+    return {"playbook": "fleet", "steps": steps, "phases": ["p"]}
+
+
+def _rehearsals(spread: float, stuck: str | None = None) -> History:
+    """Three rehearsals: step i takes 2^(i/11)× the plan (s11: 2×), each run ×/÷ `spread`."""
+    runs = []
+    for k, factor in enumerate((1.0, spread, 1.0 / spread)):
+        durations = {f"s{i:02d}": 600.0 * 2.0 ** (i / 11) for i in range(12)}
+        # the run's scatter falls on different steps each time, not on the whole run
+        durations = {s: d * (factor if (i + k) % 3 else 1.0) for i, (s, d) in
+                     enumerate(durations.items())}  # fmt: skip
+        if stuck is not None and k == 0:
+            durations[stuck] *= 10.0
+        runs.append(PastRun(f"r{k}", "rehearsal", durations))
+    return History(tuple(runs))
+
+
+def test_repeatable_runs_move_a_step_further_than_scattered_ones() -> None:
+    plan = _fleet(12)
+    steady = build_models(plan, _rehearsals(1.05), mode="rehearsal")
+    scattered = build_models(plan, _rehearsals(2.0), mode="rehearsal")
+    i = steady.ids.index("s11")  # took 2× the plan in every rehearsal (give or take)
+
+    def learned(m: StepModels) -> float:  # the step's own speed and the runs' common one
+        return math.exp(m.mu[i] + m.run_effect_prior) / 600.0
+
+    # runs that repeat closely say the plan is wrong about the step: believed almost fully
+    assert learned(steady) > 1.75
+    # runs that scatter by 2× could have landed there by chance: held nearer the plan
+    assert learned(scattered) < learned(steady) - 0.1
+    # and the next run's spread is what the runs showed, not the plan's default
+    assert steady.sigma[i] < 0.15 < scattered.sigma[i]
+
+
+def test_a_step_stuck_in_one_rehearsal_does_not_widen_every_step() -> None:
+    plan = _fleet(12)
+    clean = build_models(plan, _rehearsals(1.05), mode="rehearsal")
+    stuck = build_models(plan, _rehearsals(1.05, stuck="s03"), mode="rehearsal")
+    others = [i for i, s in enumerate(clean.ids) if s != "s03"]
+    assert max(abs(stuck.sigma[others] - clean.sigma[others])) < 0.02
