@@ -34,7 +34,8 @@ def override(name: str, value: float | tuple[float, ...]) -> None:
     if not hit:
         raise SystemExit(f"no constant {name} in runbook/estimate*.py")
     for m in hit:
-        setattr(m, name, value)
+        # an integer constant (a count of iterations) stays an integer
+        setattr(m, name, int(value) if isinstance(getattr(m, name), int) else value)
 
 
 if __name__ == "__main__":
