@@ -9,7 +9,7 @@ playbook move `mu` (the step's own speed, after removing how slow that whole run
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -147,38 +147,36 @@ def _refine(models: StepModels, history: History, mode: str) -> StepModels:
     step's own offset (how wrong the plan is about it, the same every run) + noise. The
     two variances are learned from all steps together (empirical Bayes): the noise from
     how a step's runs differ among themselves, the offsets from how far the steps' means
-    fall from the plan. A step's offset is then shrunk by what its own runs can tell
-    apart from noise: three consistent rehearsals move it almost all the way, three
-    scattered ones much less.
+    fall from the plan. A step's offset is then shrunk by what its runs can tell apart
+    from noise: in a playbook whose runs repeat closely, three rehearsals move a step
+    almost all the way; where runs scatter, much less.
     """
-    resid, effects = _residuals(models, history, mode)
+    obs, effects = _residuals(models, history, mode)
     n = len(models.ids)
-    count = np.array([sum(w for w, _ in r) for r in resid])
-    seen = np.flatnonzero(count > 0)
+    count = np.bincount(obs.step, weights=obs.weight, minlength=n).astype(np.float64)
+    seen = count > 0
     mean = np.zeros(n)
-    for i in seen:
-        mean[i] = sum(w * x for w, x in resid[i]) / count[i]
+    mean[seen] = np.bincount(obs.step, weights=obs.weight * obs.value, minlength=n)[seen]
+    mean[seen] /= count[seen]
     plan_var = models.sigma**2
-    noise_var = _noise_variance(resid, mean, models.kind, plan_var)
+    noise_var = _noise_variance(obs, mean, count, models.kind, plan_var)
     guessed = models.guessed if models.guessed is not None else np.zeros(n, dtype=bool)
     offset_var = np.zeros(n)
     for group in (guessed, ~guessed):
         # a guessed estimate (5m assumed) is far more wrong than a given one
-        members = np.flatnonzero(group)
-        if len(members) == 0:
+        if not group.any():
             continue
-        prior = (1.0 - NOISE_SHARE) * float(plan_var[members].mean())
-        own = [i for i in seen if group[i]]
-        excess = sum(mean[i] ** 2 - noise_var[i] / count[i] for i in own)
-        var = (OFFSET_PRIOR_STEPS * prior + excess) / (OFFSET_PRIOR_STEPS + len(own))
-        offset_var[members] = max(var, OFFSET_VAR_MIN)
+        prior = (1.0 - NOISE_SHARE) * float(plan_var[group].mean())
+        own = group & seen
+        excess = float((mean[own] ** 2 - noise_var[own] / count[own]).sum())
+        var = (OFFSET_PRIOR_STEPS * prior + excess) / (OFFSET_PRIOR_STEPS + int(own.sum()))
+        offset_var[group] = max(var, OFFSET_VAR_MIN)
     mu = models.mu.copy()
     sigma = models.sigma.copy()
-    for i in seen:
-        shrink = offset_var[i] / (offset_var[i] + noise_var[i] / count[i])
-        mu[i] += shrink * mean[i]
-        # next run's spread: its noise, plus what is still unsure about the offset
-        sigma[i] = max(float(np.sqrt(noise_var[i] * (1.0 + shrink / count[i]))), MIN_SIGMA)
+    shrink = offset_var[seen] / (offset_var[seen] + noise_var[seen] / count[seen])
+    mu[seen] += shrink * mean[seen]
+    # next run's spread: its noise, plus what is still unsure about the offset
+    sigma[seen] = np.maximum(np.sqrt(noise_var[seen] * (1.0 + shrink / count[seen])), MIN_SIGMA)
     prior_effect, sd = 0.0, None
     if effects:
         # Past runs say how slow a whole run tends to be (rehearsals count less for a
@@ -186,7 +184,8 @@ def _refine(models: StepModels, history: History, mode: str) -> StepModels:
         w_sum = sum(w for w, _ in effects)
         prior_effect = float(sum(w * e for w, e in effects) / (w_sum + 1.0))
         sd = float(np.std([e for _, e in effects])) if len(effects) >= 2 else None
-    learned = {models.ids[i]: len(resid[i]) for i in seen}
+    runs = np.bincount(obs.step, minlength=n)
+    learned = {models.ids[i]: int(runs[i]) for i in np.flatnonzero(seen)}
     return replace(
         models,
         mu=mu,
@@ -197,16 +196,24 @@ def _refine(models: StepModels, history: History, mode: str) -> StepModels:
     )
 
 
-Residuals = list[list[tuple[float, float]]]  # per step: (weight, log departure) per past run
+@dataclass(frozen=True)
+class _Observed:
+    """Past runs' measurements, one row each: the step, the run's weight, log departure."""
+
+    step: NDArray[np.int64]
+    weight: FloatArray
+    value: FloatArray  # log duration − plan's mu − that run's effect
 
 
 def _residuals(
     models: StepModels, history: History, mode: str
-) -> tuple[Residuals, list[tuple[float, float]]]:
+) -> tuple[_Observed, list[tuple[float, float]]]:
     """Each step's log departure from the plan per past run, that run's effect removed."""
     index = {s: i for i, s in enumerate(models.ids)}
     mu0 = {s: float(models.mu[i]) for s, i in index.items()}
-    resid: Residuals = [[] for _ in models.ids]
+    step: list[int] = []
+    weight: list[float] = []
+    value: list[float] = []
     effects: list[tuple[float, float]] = []
     for run in history.runs:
         if run.mode == "dry-run":
@@ -217,39 +224,39 @@ def _residuals(
         for s, d in run.durations.items():
             i = index.get(s)
             if i is not None:
-                resid[i].append((w, float(np.log(max(d, MIN_DURATION_S))) - mu0[s] - effect))
-    return resid, effects
+                step.append(i)
+                weight.append(w)
+                value.append(math.log(max(d, MIN_DURATION_S)) - mu0[s] - effect)
+    obs = _Observed(np.array(step, dtype=np.int64), np.array(weight), np.array(value))
+    return obs, effects
 
 
 def _noise_variance(
-    resid: Residuals, mean: FloatArray, kinds: Sequence[str], plan_var: FloatArray
+    obs: _Observed,
+    mean: FloatArray,
+    count: FloatArray,
+    kinds: Sequence[str],
+    plan_var: FloatArray,
 ) -> FloatArray:
     """Each step's run-to-run variance: its kind's pooled spread, held toward the plan's."""
-    spread: dict[int, tuple[float, float]] = {}  # step → (weighted sum of squares, dof)
-    for i, r in enumerate(resid):
-        if len(r) >= 2:
-            weight = sum(w for w, _ in r)
-            ss = sum(w * (x - mean[i]) ** 2 for w, x in r)
-            spread[i] = (ss, weight * (1.0 - 1.0 / len(r)))
-    overall, dof = _pooled(spread.values())
+    n = len(kinds)
+    runs = np.bincount(obs.step, minlength=n)
+    dev = obs.value - mean[obs.step]
+    ss = np.bincount(obs.step, weights=obs.weight * dev * dev, minlength=n)
+    dof = np.where(runs >= 2, count * (1.0 - 1.0 / np.maximum(runs, 1)), 0.0)
+    overall = ss.sum() / dof.sum() if dof.sum() > 0 else 0.0
     # A step that got stuck in one rehearsal says nothing about how noisy steps are.
-    spread = {i: v for i, v in spread.items() if v[0] <= 9.0 * overall * max(v[1], 1e-9)}
-    overall, dof = _pooled(spread.values())
-    by_kind = {}
+    usable = (dof > 0) & (ss <= 9.0 * overall * dof)
+    ss, dof = np.where(usable, ss, 0.0), np.where(usable, dof, 0.0)
+    total_dof = float(dof.sum())
+    overall = float(ss.sum()) / total_dof if total_dof > 0 else 0.0
+    pooled = np.zeros(n)
+    kind_of = np.array(kinds, dtype=object)
     for kind in set(kinds):
-        own, own_dof = _pooled(v for i, v in spread.items() if kinds[i] == kind)
-        by_kind[kind] = (KIND_PRIOR_DOF * overall + own_dof * own) / (KIND_PRIOR_DOF + own_dof)
-    pooled = np.array([by_kind[k] for k in kinds]) if dof > 0 else np.zeros(len(kinds))
-    out: FloatArray = (NOISE_PRIOR_DOF * NOISE_SHARE * plan_var + dof * pooled) / (
-        NOISE_PRIOR_DOF + dof
+        own = kind_of == kind
+        own_ss, own_dof = float(ss[own].sum()), float(dof[own].sum())
+        pooled[own] = (KIND_PRIOR_DOF * overall + own_ss) / (KIND_PRIOR_DOF + own_dof)
+    out: FloatArray = (NOISE_PRIOR_DOF * NOISE_SHARE * plan_var + total_dof * pooled) / (
+        NOISE_PRIOR_DOF + total_dof
     )
     return out
-
-
-def _pooled(spreads: Iterable[tuple[float, float]]) -> tuple[float, float]:
-    """Pooled variance and its degrees of freedom from (sum of squares, dof) pairs."""
-    ss = dof = 0.0
-    for a, b in spreads:
-        ss += a
-        dof += b
-    return (ss / dof if dof > 0 else 0.0), dof
