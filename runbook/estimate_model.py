@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 
-# An estimate's min/max read as P10/P90: people's ranges are narrower than what happens.
+# An estimate's min/max read as P5/P95 (z = 1.645), not as bounds: things do fall outside.
 _RANGE_Z = 1.645
 # Spread (sigma of log duration) for a single-value estimate, by step kind: operators'
 # manual work varies most, scripted local work least. A missing estimate (5m assumed) is
