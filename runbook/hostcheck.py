@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runbook.connection import connection, runbook_can_reach
 from runbook.errors import HostError
 from runbook.executors.base import runs_locally
 from runbook.model import Host, Inventory
@@ -29,7 +30,9 @@ class HostCheck:
     port: int | None
     user: str | None
     via: tuple[str, ...]  # ProxyJump hops, first contacted first
-    result: str  # "ok", else host_failed's reasons: refused, unreachable, dns, auth, ...
+    # "ok", else host_failed's reasons (refused, unreachable, dns, auth, ...), or
+    # "unsupported": a connection runbook does not speak (winrm, docker...)
+    result: str
     detail: str
     duration_s: float
 
@@ -105,6 +108,11 @@ def check_one(
     """Log in to `host` and run `true`."""
     if runs_locally(host):  # `ansible_connection: local`: this machine, no SSH to check
         return HostCheck(host.name, "local", None, None, (), "ok", "local connection", 0.0)
+    if not runbook_can_reach(host.vars):  # winrm, docker...: not dialled over SSH to fail
+        detail = f"ansible_connection: {connection(host.vars)}; runbook runs commands over SSH"
+        return HostCheck(
+            host.name, host.address, host.port, host.user, (), "unsupported", detail, 0.0
+        )
     try:
         target = transport.target(host)
     except HostError as e:  # a ProxyJump loop: nothing to connect to

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from runbook.connection import LOCAL, connection
 from runbook.errors import HostError
 from runbook.model import Host
 
@@ -27,7 +28,7 @@ HOLD_BACK = 256  # longest secret an unterminated line is never cut through
 def runs_locally(host: Host) -> bool:
     """Ansible's `ansible_connection: local` (typically `localhost`): the host is this
     machine, its commands run here without SSH, as Ansible runs them."""
-    return str(host.vars.get("ansible_connection") or "").strip().lower() == "local"
+    return connection(host.vars) == LOCAL
 
 
 NUL_IN_COMMAND = "the command holds a NUL character (from a variable?), which no shell can run"

@@ -23,12 +23,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from runbook.connection import SSH, connection
+
 MARKER = "runbook-pgid:"
 RUN_MARK = "RUNBOOK_SSH_RUN_ID"  # like runbook/orphans.py's local mark, its own name
 _SCAN_LIMIT = 4096  # the marker comes first; give up looking after this much stderr
 _MARKER_LINE = re.compile(re.escape(MARKER) + r"(\d+)\r?\n")
 _POSIX_SHELLS = {"", "sh", "bash", "zsh", "ksh", "dash", "ash"}
-_SSH_CONNECTIONS = {"", "ssh", "paramiko", "smart"}
 DRAIN_AFTER_EXIT_S = 1.0  # a background child may hold stdout open after the shell exits
 _POLL_S = 0.2  # how often a running command's loop looks at `cancel` and the deadline
 
@@ -51,8 +52,7 @@ class Channel(Protocol):
 def can_wrap(host_vars: Mapping[str, Any]) -> bool:
     """Whether the host runs commands through a POSIX shell (Ansible's variables say)."""
     shell = str(host_vars.get("ansible_shell_type") or "").lower()
-    connection = str(host_vars.get("ansible_connection") or "").lower()
-    return shell in _POSIX_SHELLS and connection in _SSH_CONNECTIONS
+    return shell in _POSIX_SHELLS and connection(host_vars) == SSH
 
 
 def wrap(command: str, run_id: str | None = None) -> str:

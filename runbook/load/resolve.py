@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runbook.bulk import paused_gc
+from runbook.connection import connection, runbook_can_reach
 from runbook.errors import InputError, Issue
 from runbook.load.playbook import load_playbook, sort_issues
 from runbook.model import Inventory, Playbook, Step
@@ -75,6 +76,7 @@ def _resolve(
         pass  # its own errors say what to fix: "no inventory was given" would be wrong
     elif given:
         step_hosts = _select(playbook, inventory, limit, issues)
+        _unreachable(playbook, inventory, step_hosts, issues)
     elif limit is not None:
         issues.append(Issue(None, "--limit needs an inventory", "pass -i INVENTORY"))
     else:
@@ -150,6 +152,56 @@ def _select(
         # --limit narrows every step, like Ansible's: a step left with no host is skipped.
         result[step.id] = names if allowed is None else tuple(h for h in names if h in allowed)
     return result
+
+
+def _unreachable(
+    playbook: Playbook,
+    inventory: Inventory,
+    step_hosts: Mapping[str, tuple[str, ...]],
+    issues: list[Issue],
+) -> None:
+    """Remote steps on hosts Ansible reaches otherwise than by SSH (winrm, docker...)."""
+    other = {
+        n: connection(h.vars) for n, h in inventory.hosts.items() if not runbook_can_reach(h.vars)
+    }
+    if not other:
+        return  # the usual case: a look at each host, none at each step's
+    for step in playbook.steps:
+        if step.kind != "remote":
+            continue  # a manual step's hosts are information for the operator
+        by_kind: dict[str, list[str]] = {}
+        for name in step_hosts.get(step.id, ()):
+            if name in other:
+                by_kind.setdefault(other[name], []).append(name)
+        for kind, names in sorted(by_kind.items()):
+            first = inventory.hosts[names[0]]
+            shown = names[0] + (f" ({first.location})" if first.location else "")
+            shown += "".join(f", {n}" for n in names[1:3])
+            shown += f" and {len(names) - 3} more" if len(names) > 3 else ""
+            issues.append(
+                Issue(
+                    step.field_locations.get("hosts", step.location),
+                    f"step '{step.id}' would run on {shown}, which Ansible reaches with"
+                    f" ansible_connection: {kind}; runbook runs commands over SSH, or on this"
+                    " machine for `local`",
+                    f"leave them out of the step's hosts (e.g. '{step.hosts}:!"
+                    f"{_leave_out(inventory, names)}'), or set ansible_connection: ssh for a"
+                    " host that runs an SSH server",
+                )
+            )
+
+
+def _leave_out(inventory: Inventory, names: Sequence[str]) -> str:
+    """The smallest group holding all of `names` (e.g. `windows`), else the first name."""
+    common = set.intersection(*(set(inventory.hosts[n].groups) for n in names))
+    common -= {"all", "ungrouped"}
+    if not common:
+        return names[0]
+    size = dict.fromkeys(common, 0)
+    for host in inventory.hosts.values():
+        for g in common.intersection(host.groups):
+            size[g] += 1
+    return min(common, key=lambda g: (size[g], g))
 
 
 def _no_inventory(playbook: Playbook, issues: list[Issue]) -> None:
