@@ -207,13 +207,36 @@ def test_host_list_like_ansible(tmp_path: Path) -> None:
     assert list(inv.hosts) == ["web1", "web2"] and inv.hosts["web2"].port == 2222
 
 
-def test_templates_stay_text(tmp_path: Path) -> None:
+def test_connection_templates_render_as_ansible_renders_them(tmp_path: Path) -> None:
     inv = tmp_path / "hosts.yml"
     inv.write_text(
-        "all:\n  vars:\n    domain: example.org\n  hosts:\n"
-        '    w1:\n      ansible_host: "w1.{{ domain }}"\n'
+        """\
+all:
+  vars:
+    domain: example.org
+    mgmt: "10.9.{{ rack }}"
+  hosts:
+    w1:
+      ansible_host: "{{ inventory_hostname }}.{{ domain }}"
+    db1.dc1:
+      rack: 4
+      ansible_host: "{{ mgmt }}.{{ inventory_hostname_short | length }}"
+      ansible_user: "{{ group_names | join('-') or 'nobody' }}"
+    w2:
+      ansible_host: "{{ lookup('env', 'W2') }}"
+    w3:
+      ansible_host: "{{ not_defined }}.example.org"
+"""
     )
-    assert load_inventory([inv]).hosts["w1"].address == "w1.{{ domain }}"
+    hosts = load_inventory([inv]).hosts
+    assert hosts["w1"].address == "w1.example.org"
+    assert hosts["db1.dc1"].address == "10.9.4.3"  # a variable that is itself a template
+    assert hosts["db1.dc1"].user == "nobody"  # in no group but `all`
+    # what runbook cannot render stays as written: that host fails alone when reached
+    assert hosts["w2"].address == "{{ lookup('env', 'W2') }}"
+    assert hosts["w3"].address == "{{ not_defined }}.example.org"
+    # the variables themselves stay as written, as `ansible-inventory --list` shows them
+    assert hosts["w1"].vars["ansible_host"] == "{{ inventory_hostname }}.{{ domain }}"
 
 
 def test_group_vars_directory_next_to_an_inventory_file(tmp_path: Path) -> None:

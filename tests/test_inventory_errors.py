@@ -50,8 +50,11 @@ def test_port_error_points_at_the_winning_definition(tmp_path: Path) -> None:
     issues = _issues(inv)
     assert issues == [
         f"{inv}:5:1: error: ansible_port of host 'web1' is '{{{{ web_port }}}}', not a port "
-        "number (write a whole number from 1 to 65535 (inventory templates are not evaluated))"
+        "number (write a whole number from 1 to 65535 (a template runbook cannot render: a "
+        "lookup, or an undefined variable?))"
     ]
+    inv.write_text(inv.read_text() + "web_port=2222\n")  # defined: rendered, as by Ansible
+    assert load_inventory([inv]).hosts["web1"].port == 2222
 
 
 def test_missing_path_and_script(tmp_path: Path) -> None:

@@ -12,16 +12,14 @@ earlier source's deep one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from runbook.errors import Issue
 from runbook.load.inventory_draft import ALL, UNGROUPED, Draft, GroupDraft, HostDraft
+from runbook.load.inventory_templates import is_template, rendered
 from runbook.load.ssh_args import proxy_jump_from_args
 from runbook.model import Group, Host, Inventory, Location
-
-_TEMPLATE = re.compile(r"{{|{%")
 
 
 def resolve(draft: Draft) -> Inventory:
@@ -75,7 +73,7 @@ def resolve(draft: Draft) -> Inventory:
         for layer in draft.vars_order if h.file_layers else ():
             hostvars.update(h.file_layers.get(layer, {}))
         hosts[name] = _host(h, hostvars, tuple(sorted(in_groups)))
-        problem = _port_problem(h, hostvars, [groups[g] for g in (ALL, *ordered)])
+        problem = _port_problem(h, hostvars, hosts[name], [groups[g] for g in (ALL, *ordered)])
         if problem and problem.location not in port_errors:
             # A bad group-level port would otherwise repeat once per host of the group.
             port_errors.add(problem.location)
@@ -168,9 +166,12 @@ def _first(values: Mapping[str, Any], *names: str) -> Any:
 
 
 def _host(h: HostDraft, hostvars: dict[str, Any], group_names: tuple[str, ...]) -> Host:
-    address = _first(hostvars, "ansible_ssh_host", "ansible_host")
-    user = _first(hostvars, "ansible_ssh_user", "ansible_user")
-    key_file = _first(hostvars, "ansible_ssh_private_key_file", "ansible_private_key_file")
+    def var(*names: str) -> Any:  # rendered when written as a template, as Ansible does
+        return rendered(_first(hostvars, *names), h.name, hostvars, group_names)
+
+    address = var("ansible_ssh_host", "ansible_host")
+    user = var("ansible_ssh_user", "ansible_user")
+    key_file = var("ansible_ssh_private_key_file", "ansible_private_key_file")
     jump = None
     for args_var in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
         if isinstance(hostvars.get(args_var), str):
@@ -180,7 +181,7 @@ def _host(h: HostDraft, hostvars: dict[str, Any], group_names: tuple[str, ...]) 
     return Host(
         name=h.name,
         address=str(address) if address is not None else h.name,
-        port=_port(_first(hostvars, "ansible_ssh_port", "ansible_port")),
+        port=_port(var("ansible_ssh_port", "ansible_port")),
         user=str(user) if user is not None else None,
         key_file=str(key_file) if key_file is not None else None,
         proxy_jump=jump,
@@ -191,15 +192,15 @@ def _host(h: HostDraft, hostvars: dict[str, Any], group_names: tuple[str, ...]) 
 
 
 def _port_problem(
-    h: HostDraft, hostvars: Mapping[str, Any], ordered: list[GroupDraft]
+    h: HostDraft, hostvars: Mapping[str, Any], host: Host, ordered: list[GroupDraft]
 ) -> Issue | None:
     var = "ansible_ssh_port" if hostvars.get("ansible_ssh_port") is not None else "ansible_port"
     value = hostvars.get(var)
-    if value is None or _port(value) is not None:
+    if value is None or host.port is not None:
         return None
     hint = "write a whole number from 1 to 65535"
-    if _is_template(value):
-        hint += " (inventory templates are not evaluated)"
+    if is_template(value):
+        hint += " (a template runbook cannot render: a lookup, or an undefined variable?)"
     where = _where_set(h, var, ordered) or h.location
     return Issue(where, f"{var} of host '{h.name}' is {value!r}, not a port number", hint)
 
@@ -214,10 +215,6 @@ def _port(value: Any) -> int | None:
     else:
         return None
     return n if 1 <= n <= 65535 else None
-
-
-def _is_template(value: Any) -> bool:
-    return isinstance(value, str) and bool(_TEMPLATE.search(value))
 
 
 def _where_set(h: HostDraft, var: str, ordered: list[GroupDraft]) -> Location | None:
