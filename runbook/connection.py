@@ -22,7 +22,7 @@ def connection(host_vars: Mapping[str, Any]) -> str:
     """The host's connection, lower-case, without its collection: "ssh" for every SSH one."""
     name = str(host_vars.get("ansible_connection") or "").strip().lower()
     if "{{" in name:
-        return SSH  # templated: runbook does not template inventory values; SSH as before
+        return SSH  # templated: not rendered (only address, port, user and key are): SSH
     for prefix in _PREFIXES:
         name = name.removeprefix(prefix)
     return SSH if name in _SSH_NAMES else name

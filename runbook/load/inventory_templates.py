@@ -34,7 +34,7 @@ def rendered(value: Any, name: str, hostvars: Mapping[str, Any], groups: tuple[s
         **hostvars,
         "inventory_hostname": name,
         "inventory_hostname_short": name.split(".", 1)[0],
-        "group_names": [g for g in groups if g != "ungrouped"],
+        "group_names": list(groups),  # as Ansible's: every group but `all`, `ungrouped` too
     }
     out = value
     for _ in range(PASSES):
