@@ -248,3 +248,24 @@ def test_group_vars_directory_next_to_an_inventory_file(tmp_path: Path) -> None:
     inv.write_text("[web]\nw1 ansible_user=root\n[all:vars]\nntp=0.0.0.0\n")
     w1 = load_inventory([inv]).hosts["w1"]
     assert (w1.user, w1.vars["ntp"]) == ("root", "2.2.2.2")
+
+
+def test_unsafe_connection_values_stay_as_written(tmp_path: Path) -> None:
+    # as ansible-core 2.19 does: `ansible -m debug -a var=ansible_host` says "{{ x }}" for u1
+    yml = tmp_path / "hosts.yml"
+    yml.write_text(
+        "all:\n  vars:\n    x: real.example\n  hosts:\n"
+        '    u1:\n      ansible_host: !unsafe "{{ x }}"\n'
+        '    t1:\n      ansible_host: "{{ x }}"\n'
+    )
+    hosts = load_inventory([yml]).hosts
+    assert (hosts["u1"].address, hosts["t1"].address) == ("{{ x }}", "real.example")
+    # the same inventory as `ansible-inventory --list` writes it
+    listed = tmp_path / "listed.json"
+    listed.write_text(
+        '{"_meta": {"hostvars": {"u1": {"ansible_host": {"__ansible_unsafe": "{{ x }}"},'
+        ' "x": "real.example"}, "t1": {"ansible_host": "{{ x }}", "x": "real.example"}}},'
+        ' "all": {"children": ["ungrouped"]}, "ungrouped": {"hosts": ["u1", "t1"]}}'
+    )
+    hosts = load_inventory([listed]).hosts
+    assert (hosts["u1"].address, hosts["t1"].address) == ("{{ x }}", "real.example")

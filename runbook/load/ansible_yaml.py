@@ -2,9 +2,10 @@
 
 `!vault` values cannot be decrypted here (no vault password on a restore night), so they
 are kept as their ciphertext text, exactly as written, which is safe to show; Ansible's
-`vault_identity` values look the same. `!unsafe` only marks a value as not to be templated,
-which runbook never does to inventory values, so it is the value itself. The pure-Python
-loader takes ~1.8 s on a 5,000-host inventory, libyaml ~0.5 s, and libyaml caps nesting at
+`vault_identity` values look the same. `!unsafe` marks a value as not to be templated:
+its text is kept as `Unsafe`, which runbook never renders (connection variables written
+as templates are rendered, as Ansible does: inventory_templates.py). The pure-Python loader
+takes ~1.8 s on a 5,000-host inventory, libyaml ~0.5 s, and libyaml caps nesting at
 1,000 levels itself.
 """
 
@@ -19,6 +20,12 @@ import yaml
 from runbook.source import Document, parse_yaml, read_text
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class Unsafe(str):
+    """Text Ansible is told not to template (`!unsafe`): used as written, `{{` and all."""
+
+    __slots__ = ()
 
 
 class AnsibleLoader(_Base):  # type: ignore[misc]
@@ -49,7 +56,14 @@ def _ciphertext(loader: Any, node: yaml.Node) -> str:
 
 AnsibleLoader.add_constructor("!vault", _ciphertext)
 AnsibleLoader.add_constructor("!vault-encrypted", _ciphertext)  # the tag's old name
-AnsibleLoader.add_constructor("!unsafe", _plain)
+
+
+def _unsafe(loader: Any, node: yaml.Node) -> Any:
+    value = _plain(loader, node)
+    return Unsafe(value) if isinstance(value, str) else value
+
+
+AnsibleLoader.add_constructor("!unsafe", _unsafe)
 
 VAULT_HEADER = "$ANSIBLE_VAULT;"
 
@@ -63,6 +77,9 @@ _MARKERS = ("__ansible_unsafe", "__ansible_vault")
 def unmark(pairs: dict[str, Any]) -> Any:
     """A `json.loads` hook: `{"__ansible_unsafe": TEXT}` → TEXT, and the vault's ciphertext
     likewise (kept as text, as `!vault` is); any other mapping as it is."""
+    text = pairs.get("__ansible_unsafe")
+    if isinstance(text, str):
+        return Unsafe(text)
     for marker in _MARKERS:
         if marker in pairs and isinstance(pairs[marker], str):
             return pairs[marker]

@@ -15,12 +15,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from runbook.load.ansible_yaml import Unsafe
+
 _TEMPLATE = re.compile(r"{{|{%")
 PASSES = 5  # a variable that names a variable that is itself a template...
 
 
 def is_template(value: Any) -> bool:
-    return isinstance(value, str) and bool(_TEMPLATE.search(value))
+    """Text with `{{` or `{%`, and not marked `!unsafe` (Ansible leaves that as written)."""
+    return (
+        isinstance(value, str) and not isinstance(value, Unsafe) and bool(_TEMPLATE.search(value))
+    )
 
 
 def rendered(value: Any, name: str, hostvars: Mapping[str, Any], groups: tuple[str, ...]) -> Any:
