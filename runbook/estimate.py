@@ -21,7 +21,7 @@ from runbook.estimate_observe import DONE, RUNNING, Observations, observe_state
 from runbook.estimate_running import expected_remaining, running_remaining
 from runbook.estimate_sim import Graph, simulate
 from runbook.estimate_simple import Forecast, Forecaster, eta_data
-from runbook.estimate_tail import STUCK_LOG_MEAN, overrun
+from runbook.estimate_tail import STUCK_LOG_MEAN, STUCK_P_CALM, overrun
 
 FloatArray = NDArray[np.float64]
 
@@ -86,6 +86,7 @@ class MonteCarloForecaster:
         self._z = rng.standard_normal(shape, dtype=np.float32)
         self._e = rng.standard_exponential(shape, dtype=np.float32)  # ziggurat: 4× −log(u)
         self._zt = rng.standard_normal((self.samples, 1 + len(models.phases)))
+        self._night = rng.random(self.samples)  # which sampled nights are troubled ones
         self._every = max(1, n_steps // RECOMPUTE_EVERY_STEPS)
         self._last: tuple[dict[str, tuple[str, float | None]], Forecast] | None = None
         # False: no critical path (the plan's P50/P90 only); saves its third of the time.
@@ -121,7 +122,9 @@ class MonteCarloForecaster:
         running = [i for i, c in enumerate(cats) if c == RUNNING]
         post = learn(m, self._finished(obs))
         effects = post.draw(self._zt)  # (n, 1 + phases)
-        p, lam = post.stuck_p, STUCK_LOG_MEAN
+        lam = STUCK_LOG_MEAN
+        # Each sampled night is troubled or calm, as likely as the finished steps say.
+        p = np.where(self._night < post.troubled, post.troubled_p, STUCK_P_CALM)
         sd = m.sigma * post.noise_scale
         effects_t = np.ascontiguousarray(effects[:, 1:].T)  # (phases, n)
         durations = np.zeros((n_steps, n))

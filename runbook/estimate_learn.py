@@ -17,14 +17,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from runbook.estimate_model import MIN_DURATION_S, StepModels
-from runbook.estimate_tail import STUCK_LOG_MEAN, STUCK_P, learned_share, stuck_responsibility
+from runbook.estimate_tail import (
+    STUCK_LOG_MEAN,
+    STUCK_P_TROUBLED,
+    TROUBLED_PRIOR,
+    night_share,
+    stuck_responsibility,
+    troubled_posterior,
+    troubled_share,
+)
 
 FloatArray = NDArray[np.float64]
 
-RUN_EFFECT_SD = 0.2  # prior spread of g: a whole run is often 1.3× off its plan
+# Wide before the first steps finish, learned fast after (bench/eta/RESULTS.md, session 4):
+RUN_EFFECT_SD = 0.3  # prior spread of g: a whole run is often 1.35× off its plan
 PHASE_SD = 0.2  # prior spread of a phase's departure from the run-wide slowdown ...
-PHASE_PRIOR_N = 1.5  # ... held by this many pseudo-phases against the phases seen
-PHASE_SD_BOUNDS = (0.05, 1.0)
+PHASE_PRIOR_N = 0.3  # ... held by this many pseudo-phases against the phases seen
+PHASE_SD_BOUNDS = (0.01, 1.0)
 LEARN_ITERATIONS = 5
 RECENCY_HALF_LIFE = 30.0  # finished steps; older evidence counts half as much
 NOISE_PRIOR_N = 6.0  # pseudo-observations holding the noise scale at the plan's
@@ -41,13 +50,19 @@ class Finished:
 
 @dataclass(frozen=True)
 class Posterior:
-    """Gaussian belief over (g, d_phase...), the learned noise scale and stuck-step share."""
+    """Gaussian belief over (g, d_phase...), the learned noise scale, how troubled the night is."""
 
     mean: FloatArray  # shape (1 + phases,)
     chol: FloatArray  # lower Cholesky factor of the covariance
     noise_scale: float
-    stuck_p: float = STUCK_P
     phase_sd: float = PHASE_SD  # spread expected of the phases not seen yet
+    troubled: float = TROUBLED_PRIOR  # P(tonight is a troubled night) ...
+    troubled_p: float = STUCK_P_TROUBLED  # ... and its share of stuck steps
+
+    @property
+    def stuck_p(self) -> float:
+        """The share of steps expected stuck from here, calm and troubled nights together."""
+        return night_share(self.troubled, self.troubled_p)
 
     def draw(self, z: FloatArray) -> FloatArray:
         """Samples (n, 1 + phases) of the effects from standard normals `z` of that shape."""
@@ -73,7 +88,7 @@ def learn(
     mean[0] = g0
     cov = np.diag([g_sd**2] + [tau2] * n_phase)
     if not finished:
-        return Posterior(mean, _f64(np.linalg.cholesky(cov)), 1.0, STUCK_P, PHASE_SD)
+        return Posterior(mean, _f64(np.linalg.cholesky(cov)), 1.0)
     idx = np.array([f.index for f in finished], dtype=np.int64)
     dur = np.array([max(f.duration_s, MIN_DURATION_S) for f in finished])
     y = np.log(dur) - models.mu[idx]
@@ -83,7 +98,8 @@ def learn(
     rank = np.arange(len(finished))[::-1].astype(np.float64)  # 0 = most recent
     recency = 0.5 ** (rank / RECENCY_HALF_LIFE)
     resp = np.zeros(len(finished))  # how likely each step was a badly-stuck one
-    p = STUCK_P
+    troubled, p_troubled = TROUBLED_PRIOR, STUCK_P_TROUBLED
+    p = night_share(troubled, p_troubled)
     for it in range(LEARN_ITERATIONS):
         if it:
             # How far the phases seen so far depart from the run-wide effect sets the
@@ -97,7 +113,9 @@ def learn(
         fit = mean[0] + mean[1 + ph]
         fit_var = cov[0, 0] + cov[1 + ph, 1 + ph] + 2.0 * cov[0, 1 + ph]
         resp = stuck_responsibility(y - fit, fit_var, sig, p, STUCK_LOG_MEAN)
-        p = learned_share(resp)
+        troubled = troubled_posterior(y - fit, fit_var, sig, STUCK_LOG_MEAN)
+        p_troubled = troubled_share(resp, troubled)
+        p = night_share(troubled, p_troubled)
         # A stuck step still says a little: its duration less a typical overrun, with
         # the overrun's spread added (a moment-matched stand-in for its skewed noise).
         w_body = recency * (1.0 - resp) / sig**2
@@ -121,7 +139,9 @@ def learn(
     scale2 = (NOISE_PRIOR_N + (wts * z2).sum()) / (NOISE_PRIOR_N + wts.sum())
     scale = float(np.clip(np.sqrt(scale2), *NOISE_SCALE_BOUNDS))
     cov = 0.5 * (cov + cov.T)
-    return Posterior(mean, _f64(np.linalg.cholesky(cov)), scale, p, float(np.sqrt(tau2)))
+    return Posterior(
+        mean, _f64(np.linalg.cholesky(cov)), scale, float(np.sqrt(tau2)), troubled, p_troubled
+    )
 
 
 def _f64(a: object) -> FloatArray:

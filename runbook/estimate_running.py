@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from runbook.estimate_model import MIN_DURATION_S
 from runbook.estimate_normal import log_survival, upper_ppf
-from runbook.estimate_tail import Uniforms, conditional_log_total, survival
+from runbook.estimate_tail import Shares, Uniforms, conditional_log_total, survival
 
 FloatArray = NDArray[np.float64]
 
@@ -25,7 +25,7 @@ def running_remaining(
     log_med: FloatArray,
     sd: float,
     elapsed: float,
-    p: float,
+    p: Shares,
     lam: float,
     z: Uniforms,
     u: Uniforms,

@@ -22,18 +22,25 @@ from runbook.estimate_normal import log_survival, upper_ppf
 
 FloatArray = NDArray[np.float64]
 Uniforms = NDArray[np.floating[Any]]  # float32 draws are kept to halve their memory
+Shares = float | FloatArray  # a stuck share, or one per sampled night
 
-# Tuned on bench/eta (see RESULTS.md): a stuck step overruns its median by a factor
-# x or more with probability 1/x (a Pareto tail of index 1), and about 1 step in 40 gets
-# stuck before the run has shown otherwise.
-STUCK_P = 0.025  # prior share of steps that go badly wrong on an outage night ...
-STUCK_LOG_MEAN = 1.0  # ... and their mean log-overrun (an Exp(1) in log: P(> x×) = 1/x)
-STUCK_PRIOR_N = 15.0  # pseudo-steps holding the learned share at the prior
-STUCK_P_BOUNDS = (0.003, 0.3)
+# Tuned on bench/eta (see RESULTS.md). A stuck step overruns its median by a factor x or
+# more with probability 1/x (a Pareto tail of index 1). Nights, not steps, go wrong: on a
+# troubled night one step in eight or so gets stuck, on a calm one hardly any. Before any
+# step has finished a night is troubled with probability TROUBLED_PRIOR (so about 1 step
+# in 25 is expected stuck); each finished step then tells calm from troubled nights, and a
+# sampled future is troubled with the probability they leave. A single share for every
+# future (session 3's model) kept the band as wide late in a calm night as at its start.
+TROUBLED_PRIOR = 0.35
+STUCK_P_TROUBLED = 0.12  # share of stuck steps on a troubled night (learned as it shows) ...
+STUCK_P_CALM = 0.0003  # ... and on a calm one
+STUCK_LOG_MEAN = 1.0  # mean log-overrun of a stuck step (an Exp(1) in log: P(> x×) = 1/x)
+STUCK_PRIOR_N = 15.0  # pseudo-steps holding a troubled night's share at its prior
+STUCK_P_MAX = 0.3
 _TINY = 1e-300
 
 
-def overrun(e: Uniforms, p: float, lam: float) -> FloatArray:
+def overrun(e: Uniforms, p: Shares, lam: float) -> FloatArray:
     """Log-overrun from exponential draws `e` (= −log u): lam·(e + log p) where u < p, else 0.
 
     Given u < p, u/p is uniform again, so e + log p is Exp(1): one draw decides both
@@ -49,7 +56,7 @@ def _log_late_outlier(x: FloatArray, s: float, lam: float) -> FloatArray:
     return -x / lam + s * s / (2.0 * lam * lam) + log_survival(s / lam - a)
 
 
-def survival(x: FloatArray, s: float, p: float, lam: float) -> tuple[FloatArray, FloatArray]:
+def survival(x: FloatArray, s: float, p: Shares, lam: float) -> tuple[FloatArray, FloatArray]:
     """log P(D > t) and P(stuck | D > t), with x = log t − log median (per sample)."""
     log_q = log_survival(x / s)
     log_late = np.log(p) + _log_late_outlier(x, s, lam)
@@ -60,7 +67,7 @@ def survival(x: FloatArray, s: float, p: float, lam: float) -> tuple[FloatArray,
 
 
 def conditional_log_total(
-    x: FloatArray, s: float, p: float, lam: float, z: Uniforms, u: Uniforms
+    x: FloatArray, s: float, p: Shares, lam: float, z: Uniforms, u: Uniforms
 ) -> FloatArray:
     """Log duration − log t of a step known to take longer than t (x = log t − log median).
 
@@ -91,28 +98,55 @@ def conditional_log_total(
     return np.where(late, jump, above + np.where(out, jump, 0.0))
 
 
-def stuck_responsibility(
-    y: FloatArray, fit_var: FloatArray, sig: FloatArray, p: float, lam: float
-) -> FloatArray:
-    """P(stuck) of finished steps whose log duration is `y` above the fitted median."""
-    v = sig**2 + fit_var
+def _log_densities(y: FloatArray, v: FloatArray, lam: float) -> tuple[FloatArray, FloatArray]:
+    """Log densities (× sqrt(2π)) of `y` for an ordinary step and for a stuck one."""
     sd = np.sqrt(v)
-    log_body = np.log1p(-p) - 0.5 * y * y / v - np.log(sd)
+    log_body = -0.5 * y * y / v - np.log(sd)
     # exponentially modified Gaussian density, in logs, times sqrt(2π) like the body's
     log_out = (
-        np.log(p)
-        - np.log(lam)
+        -np.log(lam)
         - y / lam
         + v / (2.0 * lam * lam)
         + log_survival(sd / lam - y / sd)
         + 0.5 * np.log(2.0 * np.pi)
     )
+    return log_body, log_out
+
+
+def stuck_responsibility(
+    y: FloatArray, fit_var: FloatArray, sig: FloatArray, p: float, lam: float
+) -> FloatArray:
+    """P(stuck) of finished steps whose log duration is `y` above the fitted median."""
+    log_body, log_out = _log_densities(y, sig**2 + fit_var, lam)
+    log_body = log_body + np.log1p(-p)
+    log_out = log_out + np.log(p)
     out: FloatArray = np.exp(log_out - np.logaddexp(log_body, log_out))
     return out
 
 
-def learned_share(resp: FloatArray) -> float:
-    """The share of stuck steps after seeing these finished steps' responsibilities."""
-    n = float(len(resp))
-    p = (STUCK_P * STUCK_PRIOR_N + float(resp.sum())) / (STUCK_PRIOR_N + n)
-    return float(np.clip(p, *STUCK_P_BOUNDS))
+def troubled_posterior(y: FloatArray, fit_var: FloatArray, sig: FloatArray, lam: float) -> float:
+    """P(tonight is a troubled night) given finished steps `y` above their fitted medians."""
+    log_body, log_out = _log_densities(y, sig**2 + fit_var, lam)
+
+    def loglik(p: float) -> float:
+        return float(np.logaddexp(np.log1p(-p) + log_body, np.log(p) + log_out).sum())
+
+    logit = np.log(TROUBLED_PRIOR / (1.0 - TROUBLED_PRIOR))
+    logit += loglik(STUCK_P_TROUBLED) - loglik(STUCK_P_CALM)
+    return float(1.0 / (1.0 + np.exp(-np.clip(logit, -700.0, 700.0))))
+
+
+def troubled_share(resp: FloatArray, troubled: float) -> float:
+    """The stuck share of a troubled night, learned from the finished steps.
+
+    Their evidence counts as much as the night is believed troubled: steps that never
+    got stuck on what is likely a calm night say nothing of how a troubled one goes.
+    """
+    n = float(len(resp)) * troubled
+    p = (STUCK_P_TROUBLED * STUCK_PRIOR_N + float(resp.sum())) / (STUCK_PRIOR_N + n)
+    return float(np.clip(p, STUCK_P_CALM, STUCK_P_MAX))
+
+
+def night_share(troubled: float, p_troubled: float = STUCK_P_TROUBLED) -> float:
+    """The stuck share of a night troubled with probability `troubled`, on average."""
+    return troubled * p_troubled + (1.0 - troubled) * STUCK_P_CALM

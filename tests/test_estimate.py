@@ -166,3 +166,25 @@ def test_planned_spread_by_kind() -> None:
         local.remaining_p50_s
     )
     assert np.isclose(manual.remaining_p50_s, 600.0, rtol=0.1)
+
+
+def test_a_calm_night_narrows_the_band_a_stuck_step_keeps_it_wide() -> None:
+    plan = _chain(40)
+    fc = MonteCarloForecaster(plan)
+    now = START + 20 * 600.0
+    calm = _chain_obs(20, 600.0, now_running=now)
+    steps = dict(calm.steps)
+    steps["s05"] = StepObs("done", work_s=6000.0, finished_seq=6)  # one step took 10×
+    troubled = Observations(START, steps)
+    # Each step on plan makes a troubled night less likely; one stuck step makes it likely.
+    shares = [fc.posterior(_chain_obs(k, 600.0)).troubled for k in (0, 5, 10, 20)]
+    assert shares == sorted(shares, reverse=True) and shares[-1] < 0.15
+    assert fc.posterior(troubled).troubled > 0.9
+    quiet = fc.forecast_observed(calm, now)
+    fc._last = None
+    rough = fc.forecast_observed(troubled, now)
+    truth = 20 * 600.0
+    # The calm night's band is tight around what is left; the other keeps room for more.
+    assert truth <= quiet.remaining_p90_s < 1.2 * truth
+    assert abs(quiet.remaining_p50_s - truth) < 0.05 * truth
+    assert rough.remaining_p90_s > 1.5 * quiet.remaining_p90_s

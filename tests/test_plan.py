@@ -194,9 +194,10 @@ def test_one_runner_serialises_independent_steps() -> None:
     two = build_plan(playbook(*steps), {}, concurrency=2)
     # The longest of six: a little past likely (the model's tails are not cut at max).
     assert 600 <= unlimited.p50_s <= 800
-    # Six steps one after the other: between 6 × min and 6 × max, close to 6 × likely.
+    # Six steps one after the other: between 6 × min and 6 × max, close to 6 × likely
+    # (a little above: before any step has run, the night may be a troubled one).
     assert 3000 <= serial.p50_s <= 4200
-    assert abs(serial.p50_s - 6 * 600) < 0.05 * 3600
+    assert 6 * 600 <= serial.p50_s < 1.1 * 3600
     assert unlimited.p50_s < two.p50_s < serial.p50_s
     assert abs(two.p50_s - serial.p50_s / 2) < 0.1 * serial.p50_s / 2
 

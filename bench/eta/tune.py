@@ -1,6 +1,6 @@
 """Try model parameters without editing the model: NAME=VALUE overrides, then checkpoints.
 
-    .venv/bin/python bench/eta/tune.py 20,60,150,300 1 13 STUCK_P=0.02 RUN_EFFECT_SD=0.15
+    .venv/bin/python bench/eta/tune.py 20,60,150,300 1 13 TROUBLED_PRIOR=0.3 RUN_EFFECT_SD=0.2
     .venv/bin/python bench/eta/tune.py 20,60 1 4 --stability RUNNING_EVIDENCE=0.5
     .venv/bin/python bench/eta/tune.py 20,60,150,300 1 13 NOISE_SCALE_BOUNDS=0.5,3
 
