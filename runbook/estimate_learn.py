@@ -59,11 +59,6 @@ class Posterior:
     troubled: float = TROUBLED_PRIOR  # P(tonight is a troubled night) ...
     troubled_p: float = STUCK_P_TROUBLED  # ... and its share of stuck steps
 
-    @property
-    def stuck_p(self) -> float:
-        """The share of steps expected stuck from here, calm and troubled nights together."""
-        return night_share(self.troubled, self.troubled_p)
-
     def draw(self, z: FloatArray) -> FloatArray:
         """Samples (n, 1 + phases) of the effects from standard normals `z` of that shape."""
         out: FloatArray = self.mean[None, :] + z @ self.chol.T

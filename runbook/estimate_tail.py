@@ -5,6 +5,8 @@ overrun J ~ Exponential(mean `lam`) in log space (a Pareto tail in time): a disk
 rebuilding, a vendor on the phone, a service that will not come up. The tail is what
 makes a long-running step's remaining time grow with its elapsed time instead of
 shrinking to zero, and what keeps the band honest before anything has gone wrong.
+`p` belongs to the night: a calm night hardly has stuck steps, a troubled one several, and
+the finished steps tell which this one is.
 
 Noise + exponential is the exponentially modified Gaussian, whose tail and density have
 closed forms; everything here works in log space so that a step 20× overdue still gives
@@ -131,6 +133,8 @@ def troubled_posterior(y: FloatArray, fit_var: FloatArray, sig: FloatArray, lam:
     def loglik(p: float) -> float:
         return float(np.logaddexp(np.log1p(-p) + log_body, np.log(p) + log_out).sum())
 
+    # Troubled nights compared at their prior share: a one-point stand-in for the
+    # integral over it, which the learned share refines once the night is believed troubled.
     logit = np.log(TROUBLED_PRIOR / (1.0 - TROUBLED_PRIOR))
     logit += loglik(STUCK_P_TROUBLED) - loglik(STUCK_P_CALM)
     return float(1.0 / (1.0 + np.exp(-np.clip(logit, -700.0, 700.0))))
@@ -147,6 +151,6 @@ def troubled_share(resp: FloatArray, troubled: float) -> float:
     return float(np.clip(p, STUCK_P_CALM, STUCK_P_MAX))
 
 
-def night_share(troubled: float, p_troubled: float = STUCK_P_TROUBLED) -> float:
+def night_share(troubled: float, p_troubled: float) -> float:
     """The stuck share of a night troubled with probability `troubled`, on average."""
     return troubled * p_troubled + (1.0 - troubled) * STUCK_P_CALM

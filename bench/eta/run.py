@@ -3,6 +3,8 @@
     .venv/bin/python bench/eta/run.py                  # real CLI (runbook rehearse + export)
     .venv/bin/python bench/eta/run.py --backend sim    # in-process stand-in, for tuning
     .venv/bin/python bench/eta/run.py --write          # also write bench/eta/RESULTS.md
+    .venv/bin/python bench/eta/run.py --first-seed 7 --seeds 6 --save b.pkl   # seeds 7-12
+    .venv/bin/python bench/eta/run.py --load a.pkl b.pkl   # one report over saved runs
 
 Prints the median normalised P50 error per checkpoint for every method, the P90 coverage
 per regime, and the stability (total P50 movement / true duration).
@@ -11,6 +13,7 @@ per regime, and the stability (total P50 movement / true duration).
 from __future__ import annotations
 
 import argparse
+import pickle
 import statistics
 import sys
 import time
@@ -51,21 +54,31 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", choices=("cli", "sim"), default="cli")
     ap.add_argument("--sizes", default="20,60,150,300")
-    ap.add_argument("--seeds", type=int, default=4)
+    ap.add_argument("--seeds", type=int, default=4, help="how many seeds per size and regime")
+    ap.add_argument("--first-seed", type=int, default=1)
+    ap.add_argument("--save", help="also pickle the scored runs here (to --load them later)")
+    ap.add_argument("--load", nargs="+", help="report over runs saved by --save; run nothing")
     ap.add_argument("--big", type=int, default=1000, help="one extra case per regime (0: none)")
     ap.add_argument("--regimes", default=",".join(REGIMES))
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     regimes = args.regimes.split(",")
-    plan = [(n, r, s) for n in sizes for r in regimes for s in range(1, args.seeds + 1)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    plan = [(n, r, s) for n in sizes for r in regimes for s in seeds]
     if args.big:
-        plan += [(args.big, r, 1) for r in regimes]
+        plan += [(args.big, r, args.first_seed) for r in regimes]
     results: list[tuple[int, str, dict[str, Score]]] = []
     t0 = time.perf_counter()
+    if args.load:
+        for path in args.load:
+            results += pickle.loads(Path(path).read_bytes())
+        plan = []
     for n, regime, seed in plan:
         results.append((n, regime, _run_case(args.backend, n, regime, seed)))
         print(f"  {n:5d} {regime:10s} seed {seed}  {time.perf_counter() - t0:6.0f}s", flush=True)
+    if args.save:
+        Path(args.save).write_bytes(pickle.dumps(results))
     report = _report(results, args.backend, time.perf_counter() - t0)
     print(report)
     if args.write:
