@@ -131,7 +131,7 @@ class EngineCore:
         self.asker: Any = None  # set by the caller when a terminal can answer questions
         self.manual_duration = manual_duration
         self.commits = Committer(journal, run_id, clock, redactor, self._ingest_own)
-        self.eta = EtaSchedule(virtual=isinstance(clock, VirtualClock))
+        self.eta = EtaSchedule(virtual=isinstance(clock, VirtualClock), steps=len(plan.steps))
         self._active = [0]
         self.runs: dict[str, StepRun] = {
             p.id: StepRun(p, steps[p.id], self._active, unmet=len(p.needs)) for p in plan.steps

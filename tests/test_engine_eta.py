@@ -58,3 +58,51 @@ def test_schedule_fires_only_for_the_attempt_still_running() -> None:
     assert eta.next_at(active=True) == 421.0
     eta.check(421.0, True, lambda step, attempt: True)
     assert eta.dirty and eta.next_at(active=True) is None  # until this one is written
+
+
+def test_a_rehearsal_writes_every_eta_whatever_forecasting_costs() -> None:
+    small = EtaSchedule(virtual=True, steps=300)
+    small.written(0.0, 5.0)  # a slow forecast (a loaded machine) does not thin the next ones
+    small.transition()
+    assert small.affordable()
+    big = EtaSchedule(virtual=True, steps=5000)  # a large plan keeps a real-time budget
+    big.written(0.0, 5.0)
+    big.transition()
+    assert not big.affordable()
+
+
+def test_the_same_rehearsal_journals_the_same_etas(tmp_path: Path) -> None:
+    steps = "".join(
+        f"""
+  - id: s{i}
+    title: Step {i}
+    phase: p{i // 5}
+    local: true
+    run: "true"
+    estimate: {{min: 1m, likely: 2m, max: 6m}}
+"""
+        + (f"    needs: [s{i - 1}]\n" if i % 5 else "")
+        for i in range(20)
+    )
+    pb = write(tmp_path / "pb.yml", "playbook: twice\ntitle: Twice\nsteps:" + steps)
+    durations = write(tmp_path / "d.yml", "".join(f"s{i}: {90 + 17 * i}s\n" for i in range(20)))
+    runs = []
+    for name in ("a", "b"):
+        state = tmp_path / f"{name}.db"
+        r = cli(state, "rehearse", str(pb), "--durations", str(durations), "--speed", "max")
+        assert r.returncode == 0, r.stderr
+        evs = events(state)
+        start = parse_iso(evs[0].ts)
+        runs.append(
+            [
+                (
+                    parse_iso(e.ts) - start,
+                    parse_iso(e.data["p50"]) - start,
+                    parse_iso(e.data["p90"]) - start,
+                )
+                for e in of_type(evs, "eta")
+            ]
+        )
+    # an ETA at the start, after every turn of the 20 steps' transitions, and at the end
+    assert len(runs[0]) >= 20
+    assert runs[0] == runs[1]
