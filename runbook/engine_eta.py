@@ -41,7 +41,7 @@ class EtaSchedule:
     ) -> None:
         self.period_s = period_s
         self.share = VIRTUAL_SHARE if virtual else share
-        self.always = virtual and steps <= VIRTUAL_EVERY_STEPS
+        self._every_due = virtual and steps <= VIRTUAL_EVERY_STEPS
         self.dirty = True  # the start of a run (or a resume) wants one
         self._spent = 0.0
         self._t0 = time.monotonic()
@@ -81,7 +81,7 @@ class EtaSchedule:
 
     def affordable(self) -> bool:
         """Whether forecasting now keeps within the share of real time (or needs not)."""
-        if self.always:
+        if self._every_due:
             return True
         return self._spent <= self.share * (time.monotonic() - self._t0) + 0.05
 

@@ -22,8 +22,7 @@ from runbook.estimate_tail import (
     STUCK_P_TROUBLED,
     TROUBLED_PRIOR,
     night_share,
-    stuck_responsibility,
-    troubled_posterior,
+    stuck_evidence,
     troubled_share,
 )
 
@@ -107,8 +106,7 @@ def learn(
         # explained as one that went badly wrong, not as every step being slow.
         fit = mean[0] + mean[1 + ph]
         fit_var = cov[0, 0] + cov[1 + ph, 1 + ph] + 2.0 * cov[0, 1 + ph]
-        resp = stuck_responsibility(y - fit, fit_var, sig, p, STUCK_LOG_MEAN)
-        troubled = troubled_posterior(y - fit, fit_var, sig, STUCK_LOG_MEAN)
+        resp, troubled = stuck_evidence(y - fit, fit_var, sig, p, STUCK_LOG_MEAN)
         p_troubled = troubled_share(resp, troubled)
         p = night_share(troubled, p_troubled)
         # A stuck step still says a little: its duration less a typical overrun, with

@@ -115,29 +115,24 @@ def _log_densities(y: FloatArray, v: FloatArray, lam: float) -> tuple[FloatArray
     return log_body, log_out
 
 
-def stuck_responsibility(
+def stuck_evidence(
     y: FloatArray, fit_var: FloatArray, sig: FloatArray, p: float, lam: float
-) -> FloatArray:
-    """P(stuck) of finished steps whose log duration is `y` above the fitted median."""
+) -> tuple[FloatArray, float]:
+    """From finished steps `y` above their fitted medians, with a stuck share `p`: each
+    step's P(stuck), and P(tonight is a troubled night)."""
     log_body, log_out = _log_densities(y, sig**2 + fit_var, lam)
-    log_body = log_body + np.log1p(-p)
-    log_out = log_out + np.log(p)
-    out: FloatArray = np.exp(log_out - np.logaddexp(log_body, log_out))
-    return out
+    resp: FloatArray = np.exp(
+        np.log(p) + log_out - np.logaddexp(np.log1p(-p) + log_body, np.log(p) + log_out)
+    )
 
-
-def troubled_posterior(y: FloatArray, fit_var: FloatArray, sig: FloatArray, lam: float) -> float:
-    """P(tonight is a troubled night) given finished steps `y` above their fitted medians."""
-    log_body, log_out = _log_densities(y, sig**2 + fit_var, lam)
-
-    def loglik(p: float) -> float:
-        return float(np.logaddexp(np.log1p(-p) + log_body, np.log(p) + log_out).sum())
+    def loglik(share: float) -> float:
+        return float(np.logaddexp(np.log1p(-share) + log_body, np.log(share) + log_out).sum())
 
     # Troubled nights compared at their prior share: a one-point stand-in for the
     # integral over it, which the learned share refines once the night is believed troubled.
     logit = np.log(TROUBLED_PRIOR / (1.0 - TROUBLED_PRIOR))
     logit += loglik(STUCK_P_TROUBLED) - loglik(STUCK_P_CALM)
-    return float(1.0 / (1.0 + np.exp(-np.clip(logit, -700.0, 700.0))))
+    return resp, float(1.0 / (1.0 + np.exp(-np.clip(logit, -700.0, 700.0))))
 
 
 def troubled_share(resp: FloatArray, troubled: float) -> float:
