@@ -121,17 +121,16 @@ def stuck_evidence(
     """From finished steps `y` above their fitted medians, with a stuck share `p`: each
     step's P(stuck), and P(tonight is a troubled night)."""
     log_body, log_out = _log_densities(y, sig**2 + fit_var, lam)
-    resp: FloatArray = np.exp(
-        np.log(p) + log_out - np.logaddexp(np.log1p(-p) + log_body, np.log(p) + log_out)
-    )
 
-    def loglik(share: float) -> float:
-        return float(np.logaddexp(np.log1p(-share) + log_body, np.log(share) + log_out).sum())
+    def log_mix(share: float) -> FloatArray:  # each step's log density at this share
+        out: FloatArray = np.logaddexp(np.log1p(-share) + log_body, np.log(share) + log_out)
+        return out
 
+    resp: FloatArray = np.exp(np.log(p) + log_out - log_mix(p))
     # Troubled nights compared at their prior share: a one-point stand-in for the
     # integral over it, which the learned share refines once the night is believed troubled.
     logit = np.log(TROUBLED_PRIOR / (1.0 - TROUBLED_PRIOR))
-    logit += loglik(STUCK_P_TROUBLED) - loglik(STUCK_P_CALM)
+    logit += float(log_mix(STUCK_P_TROUBLED).sum() - log_mix(STUCK_P_CALM).sum())
     return resp, float(1.0 / (1.0 + np.exp(-np.clip(logit, -700.0, 700.0))))
 
 
