@@ -15,9 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-from runbook.executors.local import LocalTransport
-from runbook.journal import Journal
-from runbook.session import RunRequest, Ui, execute
+from runbook.app._session import RunRequest, Ui, execute
+from runbook.executors._local import LocalTransport
+from runbook.journal._store import Journal
 
 
 def _playbook(path: Path, n: int, shape: str, local: bool = True) -> Path:

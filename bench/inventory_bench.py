@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from runbook.load.inventory import load_inventory
-from runbook.load.patterns import select_hosts
+from runbook.load._patterns import select_hosts
+from runbook.load.inventory._load import load_inventory
 
 GROUPS = 50
 

@@ -67,7 +67,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from runbook.load.inventory_json import looks_like_list_output
+from runbook.load.inventory._json import looks_like_list_output
 from runbook.secrets import MASK, is_secret_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ SOURCES_FILE = "sources.txt"
 PATTERNS_FILE = "patterns.txt"
 SKIPPED_SUFFIXES = (".md", ".txt", ".rst", "~")
 DEFAULT_SSH_PORT = 22
-# runbook's `hosts` masks these names (runbook/cli/hosts.py: SPEC's words and Ansible's *_pass).
+# runbook's `hosts` masks these names (runbook/cli/_hosts.py: SPEC's words and Ansible's *_pass).
 _ANSIBLE_PASS = re.compile(r"(^|_)pass$", re.IGNORECASE)
 
 

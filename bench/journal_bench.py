@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from journal_helpers import T0, plan, plan_step, start_run
 
-from runbook.journal import Journal
-from runbook.state import fold
-from runbook.status_doc import status_document
+from runbook.app._status_doc import status_document
+from runbook.events._fold import fold
+from runbook.journal._store import Journal
 
 STEPS = 2000
 HOSTS_PER_STEP = 5

@@ -47,8 +47,8 @@ IN_PROCESS = """
 import json, resource, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
-from runbook.load.resolve import resolve
-from runbook.plan import build_plan
+from runbook.load._resolve import resolve
+from runbook.plan._build import build_plan
 t1 = time.perf_counter()
 c1 = time.process_time()
 resolved = resolve(Path(sys.argv[1]), [Path(sys.argv[2])])

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook.clock import iso
-from runbook.events import GENESIS_HASH, Event, canonical, chain_hash
+from runbook.events._event import GENESIS_HASH, Event, canonical, chain_hash
 
 T0 = 1_795_000_000.0  # 2026-11-18T...Z: a fixed start keeps reports byte-stable
 RUN_ID = "20261118-0626-a3f9"
@@ -365,7 +365,7 @@ def memory_restore() -> list[Event]:
 
 def journal_restore(db: Path) -> str:
     """The scenario written through the real Journal into `db`; returns the run id."""
-    from runbook.journal import Journal
+    from runbook.journal._store import Journal
 
     j = Journal(db)
     try:
@@ -383,7 +383,7 @@ def journal_until(db: Path, stop: Callable[[Event], bool], end_at: float | None 
     (e.g. a moment ago, for a live run that `status` reads against the real clock).
     """
     from runbook.clock import parse_iso
-    from runbook.journal import Journal
+    from runbook.journal._store import Journal
 
     events = memory_restore()
     last = next(i for i, e in enumerate(events) if stop(e))

@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from runbook.events import Event
-from runbook.journal import Journal
+from runbook.events._event import Event
+from runbook.journal._store import Journal
 
 
 def write(path: Path, text: str) -> Path:
@@ -82,7 +82,7 @@ def of_type(evs: Sequence[Event], type_: str, step: str | None = None) -> list[E
 
 
 def step_status(evs: Sequence[Event]) -> dict[str, Any]:
-    from runbook.state import fold
+    from runbook.events._fold import fold
 
     return {sid: s.status for sid, s in fold(evs).steps.items()}
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runbook.journal import Journal
+from runbook.journal._store import Journal
 
 T0 = 1_795_000_000.0
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from engine_helpers import cli, events, write
 
-from runbook.events import GENESIS_HASH, event_hash
-from runbook.state import fold
+from runbook.events._event import GENESIS_HASH, event_hash
+from runbook.events._fold import fold
 
 PLAYBOOK = """
 playbook: crash

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runbook.load.durations import format_duration, parse_duration
+from runbook.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

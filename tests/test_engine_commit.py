@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from engine_helpers import cli, events, of_type, write
 
-from runbook.chain import verify_chain
 from runbook.clock import parse_iso
 from runbook.errors import StateError
-from runbook.journal import Journal
-from runbook.journal_rows import Draft
+from runbook.journal._chain import verify_chain
+from runbook.journal._rows import Draft
+from runbook.journal._store import Journal
 
 
 def test_a_batch_chains_exactly_like_single_appends(tmp_path: Path) -> None:

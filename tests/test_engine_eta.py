@@ -7,7 +7,7 @@ from pathlib import Path
 from engine_helpers import cli, events, of_type, write
 
 from runbook.clock import parse_iso
-from runbook.engine_eta import EtaSchedule
+from runbook.engine._eta import EtaSchedule
 
 PLAYBOOK = """
 playbook: long-step

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from runbook.estimate import MonteCarloForecaster, planned
-from runbook.estimate_observe import Observations, StepObs
+from runbook.forecast._montecarlo import MonteCarloForecaster, planned
+from runbook.forecast._observe import Observations, StepObs
 
 START = 1_000_000.0
 

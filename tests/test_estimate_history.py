@@ -6,12 +6,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from runbook.estimate import MonteCarloForecaster
-from runbook.estimate_model import History, PastRun, StepModels, build_models
-from runbook.estimate_observe import observe_events, observe_state
-from runbook.history import forecaster_for, load_history
-from runbook.journal import Journal
-from runbook.state import fold
+from runbook.app._history import forecaster_for, load_history
+from runbook.events._fold import fold
+from runbook.forecast._model import History, PastRun, StepModels, build_models
+from runbook.forecast._montecarlo import MonteCarloForecaster
+from runbook.forecast._observe import observe_events, observe_state
+from runbook.journal._store import Journal
 
 T0 = 1_700_000_000.0
 

@@ -14,10 +14,10 @@ import pytest
 from audit_helpers import SECRET, journal_restore, memory_restore
 
 from runbook.clock import parse_iso
-from runbook.events import event_hash
-from runbook.journal import Journal
-from runbook.report.csv_export import COLUMNS, render_csv
-from runbook.report.markdown import render_markdown
+from runbook.events._event import event_hash
+from runbook.journal._store import Journal
+from runbook.report._csv import COLUMNS, render_csv
+from runbook.report._markdown import render_markdown
 
 
 def cli(*args: str, state: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

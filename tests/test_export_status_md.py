@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from audit_helpers import journal_restore, journal_until
 
-from runbook.report.status_md import next_update_at
+from runbook.report._status_md import next_update_at
 
 
 def status_md(db: Path, *extra: str) -> subprocess.CompletedProcess[str]:

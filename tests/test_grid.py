@@ -11,7 +11,7 @@ from engine_helpers import spawn_tty
 from rich.console import Console
 from rich.text import Text
 
-from runbook.present.grid import Column, Grid, wrap
+from runbook.present._grid import Column, Grid, wrap
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from inventory_helpers import SAMPLES
 
-from runbook.load.inventory import load_inventory
+from runbook.load.inventory._load import load_inventory
 from runbook.model import Inventory
 
 

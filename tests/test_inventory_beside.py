@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import InputError
-from runbook.load.inventory import load_inventory
-from runbook.load.inventory_beside import BESIDE_BYTES, PendingInventory
-from runbook.load.resolve import resolve
+from runbook.load._resolve import resolve
+from runbook.load.inventory._beside import BESIDE_BYTES, PendingInventory
+from runbook.load.inventory._load import load_inventory
 
 
 def _big_inventory(path: Path, hosts: int = 2_000, broken: bool = False) -> Path:
@@ -47,7 +47,7 @@ def forked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             pids.append(pid)
         return pid
 
-    monkeypatch.setattr("runbook.load.inventory_beside.os.fork", fork)
+    monkeypatch.setattr("runbook.load.inventory._beside.os.fork", fork)
     return pids
 
 

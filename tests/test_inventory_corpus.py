@@ -17,9 +17,9 @@ import pytest
 from inventory_helpers import DATA
 
 from runbook.errors import InputError
-from runbook.load.hostranges import split_host_port
-from runbook.load.inventory import load_inventory
-from runbook.load.patterns import select_hosts
+from runbook.load._patterns import select_hosts
+from runbook.load.inventory._hostranges import split_host_port
+from runbook.load.inventory._load import load_inventory
 from runbook.model import Inventory
 
 CORPUS = DATA / "ansible_corpus"

@@ -8,7 +8,7 @@ import pytest
 from inventory_helpers import BAD, BAD_INVENTORIES
 
 from runbook.errors import InputError
-from runbook.load.inventory import find_inventory, load_inventory
+from runbook.load.inventory._load import find_inventory, load_inventory
 
 
 def _issues(*paths: Path) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runbook.load.hostranges import RangeError, expand_host_pattern, split_host_port
+from runbook.load.inventory._hostranges import RangeError, expand_host_pattern, split_host_port
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runbook.load.ssh_args import proxy_jump_from_args
+from runbook.load.inventory._ssh_args import proxy_jump_from_args
 
 
 @pytest.mark.parametrize(

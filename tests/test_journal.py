@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from journal_helpers import T0, plan, plan_step, raw_rows, recompute_chain, start_run
 
-from runbook.chain import verify_chain
 from runbook.errors import JournalError, RunLocked, StateError
-from runbook.journal import Journal
-from runbook.journal_runs import new_run_id
+from runbook.journal._chain import verify_chain
+from runbook.journal._runs import new_run_id
+from runbook.journal._store import Journal
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,7 +138,7 @@ def test_run_ids_are_short_sortable_and_unique() -> None:
 APPENDER = """
 import sys
 from pathlib import Path
-from runbook.journal import Journal
+from runbook.journal._store import Journal
 j = Journal(Path(sys.argv[1]))
 for i in range(int(sys.argv[3])):
     j.append(sys.argv[2], "host_output", ts=1795000000.0 + i, step="a", host=sys.argv[4],
@@ -163,7 +163,7 @@ CONFIRMER = """
 import os, sys, time
 from pathlib import Path
 from runbook.errors import StateError
-from runbook.journal import Journal
+from runbook.journal._store import Journal
 
 j = Journal(Path(sys.argv[1]))
 run_id, name, go = sys.argv[2], sys.argv[3], Path(sys.argv[4])
@@ -304,7 +304,7 @@ def test_missing_journal_without_create(tmp_path: Path) -> None:
 HOLDER = """
 import sys, time
 from pathlib import Path
-from runbook.journal import Journal
+from runbook.journal._store import Journal
 j = Journal(Path(sys.argv[1]))
 with j.engine_lock(sys.argv[2]):
     print("locked", flush=True)

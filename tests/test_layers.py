@@ -40,4 +40,4 @@ def test_only_the_ssh_executor_imports_paramiko() -> None:
         for p in sorted(ROOT.rglob("*.py"))
         if "import paramiko" in p.read_text() or "from paramiko" in p.read_text()
     ]
-    assert importers in ([], ["runbook/executors/ssh.py"])
+    assert importers in ([], ["runbook/executors/ssh/_client.py"])

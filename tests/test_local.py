@@ -6,8 +6,8 @@ import os
 import threading
 from pathlib import Path
 
-from runbook.executors.base import STREAM_BUDGET, TAIL_BYTES, OutputBuffer
-from runbook.executors.local import LocalTransport
+from runbook.executors._base import STREAM_BUDGET, TAIL_BYTES, OutputBuffer
+from runbook.executors._local import LocalTransport
 
 
 def _run(command: str, timeout: float = 10, cancel: threading.Event | None = None):  # type: ignore[no-untyped-def]

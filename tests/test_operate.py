@@ -9,8 +9,8 @@ from journal_helpers import T0, plan, plan_step, start_run
 
 from runbook.clock import VirtualClock, iso
 from runbook.errors import InputError, StateError
-from runbook.journal import Journal
-from runbook.operate import claim, confirm, expect, operator_name, retry, skip
+from runbook.journal._decisions import claim, confirm, expect, operator_name, retry, skip
+from runbook.journal._store import Journal
 
 
 def _run(tmp_path: Path) -> tuple[Journal, str]:

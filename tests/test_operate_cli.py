@@ -12,7 +12,7 @@ from pathlib import Path
 
 from journal_helpers import T0, plan, plan_step, start_run
 
-from runbook.journal import Journal
+from runbook.journal._store import Journal
 
 
 def cli(db: Path, *args: str, operator: str = "olga") -> subprocess.CompletedProcess[str]:

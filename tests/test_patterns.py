@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import InputError
-from runbook.load.inventory import load_inventory
-from runbook.load.patterns import select_hosts, split_pattern
+from runbook.load._patterns import select_hosts, split_pattern
+from runbook.load.inventory._load import load_inventory
 from runbook.model import Inventory, Location
 
 INVENTORY = """\

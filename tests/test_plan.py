@@ -11,8 +11,8 @@ import pytest
 
 from runbook.errors import InputError
 from runbook.model import Estimate, Location, Playbook, Step
-from runbook.plan import Plan, build_plan
-from runbook.plan_render import estimate_text, to_dot, to_json_text, to_mermaid
+from runbook.plan._build import Plan, build_plan
+from runbook.plan._render import estimate_text, to_dot, to_json_text, to_mermaid
 
 
 def step(
@@ -238,7 +238,7 @@ def test_quantiles_honour_the_estimate_shape() -> None:
 
 
 def test_history_moves_the_plan_as_it_moves_the_live_eta() -> None:
-    from runbook.estimate_model import History, PastRun
+    from runbook.forecast._model import History, PastRun
 
     pb = playbook(step("a"), step("b", ["a"]))
     fresh = build_plan(pb, {})

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import InputError
-from runbook.load.playbook import find_cycles, load_playbook
+from runbook.load._playbook import find_cycles, load_playbook
 from runbook.model import Estimate, Playbook
 
 GOOD = Path(__file__).parent / "data" / "good"

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runbook.errors import InputError
-from runbook.load.fields import STEP_FIELDS, TOP_FIELDS
-from runbook.load.resolve import resolve
+from runbook.load._fields import STEP_FIELDS, TOP_FIELDS
+from runbook.load._resolve import resolve
 
 scalars = st.one_of(
     st.none(),

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from runbook.executors.pool import ConnectionPool
+from runbook.executors.ssh._pool import ConnectionPool
 
 
 class Conn:

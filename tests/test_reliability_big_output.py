@@ -16,7 +16,7 @@ import pytest
 import sshd
 from engine_helpers import env, events, of_type, write
 
-from runbook.executors.base import STREAM_BUDGET, TAIL_BYTES
+from runbook.executors._base import STREAM_BUDGET, TAIL_BYTES
 
 MB = 1_000_000
 LINE = "x" * 99  # `yes` adds the newline: 100 bytes a line

@@ -17,9 +17,9 @@ from engine_helpers import cli, env, events, of_type, spawn, wait_for, write
 
 from runbook.clock import RealClock
 from runbook.errors import StateError
-from runbook.events import GENESIS_HASH, event_hash
-from runbook.journal import Journal
-from runbook.operate import claim, confirm
+from runbook.events._event import GENESIS_HASH, event_hash
+from runbook.journal._decisions import claim, confirm
+from runbook.journal._store import Journal
 
 MANUAL_STEPS = 12
 RACERS = 4

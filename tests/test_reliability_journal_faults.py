@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from engine_helpers import cli, env, events, of_type, wait_for, write
 
-from runbook.events import GENESIS_HASH, event_hash
-from runbook.state import fold
+from runbook.events._event import GENESIS_HASH, event_hash
+from runbook.events._fold import fold
 
 STEPS = 40
 

@@ -20,10 +20,10 @@ import sshd
 from engine_helpers import answer_all, cli, env, events, of_type, spawn_tty, wait_for, write
 from ssh_helpers import base_env, runbook
 
-from runbook.executors.base import STREAM_BUDGET, OutputBuffer
+from runbook.executors._base import STREAM_BUDGET, OutputBuffer
+from runbook.load._variables import inventory_secrets
 from runbook.model import Host
 from runbook.secrets import Redactor
-from runbook.variables import inventory_secrets
 
 DB_PASSWORD = 'hunter2\'s "pass" $(word)'  # by name; from the environment
 VAULT = "Vault-Key-91c2-é"  # `secret: true` under an innocent name

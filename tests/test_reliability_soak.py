@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from engine_helpers import cli, events, of_type
 
-from runbook.events import GENESIS_HASH, Event, event_hash
-from runbook.state import fold
+from runbook.events._event import GENESIS_HASH, Event, event_hash
+from runbook.events._fold import fold
 
 
 def _chain_ok(evs: list[Event]) -> None:

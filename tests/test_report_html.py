@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from audit_helpers import RUN_ID, T0, MemoryChain, journal_restore, memory_restore, record_restore
 
-from runbook.report.html import render_html
+from runbook.report._html import render_html
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOK = ROOT / "playbooks" / "datacenter-restore.yml"

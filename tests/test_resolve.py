@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import InputError
-from runbook.load.resolve import resolve
+from runbook.load._resolve import resolve
 
 INVENTORY = """\
 all:

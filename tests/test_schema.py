@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from runbook.load.durations import parse_duration
-from runbook.load.fields import DEFAULTS_FIELDS, STEP_FIELDS, TOP_FIELDS
-from runbook.schema import DURATION_PATTERN, playbook_schema
-from runbook.source import load_yaml
+from runbook.durations import parse_duration
+from runbook.load._fields import DEFAULTS_FIELDS, STEP_FIELDS, TOP_FIELDS
+from runbook.load._schema import DURATION_PATTERN, playbook_schema
+from runbook.load._source import load_yaml
 
 ROOT = Path(__file__).parent.parent
 

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runbook.model import Host
-from runbook.secret_forms import SecretForms, derive, stand_in
 from runbook.secrets import Redactor, SecretText
-from runbook.templates import context, render_command, render_text, template_reads
+from runbook.templates._render import context, render_command, render_text, template_reads
+from runbook.templates._secret_forms import SecretForms, derive, stand_in
 
 PASSWORD = "hunter2's pass"
 VAULT = "Vault-Key-91c2-é"

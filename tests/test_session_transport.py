@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runbook.app._session_prepare import RunRequest, StepShape
+from runbook.app._session_transport import warm_first_hosts
 from runbook.model import Host
-from runbook.session_prepare import RunRequest, StepShape
-from runbook.session_transport import warm_first_hosts
 
 
 class Recorder:
@@ -60,12 +60,12 @@ def test_ssh_loads_without_invoke_until_a_config_uses_match_exec(tmp_path: Path)
 import sys
 from pathlib import Path
 from runbook.model import Host
-from runbook.session_prepare import RunRequest, StepShape
-from runbook.session_transport import ssh_transport
+from runbook.app._session_prepare import RunRequest, StepShape
+from runbook.app._session_transport import ssh_transport
 steps = [StepShape("s", (), "remote", ("h",), 0)]
 remote = ssh_transport(steps, {{"h": Host("h", "127.0.0.1")}}, RunRequest(Path("pb.yml")))
 print("invoke" in sys.modules, "paramiko" in sys.modules)
-from runbook.executors.ssh import config_lookup
+from runbook.executors.ssh._client import config_lookup
 print(dict(config_lookup(Path({str(config)!r}))("db1"))["port"], "invoke" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

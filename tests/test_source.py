@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import InputError
+from runbook.load._source import Locations, load_yaml, parse_yaml
 from runbook.model import Location
-from runbook.source import Locations, load_yaml, parse_yaml
 
 
 def error_of(text: str) -> str:

@@ -14,7 +14,7 @@ import pytest
 import sshd
 from ssh_helpers import base_env, run_answering, write_stubs
 
-from runbook.load.inventory import load_inventory
+from runbook.load.inventory._load import load_inventory
 
 pytestmark = pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import sshd
 
-from runbook.executors.base import CommandResult
-from runbook.executors.ssh_transport import SshTransport
+from runbook.executors._base import CommandResult
+from runbook.executors.ssh._transport import SshTransport
 from runbook.model import Host
 
 pytestmark = pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))

@@ -10,7 +10,7 @@ import pytest
 import sshd
 
 from runbook.errors import HostError
-from runbook.executors.known_hosts import KnownHosts, fingerprint
+from runbook.executors.ssh._known_hosts import KnownHosts, fingerprint
 
 BLOB_A = b"\x00\x00\x00\x0bssh-ed25519" + b"A" * 36
 BLOB_B = b"\x00\x00\x00\x0bssh-ed25519" + b"B" * 36

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from runbook.executors.remote_command import (
+from runbook.executors.ssh._remote_command import (
     MARKER,
     OutputStreams,
     PgidFilter,

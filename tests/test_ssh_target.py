@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import HostError
-from runbook.executors.ssh import config_lookup
-from runbook.executors.ssh_target import (
+from runbook.executors.ssh._client import config_lookup
+from runbook.executors.ssh._target import (
     Hop,
     TargetResolver,
     default_known_hosts,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from journal_helpers import T0, plan, plan_step, start_run
 
-from runbook.events import Event
-from runbook.journal import Journal
-from runbook.state import OUTPUT_TAIL_CHARS, RunState, fold, manual_times
+from runbook.events._event import Event
+from runbook.events._fold import OUTPUT_TAIL_CHARS, RunState, fold, manual_times
+from runbook.journal._store import Journal
 
 
 def _run(tmp_path: Path) -> tuple[Journal, str]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import InputError
-from runbook.load.playbook import load_playbook
+from runbook.load._playbook import load_playbook
 from runbook.model import Host, Inventory, Location
-from runbook.templates import context, render_command, render_text, template_issues
+from runbook.templates._render import context, render_command, render_text, template_issues
 
 WEB = Host(
     "web01",

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from runbook.errors import InputError
-from runbook.load.playbook import load_playbook
+from runbook.load._playbook import load_playbook
+from runbook.load._variables import resolve_vars
 from runbook.model import Playbook
 from runbook.secrets import Redactor
-from runbook.variables import resolve_vars
 
 
 def book(tmp_path: Path, vars_text: str) -> Playbook:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from audit_helpers import journal_restore
 
+from runbook.app._verify import verify_export, verify_run
 from runbook.clock import iso
-from runbook.events import canonical, chain_hash
-from runbook.verify import verify_export, verify_run
+from runbook.events._event import canonical, chain_hash
 
 SEQ = 10  # the event every test tampers with: a host_started in the middle of the run
 

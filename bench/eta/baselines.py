@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from runbook.estimate_observe import DONE, RUNNING, Observations
+from runbook.forecast._observe import DONE, RUNNING, Observations
 
 Baseline = Callable[[Observations, float], float]
 

@@ -22,9 +22,9 @@ from run import _critical
 from score import FRACTIONS
 
 from runbook.clock import parse_iso
-from runbook.estimate_model import History, PastRun
-from runbook.estimate_observe import observe_state
-from runbook.estimate_simple import Forecast
+from runbook.forecast._model import History, PastRun
+from runbook.forecast._observe import observe_state
+from runbook.forecast._simple import Forecast
 
 CACHE = Path(tempfile.gettempdir()) / "runbook-eta-checkpoints-v2"  # v2: engine ETA schedule
 CACHE.mkdir(exist_ok=True)
@@ -87,7 +87,7 @@ def movement(d, fc):
 
 
 def evaluate(sizes, seeds, regimes=REGIMES, make=None, verbose=True, stability=False):
-    from runbook.estimate import MonteCarloForecaster
+    from runbook.forecast._montecarlo import MonteCarloForecaster
 
     rows = []
     t0 = time.perf_counter()

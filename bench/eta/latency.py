@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from generate import playbook
 from simrun import plan_of
 
-from runbook.estimate import MonteCarloForecaster
-from runbook.estimate_observe import Observations, StepObs
+from runbook.forecast._montecarlo import MonteCarloForecaster
+from runbook.forecast._observe import Observations, StepObs
 
 START = 1_800_000_000.0
 

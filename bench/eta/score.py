@@ -17,9 +17,9 @@ from typing import Any
 from baselines import all_baselines
 
 from runbook.clock import parse_iso
-from runbook.estimate_observe import observe_state
-from runbook.events import Event
-from runbook.state import RunState
+from runbook.events._event import Event
+from runbook.events._fold import RunState
+from runbook.forecast._observe import observe_state
 
 FRACTIONS = (0.10, 0.25, 0.50, 0.75, 0.90)
 FORECASTER = "runbook (monte carlo)"

@@ -11,13 +11,13 @@ import os
 from typing import Any
 
 from runbook.clock import iso
-from runbook.engine_eta import PERIOD_S as ENGINE_PERIOD_S
-from runbook.engine_eta import EtaSchedule
-from runbook.estimate import MonteCarloForecaster, eta_data
-from runbook.estimate_model import History, PastRun
-from runbook.events import Event
-from runbook.load.durations import parse_duration
-from runbook.state import RunState
+from runbook.durations import parse_duration
+from runbook.engine._eta import PERIOD_S as ENGINE_PERIOD_S
+from runbook.engine._eta import EtaSchedule
+from runbook.events._event import Event
+from runbook.events._fold import RunState
+from runbook.forecast._model import History, PastRun
+from runbook.forecast._montecarlo import MonteCarloForecaster, eta_data
 
 START = 1_800_000_000.0
 # The engine's periodic `eta` (ETA_PERIOD_S=1e12: only at transitions and estimate marks).
@@ -70,7 +70,7 @@ def rehearse(
 
     Mirrors engine.py's loop on a virtual clock: each clock stop is one turn (every step
     finishing then, the steps that become ready started, one commit), and after the turn
-    runbook/engine_eta.py's EtaSchedule decides whether an `eta` is due (a transition,
+    runbook/engine/_eta.py's EtaSchedule decides whether an `eta` is due (a transition,
     5 minutes of run time, a running step passing its likely or max estimate).
     """
     plan = plan_of(book)

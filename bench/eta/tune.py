@@ -14,19 +14,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checkpoints
 
-import runbook.estimate
-import runbook.estimate_learn
-import runbook.estimate_model
-import runbook.estimate_running
-import runbook.estimate_tail
+from runbook.forecast import _learn, _model, _montecarlo, _running, _tail
 
-MODULES = (
-    runbook.estimate,
-    runbook.estimate_learn,
-    runbook.estimate_model,
-    runbook.estimate_running,
-    runbook.estimate_tail,
-)
+MODULES = (_montecarlo, _learn, _model, _running, _tail)
 
 
 def override(name: str, value: float | tuple[float, ...]) -> None:

@@ -18,14 +18,14 @@ except ImportError:  # pragma: no cover
         ClickException,
     )
 
-from runbook.cli import app as _app_module
-from runbook.cli.app import app
+from runbook.cli import _app as _app_module
+from runbook.cli._app import app
 from runbook.errors import EXIT_FAILED, EXIT_INTERRUPTED, InputError, RunbookError
 
 # Each command module registers its commands on `app` when imported; `--help` lists them in
 # this order, the order of a restore night: check and plan, run, operate, audit.
 for _module in ("check", "plan", "hosts", "execute", "operate", "audit"):
-    importlib.import_module(f"runbook.cli.{_module}")
+    importlib.import_module(f"runbook.cli._{_module}")
 
 
 def _print_error(err: RunbookError) -> None:

@@ -1,0 +1,44 @@
+"""The terminal: live view, plain lines, status, tables. The only importer of rich."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from runbook.exports import lazy_exports
+
+if TYPE_CHECKING:
+    from runbook.present._grid import (
+        Column as Column,
+    )
+    from runbook.present._grid import (
+        Grid as Grid,
+    )
+    from runbook.present._grid import (
+        print_out as print_out,
+    )
+    from runbook.present._live import LiveView as LiveView
+    from runbook.present._plain import PlainListener as PlainListener
+    from runbook.present._status import (
+        event_lines as event_lines,
+    )
+    from runbook.present._status import (
+        render_status as render_status,
+    )
+    from runbook.present._status import (
+        runs_text as runs_text,
+    )
+    from runbook.present._status import (
+        status_text as status_text,
+    )
+    from runbook.present._tables import render_plan as render_plan
+else:  # at run time each name is imported on first use: see runbook/exports.py
+    __getattr__, __all__ = lazy_exports(
+        __name__,
+        {
+            "_grid": ("Column", "Grid", "print_out"),
+            "_live": ("LiveView",),
+            "_plain": ("PlainListener",),
+            "_status": ("event_lines", "render_status", "runs_text", "status_text"),
+            "_tables": ("render_plan",),
+        },
+    )

@@ -1,0 +1,187 @@
+"""Commands: run, rehearse, resume — thin adapters over runbook.session."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from runbook.cli._app import app, settings
+
+if TYPE_CHECKING:
+    from runbook.app import RunRequest, Ui
+
+INVENTORY_HELP = "Inventory file or folder (Ansible YAML, INI or JSON); repeatable."
+OPERATOR_HELP = "Who you are, for the journal (default: $RUNBOOK_OPERATOR, else your login)."
+# Options `run` and `rehearse` share (typer reads each default afresh per command).
+PLAYBOOK = typer.Argument(..., help="The playbook file.", show_default=False, metavar="PLAYBOOK")
+INVENTORY = typer.Option([], "-i", "--inventory", help=INVENTORY_HELP, metavar="INVENTORY")
+CONCURRENCY = typer.Option(
+    None, "--concurrency", help="Steps running at once (default: no limit).", metavar="N"
+)
+FORKS = typer.Option(50, "--forks", help="SSH sessions open at once, all steps.", metavar="N")
+OPERATOR = typer.Option(None, "--operator", help=OPERATOR_HELP, metavar="NAME")
+
+
+def _ui() -> Ui:
+    """A live board on a terminal, one plain line per event otherwise."""
+    from runbook.app import Ui
+
+    s = settings()
+
+    def announce(run_id: str) -> None:
+        print(f"run {run_id}", flush=True)
+
+    if sys.stdout.isatty() and s.verbosity >= 0:
+        from runbook.present import LiveView
+
+        view = LiveView(color=s.color)
+        asker = view.bind if sys.stdin.isatty() else None
+        return Ui(announce=announce, listener=view, asker=asker, done=view.close)
+    from runbook.present import PlainListener
+
+    return Ui(announce=announce, listener=PlainListener(verbosity=s.verbosity))
+
+
+def _positive(value: int | None, flag: str) -> None:
+    from runbook.errors import InputError
+
+    if value is not None and value < 1:
+        raise InputError(f"{flag} must be at least 1 (got {value})")
+
+
+@app.command("run")
+def run_command(
+    playbook: Path = PLAYBOOK,
+    inventory: list[Path] = INVENTORY,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print every concrete command per host; run nothing."
+    ),
+    limit: str | None = typer.Option(
+        None, "--limit", help="Only hosts matching this pattern.", metavar="PATTERN"
+    ),
+    only: list[str] = typer.Option(
+        [], "--only", help="Run only this step (repeatable).", metavar="STEP"
+    ),
+    from_step: str | None = typer.Option(
+        None,
+        "--from",
+        help="Skip what STEP depends on (taken as done); run STEP and the rest.",
+        metavar="STEP",
+    ),
+    concurrency: int | None = CONCURRENCY,
+    forks: int = FORKS,
+    step: bool = typer.Option(
+        False, "--step", help="Ask before each automated step: run / skip / abort."
+    ),
+    accept_new_host_keys: bool = typer.Option(
+        False, "--accept-new-host-keys", help="Accept unknown SSH host keys (journaled)."
+    ),
+    operator: str | None = OPERATOR,
+) -> None:
+    """Execute a playbook with the live view; prints the run id first."""
+    from runbook.app import RunRequest
+    from runbook.app import _session as session
+
+    _positive(concurrency, "--concurrency")
+    _positive(forks, "--forks")
+    req = RunRequest(
+        playbook=playbook,
+        inventories=tuple(inventory),
+        limit=limit,
+        only=tuple(only),
+        from_step=from_step,
+        concurrency=concurrency,
+        forks=forks,
+        step_gate=step,
+        accept_new_host_keys=accept_new_host_keys,
+        operator=operator,
+    )
+    if dry_run:
+        _dry_run(req)
+        return
+    raise typer.Exit(session.execute(settings().state, req, _ui(), mode="live"))
+
+
+def _dry_run(req: RunRequest) -> None:
+    import os
+
+    from runbook.app import dry_run_lines, prepare
+
+    for line in dry_run_lines(prepare(req, os.environ)):
+        typer.echo(line)
+
+
+def _speed(text: str) -> float | None:
+    from runbook.errors import InputError
+
+    if text.strip().lower() == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"--speed: '{text}' is not a number or 'max'") from None
+    if not value > 0:
+        raise InputError(f"--speed must be more than 0, or 'max' (got {text})")
+    return value
+
+
+@app.command("rehearse")
+def rehearse_command(
+    playbook: Path = PLAYBOOK,
+    inventory: list[Path] = INVENTORY,
+    durations: Path | None = typer.Option(
+        None,
+        "--durations",
+        help="YAML {step: duration} or {step: {host: duration}}.",
+        metavar="FILE",
+    ),
+    speed: str = typer.Option(
+        "max",
+        "--speed",
+        help="N: N times faster than real time; max: as fast as possible.",
+        metavar="N|max",
+    ),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Seed for durations drawn from estimates.", metavar="N"
+    ),
+    concurrency: int | None = CONCURRENCY,
+    forks: int = FORKS,
+    interactive: bool = typer.Option(
+        False, "--interactive", help="Ask for manual steps instead of answering them 'done'."
+    ),
+    operator: str | None = OPERATOR,
+) -> None:
+    """A full simulated run: nothing executed, same engine, same journal, same ETA."""
+    from runbook.app import RunRequest
+    from runbook.app import _session as session
+
+    _positive(concurrency, "--concurrency")
+    _positive(forks, "--forks")
+    req = RunRequest(
+        playbook=playbook,
+        inventories=tuple(inventory),
+        concurrency=concurrency,
+        forks=forks,
+        operator=operator,
+        durations=durations,
+        speed=_speed(speed),
+        seed=seed,
+        interactive=interactive,
+    )
+    raise typer.Exit(session.execute(settings().state, req, _ui(), mode="rehearsal"))
+
+
+@app.command("resume")
+def resume_command(
+    run: str = typer.Argument(
+        ..., help="Run id, a unique prefix of one, or `latest`.", show_default=False
+    ),
+    operator: str | None = OPERATOR,
+) -> None:
+    """Continue an interrupted or failed run where it stopped."""
+    from runbook.app import _session as session
+
+    raise typer.Exit(session.resume(settings().state, run, _ui(), operator=operator))

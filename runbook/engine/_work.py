@@ -1,0 +1,121 @@
+"""The rendered text of a run's steps: every command per host, and manual instructions.
+
+Rendering is checked for every step and host before a run starts (`check_all`), so a
+template that cannot render is an input error before anything runs, never half-way.
+
+With the run's Redactor, a template that reads a secret is also rendered with stand-ins
+(secret_forms.py): commands keep their real text to run and carry a masked one to journal
+and show; manual instructions only ever exist masked (they are only shown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runbook.engine._attempt import Commands
+from runbook.executors import ACTIONS
+from runbook.model import Host, RunMode, Step
+from runbook.secrets import Redactor
+from runbook.templates import SecretForms, context, render_command, render_text
+
+
+class RenderedWork:
+    """Renders a step's commands for a host on first use, then keeps them."""
+
+    def __init__(
+        self,
+        steps: Mapping[str, Step],
+        step_hosts: Mapping[str, tuple[str, ...]],
+        hosts: Mapping[str, Host],
+        values: Mapping[str, Any],
+        run_id: str,
+        mode: RunMode,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.steps = steps
+        self.step_hosts = step_hosts
+        self.hosts = hosts
+        self.values = values
+        self.run_id = run_id
+        self.mode = mode
+        self._commands: dict[tuple[str, str | None], Commands] = {}
+        self._text: dict[str, str] = {}
+        # Only a run with secrets pays for looking for them.
+        self._secrets = (
+            SecretForms(redactor, values, hosts, run_id, mode)
+            if redactor is not None and redactor.secrets
+            else None
+        )
+
+    def commands(self, step_id: str, host: str | None) -> Commands:
+        """The four commands of `step_id` on `host` (None: a local step), rendered."""
+        key = (step_id, host)
+        found = self._commands.get(key)
+        if found is None:
+            step = self.steps[step_id]
+            ctx = context(
+                self.values, self.hosts.get(host) if host else None, self.run_id, self.mode
+            )
+            where = step.field_locations
+            sources: dict[str, str] = {
+                a: src for a in ACTIONS if (src := getattr(step, a)) is not None
+            }
+            real = {
+                a: render_command(src, ctx, where.get(a, step.location))
+                for a, src in sources.items()
+            }
+            found = _commands(real)
+            secrets = self._secrets
+            if secrets is not None:
+                shown = {a: secrets.shown(sources[a], text, host, True) for a, text in real.items()}
+                if shown != real:
+                    found = _commands(real, _commands(shown))
+            self._commands[key] = found
+        return found
+
+    def instructions(self, step_id: str) -> str:
+        """A manual step's instructions, rendered as plain text."""
+        text = self._text.get(step_id)
+        if text is None:
+            step = self.steps[step_id]
+            ctx = context(self.values, None, self.run_id, self.mode)
+            loc = step.field_locations.get("manual", step.location)
+            source = step.manual or step.title
+            text = render_text(source, ctx, loc)
+            if self._secrets is not None:
+                text = self._secrets.shown(source, text, None, False)
+            self._text[step_id] = text
+        return text
+
+    def learn_secrets(self) -> None:
+        """Render what reads a secret, so the Redactor knows every form of them a command
+        holds (before masking a previous engine's command lines on resume)."""
+        secrets = self._secrets
+        if secrets is None:
+            return
+        for sid, step in self.steps.items():
+            if step.kind == "manual":
+                if secrets.reaches(step.manual or step.title, False):
+                    self.instructions(sid)
+                continue
+            if not any(secrets.reaches(src, True) for a in ACTIONS if (src := getattr(step, a))):
+                continue
+            for host in self.step_hosts.get(sid, ()) if step.kind == "remote" else (None,):
+                self.commands(sid, host)
+
+    def check_all(self) -> None:
+        """Render everything once (InputError on the first template that cannot render)."""
+        for sid, step in self.steps.items():
+            if step.kind == "manual":
+                self.instructions(sid)
+            elif step.kind == "local":
+                self.commands(sid, None)
+            else:
+                for host in self.step_hosts.get(sid, ()):
+                    self.commands(sid, host)
+
+
+def _commands(texts: Mapping[str, str], shown: Commands | None = None) -> Commands:
+    get = texts.get
+    return Commands(get("skip_if"), get("run"), get("until"), get("verify"), shown=shown)

@@ -1,0 +1,135 @@
+"""Where one step stands within a run (built by the fold in runbook/events/_fold.py).
+
+Manual steps keep the operator's waiting time apart from the work (SPEC §5), because
+estimates must learn from the work alone:
+
+- `wait_s` runs from `manual_waiting` until someone claims the step (`manual_claimed`);
+- `work_s` runs from the claim to the answer.
+- An answer without a claim counts the whole span as work and no wait (`claimed: false`
+  in the answer). We cannot tell when the operator started; counting it as wait would
+  teach the estimates that the step takes no time at all, while counting it as work errs
+  on the long side, which is the honest side for an ETA. `claim` exists to do better.
+
+`manual_times` holds that rule; the engine's prompt and `runbook confirm` both use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+OUTPUT_TAIL_CHARS = 2000  # per host: enough for the error at the end, bounded for 1000s of hosts
+
+STEP_STATUSES = (
+    "pending",
+    "running",
+    "waiting",  # a manual step nobody has claimed yet
+    "claimed",
+    "succeeded",
+    "failed",
+    "skipped",
+    "blocked",
+)
+FINISHED_STEP = frozenset({"succeeded", "failed", "skipped"})
+FINISHED_RUN = frozenset({"succeeded", "failed", "aborted"})
+
+
+@dataclass
+class HostState:
+    """One host of a remote step, in the step's latest attempt."""
+
+    name: str
+    status: str = "pending"  # pending, running, succeeded, skipped (skip_if), failed
+    attempt: int = 0
+    action: str | None = None  # skip_if, run, until, verify
+    started: float | None = None
+    finished: float | None = None
+    duration_s: float | None = None
+    reason: str | None = None  # host_failed.reason
+    exit_code: int | None = None
+    message: str | None = None
+    tail: str = ""  # last OUTPUT_TAIL_CHARS of stdout and stderr, interleaved
+
+
+@dataclass
+class Expectation:
+    """An operator's word on how much longer a step takes (`runbook expect`)."""
+
+    remaining_s: float
+    at: float
+    operator: str | None = None
+    note: str | None = None
+
+    def remaining_at(self, now: float) -> float:
+        """What is left of the expectation at `now` (never negative)."""
+        return max(0.0, self.remaining_s - (now - self.at))
+
+
+@dataclass
+class StepState:
+    """Where one step stands."""
+
+    id: str
+    title: str = ""
+    phase: str = ""
+    kind: str = "remote"
+    needs: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()  # planned hosts
+    estimate: Mapping[str, Any] = field(default_factory=dict)  # plan JSON estimate
+    owner: str | None = None
+    status: str = "pending"
+    attempts: int = 0
+    started: float | None = None  # first start
+    attempt_started: float | None = None  # latest attempt's start
+    finished: float | None = None
+    duration_s: float | None = None
+    host_states: dict[str, HostState] = field(default_factory=dict)
+    failed_hosts: tuple[str, ...] = ()
+    reason: str | None = None  # why it failed, or why it was skipped
+    blocked_by: tuple[str, ...] = ()  # failed steps upstream
+    retry_pending: bool = False  # operator_retry recorded, not started again yet
+    # manual steps
+    instructions: str | None = None
+    waiting_since: float | None = None
+    claimed_by: str | None = None
+    claimed_at: float | None = None
+    answer: str | None = None  # done, skip, fail
+    answered_at: float | None = None
+    wait_s: float | None = None
+    work_s: float | None = None
+    # the last operator who acted on the step (answer, skip, retry) and their note
+    operator: str | None = None
+    note: str | None = None
+    expect: Expectation | None = None
+
+    @property
+    def finished_ok(self) -> bool:
+        """Succeeded, or skipped: what lets dependents start."""
+        return self.status in ("succeeded", "skipped")
+
+    def elapsed(self, now: float) -> float:
+        """Seconds since the latest attempt started (to its end if it ended)."""
+        start = self.attempt_started or self.started or self.waiting_since
+        if start is None:
+            return 0.0
+        return max(0.0, (self.finished or now) - start)
+
+
+def manual_times(step: StepState, now: float) -> tuple[float, float, bool]:
+    """(wait_s, work_s, claimed) of a manual step answered at `now` (module docstring)."""
+    since = step.waiting_since if step.waiting_since is not None else now
+    if step.claimed_at is not None:
+        claimed = max(step.claimed_at, since)
+        return claimed - since, max(0.0, now - claimed), True
+    return 0.0, max(0.0, now - since), False
+
+
+@dataclass
+class PhaseProgress:
+    """Progress of one phase."""
+
+    name: str
+    total: int = 0
+    done: int = 0  # succeeded or skipped
+    counts: dict[str, int] = field(default_factory=dict)

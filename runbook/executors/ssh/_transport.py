@@ -1,0 +1,313 @@
+"""Commands on inventory hosts over SSH: `SshTransport`, the Transport for remote steps.
+
+One connection per server for the whole run (`ConnectionPool`), opened lazily by ssh.py's
+`Connector`; the jumps of a ProxyJump chain are pooled too. Each command gets a session
+channel of its own; one that outlives its timeout is stopped (remote_command.py), and its
+end is read as an exit status, a timeout or a lost connection. Separate from ssh.py, the
+only paramiko importer, whose names this uses: like ssh.py it is imported lazily, only
+when a run has remote steps.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from runbook.errors import HostError
+from runbook.executors import NUL_IN_COMMAND, CommandResult, OutputCallback
+from runbook.executors.ssh._client import (
+    CONN_ERRORS,
+    Conn,
+    Connector,
+    HostKeyCallback,
+    SessionChannel,
+    close_conn,
+    config_lookup,
+    open_session,
+    send_signal,
+)
+from runbook.executors.ssh._known_hosts import KnownHosts
+from runbook.executors.ssh._pool import ConnectionPool
+from runbook.executors.ssh._remote_command import (
+    OutputStreams,
+    PgidFilter,
+    can_wrap,
+    killed_groups,
+    orphan_killer,
+    pump,
+    stop_by_signal,
+    stop_group,
+    wrap,
+)
+from runbook.executors.ssh._socket import describe
+from runbook.executors.ssh._target import (
+    Hop,
+    Target,
+    TargetResolver,
+    default_known_hosts,
+    default_ssh_config,
+)
+from runbook.model import Host
+
+PoolKey = tuple[tuple[str, str, int, tuple[str, ...]], ...]
+
+CONNECT_TIMEOUT_S = 10.0
+KEEPALIVE_S = 15  # an SSH keepalive every 15 s of silence ...
+DEAD_AFTER_S = 45.0  # ... and the kernel drops the link if that stays unacked 45 s
+KILL_GRACE_S = 3.0
+_POLL_S = 0.2  # how often a wait for a free session looks at `cancel`
+
+
+class SshTransport:
+    """The `Transport` for remote steps (see executors/base.py)."""
+
+    def __init__(
+        self,
+        hosts: Mapping[str, Host] | None = None,
+        *,
+        ssh_config: Path | None = None,  # None: $RUNBOOK_SSH_CONFIG, else ~/.ssh/config
+        known_hosts: Sequence[Path] | None = None,  # None: default_known_hosts()
+        inventory_sources: Sequence[str | Path] = (),  # a `known_hosts` beside them counts
+        accept_new_host_keys: bool = False,
+        on_host_key_accepted: HostKeyCallback | None = None,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        keepalive_s: int = KEEPALIVE_S,
+        dead_after_s: float = DEAD_AFTER_S,
+        kill_grace_s: float = KILL_GRACE_S,
+        allow_agent: bool = True,
+        key_dir: Path | None = None,  # default keys (id_*) folder; None: ~/.ssh
+    ) -> None:
+        config_path = ssh_config if ssh_config is not None else default_ssh_config()
+        self._resolver = TargetResolver(hosts or {}, config_lookup(config_path))
+        if known_hosts is None:
+            known_hosts = default_known_hosts([str(s) for s in inventory_sources])
+        self._connector = Connector(
+            KnownHosts(known_hosts),
+            accept_new_host_keys=accept_new_host_keys,
+            on_host_key_accepted=on_host_key_accepted,
+            connect_timeout_s=connect_timeout_s,
+            keepalive_s=keepalive_s,
+            dead_after_s=dead_after_s,
+            allow_agent=allow_agent,
+            key_dir=key_dir if key_dir is not None else Path("~/.ssh").expanduser(),
+        )
+        self.connect_timeout_s = connect_timeout_s
+        self.kill_grace_s = kill_grace_s
+        # Set by the session: every command then carries the run's mark, so that a resume
+        # after a crashed engine can end those still running (`end_orphans`).
+        self.run_id: str | None = None
+        self._lock = threading.Lock()
+        self._targets: dict[str, Target] = {}
+        self._chains: dict[PoolKey, tuple[Hop, ...]] = {}
+        self._pool: ConnectionPool[PoolKey, Conn] = ConnectionPool(
+            self._open, lambda c: c.transport.is_active(), close_conn
+        )
+
+    @property
+    def on_host_key_accepted(self) -> HostKeyCallback | None:
+        """Told of each new host key accepted (the session journals it)."""
+        return self._connector.on_host_key_accepted
+
+    @on_host_key_accepted.setter
+    def on_host_key_accepted(self, callback: HostKeyCallback | None) -> None:
+        self._connector.on_host_key_accepted = callback
+
+    # -- the Transport protocol ---------------------------------------------------------
+
+    def run(
+        self,
+        host: Host | None,
+        command: str,
+        *,
+        timeout_s: float,
+        on_output: OutputCallback,
+        cancel: threading.Event,
+    ) -> CommandResult:
+        """Run `command` on `host` over its pooled connection."""
+        start = time.monotonic()
+        if host is None:
+            err = HostError("localhost", "error", "the SSH transport needs a host")
+            return CommandResult(None, 0.0, error=err)
+        if cancel.is_set():
+            return CommandResult(None, 0.0)
+        if "\x00" in command:  # the server would drop the whole connection over it
+            return CommandResult(None, 0.0, error=HostError(host.name, "error", NUL_IN_COMMAND))
+        deadline = start + max(0.0, timeout_s)
+        try:
+            target = self.target(host)
+            conn, chan = self._session(target, deadline, cancel)
+        except HostError as e:
+            return CommandResult(
+                None, time.monotonic() - start, error=HostError(host.name, e.kind, e.detail)
+            )
+        if conn is None or chan is None:  # cancelled or out of time waiting for a session
+            timed_out = not cancel.is_set()
+            return CommandResult(None, time.monotonic() - start, timed_out=timed_out)
+        try:
+            return self._exec(host, conn, chan, command, deadline, on_output, cancel, start)
+        finally:
+            chan.close()
+            conn.sessions.release()
+
+    def end_orphans(self, host: Host, run_id: str, timeout_s: float) -> list[tuple[int, str]]:
+        """End the process groups a dead engine of `run_id` left running on `host`:
+        (pgid, command) of each; HostError when the host cannot be reached to look."""
+        if not can_wrap(host.vars):
+            return []  # no POSIX shell: its commands were never marked
+        out: list[str] = []
+        result = self.run(
+            host,
+            orphan_killer(run_id, self.kill_grace_s),
+            timeout_s=timeout_s,
+            on_output=lambda stream, text: out.append(text) if stream == "stdout" else None,
+            cancel=threading.Event(),
+        )
+        if result.error is not None:
+            raise result.error
+        return killed_groups("".join(out))
+
+    def warm(self, hosts: Iterable[Host]) -> None:
+        """Start connecting to `hosts` now, in the background, ahead of their first command.
+
+        A failure is not reported here: the first command on the host gets it, as it would
+        have connecting itself.
+        """
+        for host in hosts:
+            try:
+                target = self.target(host)
+            except HostError:
+                continue  # a ProxyJump loop: the host's first command reports it
+            self._pool.warm(target.key)
+
+    def close(self) -> None:
+        """Close every connection (targets first, then their jumps)."""
+        self._pool.close()
+        self._connector.close()
+
+    # -- targets and connections --------------------------------------------------------
+
+    def target(self, host: Host) -> Target:
+        """Where `host` really is (cached); HostError for a ProxyJump loop."""
+        with self._lock:
+            found = self._targets.get(host.name)
+        if found is None:
+            found = self._resolver.resolve(host)
+            with self._lock:
+                self._targets[host.name] = found
+                for i in range(1, len(found.chain) + 1):  # the jumps are pooled too
+                    prefix = found.chain[:i]
+                    self._chains.setdefault(Target(prefix[-1], prefix[:-1]).key, prefix)
+        return found
+
+    def endpoint(self, host: Host) -> str:
+        """`user@address:port`, with its jumps, for tables and messages."""
+        target = self.target(host)
+        via = " via " + ",".join(j.label for j in target.jumps) if target.jumps else ""
+        return target.hop.endpoint + via
+
+    def _session(
+        self, target: Target, deadline: float, cancel: threading.Event
+    ) -> tuple[Conn | None, SessionChannel | None]:
+        """A fresh session channel; one reconnect if the pooled connection died meanwhile."""
+        for attempt in (1, 2):
+            conn = self._pool.get(target.key)
+            while not conn.sessions.acquire(timeout=_POLL_S):
+                if cancel.is_set() or time.monotonic() >= deadline:
+                    return None, None
+            try:
+                return conn, open_session(conn, self.connect_timeout_s, target.hop.label)
+            except HostError:  # the server refused a session
+                conn.sessions.release()
+                raise
+            except CONN_ERRORS as e:
+                conn.sessions.release()
+                self._pool.discard(target.key, conn)
+                if attempt == 2:
+                    raise HostError(
+                        target.hop.label, "dropped", f"connection lost: {describe(e)}"
+                    ) from e
+        raise AssertionError("unreachable")
+
+    def _open(self, key: PoolKey) -> Conn:
+        """Pool opener: the jump's pooled connection first (if any), then dial and log in."""
+        with self._lock:
+            chain = self._chains[key]
+        hop = chain[-1]
+        jump = None
+        if len(chain) > 1:
+            try:
+                jump = self._pool.get(key[:-1])
+            except HostError as e:
+                raise HostError(hop.label, e.kind, f"via {e.host}: {e.detail}") from e
+        return self._connector.open(hop, jump)
+
+    # -- one command ----------------------------------------------------------------------
+
+    def _exec(
+        self,
+        host: Host,
+        conn: Conn,
+        chan: SessionChannel,
+        command: str,
+        deadline: float,
+        on_output: OutputCallback,
+        cancel: threading.Event,
+        start: float,
+    ) -> CommandResult:
+        pgids = PgidFilter() if can_wrap(host.vars) else None
+        stream = OutputStreams(on_output, pgids)
+        try:
+            chan.exec_command(wrap(command, self.run_id) if pgids else command)
+            stopped = pump(chan, stream, deadline, cancel)
+        except CONN_ERRORS as e:
+            stream.flush()
+            self._pool.discard(self.target(host).key, conn)
+            err = HostError(host.name, "dropped", f"connection lost: {describe(e)}")
+            return CommandResult(None, time.monotonic() - start, error=err)
+        answered = not stopped or self._kill(conn, chan, pgids.pgid if pgids else None)
+        stream.flush()
+        duration = time.monotonic() - start
+        if not answered:
+            self._pool.discard(self.target(host).key, conn)
+            detail = (
+                f"{self.target(host).hop.endpoint} stopped answering: the command outlived its "
+                "timeout and no kill could be sent (connection lost?)"
+            )
+            return CommandResult(None, duration, error=HostError(host.name, "dropped", detail))
+        if stopped:
+            return CommandResult(None, duration, timed_out=not cancel.is_set())
+        if chan.exit_status >= 0 and chan.exit_status_ready():
+            return CommandResult(chan.exit_status, duration)
+        if not conn.transport.is_active():
+            self._pool.discard(self.target(host).key, conn)
+            target = self.target(host).hop
+            detail = (
+                f"connection to {target.endpoint} lost during the command after {duration:.1f}s"
+            )
+            return CommandResult(None, duration, error=HostError(host.name, "dropped", detail))
+        detail = "the command ended without an exit status (killed by a signal?)"
+        return CommandResult(None, duration, error=HostError(host.name, "error", detail))
+
+    def _kill(self, conn: Conn, chan: SessionChannel, pgid: int | None) -> bool:
+        """Stop a command that ran out of time; False if the server no longer answers."""
+        if pgid is None:  # no POSIX shell: only the SSH signal request can reach it
+            return stop_by_signal(chan, lambda sig: send_signal(chan, sig), self.kill_grace_s)
+        side = functools.partial(self._side_command, conn)
+        return stop_group(chan, pgid, side, self.kill_grace_s)
+
+    def _side_command(self, conn: Conn, command: str, timeout_s: float = 5.0) -> bool:
+        """Run a short command on a channel of its own; False if the server did not answer."""
+        try:
+            side = conn.transport.open_session(timeout=min(self.connect_timeout_s, 5.0))
+        except CONN_ERRORS:
+            return False
+        try:
+            side.exec_command(command)
+            return side.status_event.wait(timeout_s)
+        except CONN_ERRORS:
+            return False
+        finally:
+            side.close()

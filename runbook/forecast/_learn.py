@@ -1,0 +1,141 @@
+"""Live learning: how much slower than modelled this run is, from the steps it finished.
+
+A linear-Gaussian model in log space: a finished step's log(actual / modelled median) is
+g (a slowdown shared by every step: in a real outage everything is slower) + d_phase (that
+phase's own departure) + the step's noise. Recent steps weigh more; a step far off the fit
+(a stuck one) is explained as one that went badly wrong instead of dragging every other
+step with it; when the noise is larger than the plan said, every future step's spread
+widens with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from runbook.forecast._model import MIN_DURATION_S, StepModels
+from runbook.forecast._tail import (
+    STUCK_LOG_MEAN,
+    STUCK_P_TROUBLED,
+    TROUBLED_PRIOR,
+    night_share,
+    stuck_evidence,
+    troubled_share,
+)
+
+FloatArray = NDArray[np.float64]
+
+# Wide before the first steps finish, learned fast after (bench/eta/RESULTS.md, session 4):
+RUN_EFFECT_SD = 0.3  # prior spread of g: a whole run is often 1.35× off its plan
+PHASE_SD = 0.2  # prior spread of a phase's departure from the run-wide slowdown ...
+PHASE_PRIOR_N = 0.3  # ... held by this many pseudo-phases against the phases seen
+PHASE_SD_BOUNDS = (0.01, 1.0)
+LEARN_ITERATIONS = 5
+RECENCY_HALF_LIFE = 30.0  # finished steps; older evidence counts half as much
+NOISE_PRIOR_N = 6.0  # pseudo-observations holding the noise scale at the plan's
+NOISE_SCALE_BOUNDS = (0.7, 3.0)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A finished step as evidence: its index in the models and its work time."""
+
+    index: int
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Gaussian belief over (g, d_phase...), the learned noise scale, how troubled the night is."""
+
+    mean: FloatArray  # shape (1 + phases,)
+    chol: FloatArray  # lower Cholesky factor of the covariance
+    noise_scale: float
+    phase_sd: float = PHASE_SD  # spread expected of the phases not seen yet
+    troubled: float = TROUBLED_PRIOR  # P(tonight is a troubled night) ...
+    troubled_p: float = STUCK_P_TROUBLED  # ... and its share of stuck steps
+
+    def draw(self, z: FloatArray) -> FloatArray:
+        """Samples (n, 1 + phases) of the effects from standard normals `z` of that shape."""
+        out: FloatArray = self.mean[None, :] + z @ self.chol.T
+        return out
+
+
+def learn(
+    models: StepModels,
+    finished: Sequence[Finished],
+    prior_mean: float | None = None,
+    prior_sd: float | None = None,
+) -> Posterior:
+    """The posterior of the run and phase effects given steps finished so far (oldest first)."""
+    n_phase = len(models.phases)
+    g0 = models.run_effect_prior if prior_mean is None else prior_mean
+    # History moves the prior's centre only: tonight can be slower than every past run.
+    g_sd = RUN_EFFECT_SD if prior_sd is None else prior_sd
+    tau2 = PHASE_SD**2
+    prior_vec = np.zeros(1 + n_phase)
+    prior_vec[0] = g0 / g_sd**2
+    mean = np.zeros(1 + n_phase)
+    mean[0] = g0
+    cov = np.diag([g_sd**2] + [tau2] * n_phase)
+    if not finished:
+        return Posterior(mean, _f64(np.linalg.cholesky(cov)), 1.0)
+    idx = np.array([f.index for f in finished], dtype=np.int64)
+    dur = np.array([max(f.duration_s, MIN_DURATION_S) for f in finished])
+    y = np.log(dur) - models.mu[idx]
+    sig = models.sigma[idx]
+    ph = models.phase[idx]
+    seen = np.unique(ph) + 1  # effect indices of the phases with evidence
+    rank = np.arange(len(finished))[::-1].astype(np.float64)  # 0 = most recent
+    recency = 0.5 ** (rank / RECENCY_HALF_LIFE)
+    resp = np.zeros(len(finished))  # how likely each step was a badly-stuck one
+    troubled, p_troubled = TROUBLED_PRIOR, STUCK_P_TROUBLED
+    p = night_share(troubled, p_troubled)
+    for it in range(LEARN_ITERATIONS):
+        if it:
+            # How far the phases seen so far depart from the run-wide effect sets the
+            # spread expected of the phases to come (a phase that ran on plan makes
+            # the next ones more likely to, one that ran 3× slow less so).
+            spread = float(np.sum(mean[seen] ** 2 + np.diag(cov)[seen]))
+            tau2 = (PHASE_PRIOR_N * PHASE_SD**2 + spread) / (PHASE_PRIOR_N + len(seen))
+            tau2 = float(np.clip(tau2, PHASE_SD_BOUNDS[0] ** 2, PHASE_SD_BOUNDS[1] ** 2))
+        # The same stuck-step tail as the forecast's: a step far above the fit is
+        # explained as one that went badly wrong, not as every step being slow.
+        fit = mean[0] + mean[1 + ph]
+        fit_var = cov[0, 0] + cov[1 + ph, 1 + ph] + 2.0 * cov[0, 1 + ph]
+        resp, troubled = stuck_evidence(y - fit, fit_var, sig, p, STUCK_LOG_MEAN)
+        p_troubled = troubled_share(resp, troubled)
+        p = night_share(troubled, p_troubled)
+        # A stuck step still says a little: its duration less a typical overrun, with
+        # the overrun's spread added (a moment-matched stand-in for its skewed noise).
+        w_body = recency * (1.0 - resp) / sig**2
+        w_stuck = recency * resp / (sig**2 + STUCK_LOG_MEAN**2)
+        w = w_body + w_stuck
+        wy = w_body * y + w_stuck * (y - STUCK_LOG_MEAN)
+        prec = np.diag([1.0 / g_sd**2] + [1.0 / tau2] * n_phase)
+        prec[0, 0] += w.sum()
+        np.add.at(prec[0, 1:], ph, w)
+        np.add.at(prec[1:, 0], ph, w)
+        prec[1:, 1:] += np.diag(np.bincount(ph, weights=w, minlength=n_phase))
+        rhs = prior_vec.copy()
+        rhs[0] += wy.sum()
+        rhs[1:] += np.bincount(ph, weights=wy, minlength=n_phase)
+        cov = np.linalg.inv(prec)
+        mean = _f64(cov @ rhs)
+    # Noise scale: weighted mean squared standardized residual of the ordinary steps,
+    # held toward 1 by a prior.
+    z2 = ((y - mean[0] - mean[1 + ph]) / sig) ** 2
+    wts = recency * (1.0 - resp)
+    scale2 = (NOISE_PRIOR_N + (wts * z2).sum()) / (NOISE_PRIOR_N + wts.sum())
+    scale = float(np.clip(np.sqrt(scale2), *NOISE_SCALE_BOUNDS))
+    cov = 0.5 * (cov + cov.T)
+    return Posterior(
+        mean, _f64(np.linalg.cholesky(cov)), scale, float(np.sqrt(tau2)), troubled, p_troubled
+    )
+
+
+def _f64(a: object) -> FloatArray:
+    return np.asarray(a, dtype=np.float64)

@@ -1,0 +1,154 @@
+"""Events as rows of a run's hash chain: how a new one is chained and inserted, and read back.
+
+A new event gets the next seq, a ts raised to the run's last one if the clock went back,
+its data as plain JSON and its hash. `append` and `append_many` both chain through here,
+so a batch reads, exports and verifies like the same events appended one by one.
+Separate from journal.py, which owns the connection, the transactions (these functions
+run inside one it holds) and the cached run states.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from runbook.clock import iso, parse_iso
+from runbook.errors import StateError
+from runbook.events import GENESIS_HASH, Event, RunState, canonical, chain_hash
+
+EventData = Mapping[str, Any] | Callable[[RunState, float], Mapping[str, Any]] | None
+Check = Callable[[RunState], str | None]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An event not yet committed: `append_many` gives it its seq, hash and final ts."""
+
+    type: str
+    ts: float
+    step: str | None = None
+    host: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+def event_from_row(row: tuple[Any, ...]) -> Event:
+    """An event as `SELECT run_id, seq, ts, type, step, host, data, prev_hash, hash` has it."""
+    run_id, seq, ts, type_, step, host, data, prev_hash, hash_ = row
+    return Event(run_id, seq, ts, type_, step, host, json.loads(data), prev_hash, hash_)
+
+
+def insert_events(
+    db: sqlite3.Connection,
+    run_id: str,
+    drafts: Sequence[Draft],
+    require_run: Callable[[str], None],
+) -> list[Event]:
+    """Chain `drafts` in order after the run's last event and insert them."""
+    seq, last_ts, prev_hash = _chain_end(db, run_id, require_run)
+    events: list[Event] = []
+    for d in drafts:
+        seq += 1
+        last_ts = max(d.ts, last_ts)
+        event = _chained(run_id, seq, last_ts, d.type, d.step, d.host, d.data, prev_hash)
+        events.append(event)
+        prev_hash = event.hash
+    _insert(db, events)
+    return events
+
+
+def insert_event(
+    db: sqlite3.Connection,
+    run_id: str,
+    type_: str,
+    ts: float,
+    step: str | None,
+    host: str | None,
+    data: EventData,
+    check: Check | None,
+    *,
+    current_state: Callable[[str], RunState],
+    require_run: Callable[[str], None],
+) -> Event:
+    """Chain one event after the run's last; `check` and a callable `data` see the state.
+
+    A text from `check` is raised as StateError before anything is written; a callable
+    `data` is given the state and the effective ts.
+    """
+    seq, last_ts, prev_hash = _chain_end(db, run_id, require_run)
+    ts = max(ts, last_ts)
+    state: RunState | None = None
+    if check is not None or callable(data):
+        state = current_state(run_id)
+    if check is not None:
+        assert state is not None
+        problem = check(state)
+        if problem:
+            raise StateError(problem)
+    if callable(data):
+        assert state is not None
+        data = data(state, ts)
+    event = _chained(run_id, seq + 1, ts, type_, step, host, data or {}, prev_hash)
+    _insert(db, [event])
+    return event
+
+
+def _chain_end(
+    db: sqlite3.Connection, run_id: str, require_run: Callable[[str], None]
+) -> tuple[int, float, str]:
+    """The run's last seq, ts and hash; (0, -inf, genesis) before its first event."""
+    last = db.execute(
+        "SELECT seq, ts, hash FROM events WHERE run_id=? ORDER BY seq DESC LIMIT 1",
+        (run_id,),
+    ).fetchone()
+    if last is None:
+        require_run(run_id)
+        return 0, -math.inf, GENESIS_HASH
+    return last[0], parse_iso(last[1]), last[2]
+
+
+def _chained(
+    run_id: str,
+    seq: int,
+    ts: float,
+    type_: str,
+    step: str | None,
+    host: str | None,
+    data: Mapping[str, Any],
+    prev_hash: str,
+) -> Event:
+    body = _json_safe(dict(data))
+    ts_text = iso(ts)
+    hash_ = chain_hash(prev_hash, canonical(run_id, seq, ts_text, type_, step, host, body))
+    return Event(run_id, seq, ts_text, type_, step, host, body, prev_hash, hash_)
+
+
+def _insert(db: sqlite3.Connection, events: Sequence[Event]) -> None:
+    db.executemany(
+        "INSERT INTO events (run_id, seq, ts, type, step, host, data, prev_hash, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (e.run_id, e.seq, e.ts, e.type, e.step, e.host, _dumps(e.data), e.prev_hash, e.hash)
+            for e in events
+        ],
+    )
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON data: tuples become lists, keys strings, NaN/inf null (not valid JSON)."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _dumps(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

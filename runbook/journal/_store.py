@@ -1,0 +1,299 @@
+"""The append-only, hash-chained SQLite event log: the single source of truth (SPEC §5).
+
+Every `append` is one `BEGIN IMMEDIATE` transaction (read the run's last seq and hash,
+insert, commit) with `synchronous=FULL`, so an event the caller holds has survived a power
+loss, and two processes appending to one run keep a gapless seq and an unbroken chain.
+`append_many` commits several events, each chained to the one before, in one such
+transaction: one fsync for a batch (the engine's group commit).
+WAL mode lets `status` and `runs` read while an engine writes. The file is created 0600
+before SQLite touches it: a journal holds host names, commands and operator notes.
+
+A damaged or newer file is never rewritten: every SQLite error is turned into a
+`JournalError` that says what happened and leaves the file as it was.
+
+Here: the connection, its transactions and the cached run states. How an event is chained
+into a row is journal_rows.py's, the runs table read for people journal_runs.py's, the
+tables themselves journal_schema.py's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+from runbook.clock import iso
+from runbook.errors import JournalError, StateError
+from runbook.events import EVENT_TYPES, Event, RunState, fold
+from runbook.journal import _lock as runlock
+from runbook.journal._rows import (
+    Check,
+    Draft,
+    EventData,
+    event_from_row,
+    insert_event,
+    insert_events,
+)
+from runbook.journal._runs import RunSummary as RunSummary  # part of the Journal contract
+from runbook.journal._runs import find_run_id, new_run_id, summaries
+from runbook.journal._schema import (
+    BUSY_TIMEOUT_MS,
+    SCHEMA_VERSION,
+    check_version,
+    describe,
+    init_schema,
+    journal_error,
+)
+from runbook.model import RunMode
+
+
+class Journal:
+    """The state database: runs and their hash-chained events."""
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            if not create:
+                raise StateError(
+                    f"no journal at {self.path}; start a run with: runbook run PLAYBOOK"
+                )
+            self._create_file()
+        self._lock = threading.RLock()
+        # One connection shared by the engine's threads, serialised by self._lock;
+        # autocommit mode so that transactions are only the ones we open.
+        try:
+            self._db = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=15.0
+            )
+        except sqlite3.Error as err:
+            raise JournalError(f"cannot open the journal {self.path}: {describe(err)}") from err
+        self._states: dict[str, RunState] = {}
+        try:
+            with self._errors("open"):
+                self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                current = check_version(self._db, self.path) == SCHEMA_VERSION
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                if not current:  # readers skip the write lock once the schema is there
+                    init_schema(self._db, self.path)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _create_file(self) -> None:
+        parent = self.path.parent
+        try:
+            parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
+        except FileExistsError:
+            pass  # another process created it first; that's fine
+        except OSError as err:
+            raise JournalError(
+                f"cannot create the journal {self.path}: {err.strerror or err}"
+            ) from err
+
+    # -- errors ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Turn SQLite's exceptions into one clear JournalError (never a traceback)."""
+        try:
+            yield
+        except sqlite3.Error as err:
+            raise journal_error(err, self.path, doing) from err
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def new_run(self, playbook: str, mode: RunMode, ts: float) -> str:
+        """Register a run and return its id (events follow with `append`)."""
+        with self._lock, self._errors("write"):
+            for _ in range(50):
+                run_id = new_run_id(ts)
+                try:
+                    self._db.execute(
+                        "INSERT INTO runs (run_id, playbook, mode, created, created_ts) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (run_id, playbook, mode, iso(ts), ts),
+                    )
+                    return run_id
+                except sqlite3.IntegrityError:
+                    continue  # 1 in 65536 per minute: draw again
+        raise JournalError(f"cannot find a free run id in {self.path}")
+
+    def run_ids(self) -> list[str]:
+        """Every run id, oldest first."""
+        with self._lock, self._errors("read"):
+            rows = self._db.execute("SELECT run_id FROM runs ORDER BY created_ts, run_id")
+            return [r[0] for r in rows.fetchall()]
+
+    def resolve_run_id(self, text: str) -> str:
+        """`latest`, an exact run id or a unique prefix of one."""
+        return find_run_id(self.run_ids(), text, self.path)
+
+    def runs(self) -> list[RunSummary]:
+        """Every run with its status and progress, oldest first."""
+        with self._lock, self._errors("read"):
+            return summaries(self._db, self.is_engine_live)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def events(self, run_id: str, after_seq: int = 0) -> list[Event]:
+        """The run's events with seq > after_seq, in order."""
+        with self._lock, self._errors("read"):
+            rows = self._db.execute(
+                "SELECT run_id, seq, ts, type, step, host, data, prev_hash, hash "
+                "FROM events WHERE run_id=? AND seq>? ORDER BY seq",
+                (run_id, after_seq),
+            ).fetchall()
+        return [event_from_row(r) for r in rows]
+
+    def state(self, run_id: str) -> RunState:
+        """The run's state folded from its events (a fresh copy; unknown run: StateError)."""
+        self._require_run(run_id)
+        return fold(self.events(run_id))
+
+    def _require_run(self, run_id: str) -> None:
+        with self._lock, self._errors("read"):
+            row = self._db.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if not row:
+            raise StateError(f"no run '{run_id}' in {self.path} (see: runbook runs)")
+
+    def append(
+        self,
+        run_id: str,
+        type: str,
+        *,
+        ts: float,
+        step: str | None = None,
+        host: str | None = None,
+        data: EventData = None,
+    ) -> Event:
+        """Commit one event to the run's chain and return it as stored.
+
+        `ts` never goes backwards within a run: an earlier time is raised to the run's last
+        event time, so the chain reads in time order whichever clock wrote it.
+        """
+        return self._append(run_id, type, ts, step, host, data, None)
+
+    def append_checked(
+        self,
+        run_id: str,
+        type: str,
+        *,
+        check: Check,
+        ts: float,
+        step: str | None = None,
+        host: str | None = None,
+        data: EventData = None,
+    ) -> Event:
+        """Like `append`, but `check(state)` runs inside the write transaction first.
+
+        A text from `check` is raised as StateError and nothing is written: two operators
+        answering the same step at once get exactly one winner. `data` may be a function of
+        (state, effective ts) for values that depend on what was committed before.
+        """
+        return self._append(run_id, type, ts, step, host, data, check)
+
+    def append_many(self, run_id: str, drafts: Sequence[Draft]) -> list[Event]:
+        """Commit `drafts` in order, in one transaction (one fsync); all or none are stored.
+
+        Each event is chained to the one before it exactly as `append` would chain it, so
+        a batch reads, exports and verifies like the same events appended one by one.
+        """
+        if not drafts:
+            return []
+        _known_types(d.type for d in drafts)
+        return self._commit(
+            run_id, lambda: insert_events(self._db, run_id, drafts, self._require_run)
+        )
+
+    def _append(
+        self,
+        run_id: str,
+        type_: str,
+        ts: float,
+        step: str | None,
+        host: str | None,
+        data: EventData,
+        check: Check | None,
+    ) -> Event:
+        _known_types([type_])
+
+        def insert() -> list[Event]:
+            event = insert_event(
+                self._db,
+                run_id,
+                type_,
+                ts,
+                step,
+                host,
+                data,
+                check,
+                current_state=self._current_state,
+                require_run=self._require_run,
+            )
+            return [event]
+
+        return self._commit(run_id, insert)[0]
+
+    def _commit(self, run_id: str, insert: Callable[[], list[Event]]) -> list[Event]:
+        """`insert` in one BEGIN IMMEDIATE transaction; the cached state follows the commit."""
+        with self._lock, self._errors("write"):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                events = insert()
+                self._db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                self._states.pop(run_id, None)
+                raise
+            state = self._states.get(run_id)
+            if state is not None and state.last_seq == events[0].seq - 1:
+                for event in events:
+                    state.apply(event)
+            return events
+
+    def _current_state(self, run_id: str) -> RunState:
+        """The run's folded state, kept between calls and brought up to date incrementally."""
+        state = self._states.get(run_id)
+        if state is None:
+            state = self._states[run_id] = fold([])
+        for event in self.events(run_id, after_seq=state.last_seq):
+            state.apply(event)
+        return state
+
+    # -- the engine lock (runbook/journal/_lock.py) ---------------------------------------------
+
+    def lock_path(self, run_id: str) -> Path:
+        """`state.db.<run_id>.lock` beside the database."""
+        return runlock.lock_path(self.path, run_id)
+
+    def engine_lock(self, run_id: str) -> contextlib.AbstractContextManager[None]:
+        """Hold the run for one engine; RunLocked names the pid and host of a live holder."""
+        return runlock.engine_lock(self.lock_path(run_id), run_id)
+
+    def is_engine_live(self, run_id: str) -> bool:
+        """Whether an engine holds the run now (and so will act on an operator's answer)."""
+        return runlock.is_held(self.lock_path(run_id))
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _known_types(types: Iterable[str]) -> None:
+    for type_ in types:
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"unknown journal event type {type_!r}")

@@ -1,0 +1,275 @@
+"""The live board on a terminal, and the operator prompt (manual steps, --step, resume).
+
+`render_board(state, now)` is a pure render function; only `LiveView.tick`, called by the
+engine loop, refreshes the screen. A prompt runs on its own thread: it pauses the board,
+asks, and hands the answer to the engine, which journals it exactly like `runbook
+confirm` from another terminal (whichever is first wins; the other is told).
+"""
+
+from __future__ import annotations
+
+import queue
+import select
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from runbook.clock import iso, parse_iso
+from runbook.durations import format_duration
+from runbook.engine import Question
+from runbook.events import Event, RunState
+from runbook.visible import visible
+
+REFRESH_S = 0.25
+BAR = 20
+LOGGED = frozenset(
+    {"step_succeeded", "step_failed", "step_skipped", "step_retrying", "manual_answered"}
+)
+
+
+def _clock(ts: float) -> str:
+    return iso(ts)[11:16]
+
+
+def _bar(done: int, total: int) -> Text:
+    filled = round(BAR * done / total) if total else BAR
+    return Text("█" * filled, style="green") + Text("░" * (BAR - filled), style="dim")
+
+
+def _eta_line(state: RunState, now: float, first: Mapping[str, Any] | None) -> Text:
+    eta = state.eta
+    if not eta:
+        return Text("ETA: computing…", style="dim")
+    p50, p90 = parse_iso(str(eta["p50"])), parse_iso(str(eta["p90"]))
+    line = Text("ETA ", style="bold")
+    line += Text(f"P50 {_clock(p50)} (+{format_duration(max(0.0, p50 - now))})  ", style="bold")
+    line += Text(f"P90 {_clock(p90)} (+{format_duration(max(0.0, p90 - now))})")
+    if state.rto_s is not None and state.started is not None:
+        deadline = state.started + state.rto_s
+        risk = eta.get("rto_risk")
+        style = "red" if isinstance(risk, float) and risk > 0.5 else "yellow"
+        shown = f"{risk:.0%}" if isinstance(risk, (int, float)) else "?"
+        line += Text(f"   RTO {_clock(deadline)}: risk {shown}", style=style)
+    if first and first is not eta:
+        moved = p50 - parse_iso(str(first["p50"]))
+        sign = "+" if moved >= 0 else "-"
+        line += Text(f"   moved {sign}{format_duration(abs(moved))} since the start", style="dim")
+    return line
+
+
+def render_board(
+    state: RunState,
+    now: float,
+    last_lines: Mapping[tuple[str, str], str] | None = None,
+    first_eta: Mapping[str, Any] | None = None,
+) -> RenderableType:
+    """The whole board for one moment of a run."""
+    last_lines = last_lines or {}
+    elapsed = format_duration(now - state.started) if state.started else "-"
+    head = Text(f"{state.playbook}", style="bold") + Text(
+        f"  {state.title}   run {state.run_id} ({state.mode})   elapsed {elapsed}"
+    )
+    parts: list[RenderableType] = [head, _eta_line(state, now, first_eta)]
+
+    phases = Table(box=None, show_header=False, pad_edge=False)
+    for p in state.phases():
+        extra = ", ".join(
+            f"{n} {k}" for k, n in sorted(p.counts.items()) if k not in ("succeeded", "skipped")
+        )
+        phases.add_row(p.name, _bar(p.done, p.total), f"{p.done}/{p.total}", extra)
+    parts.append(phases)
+
+    running = [s for s in state.steps.values() if s.status in ("running", "waiting", "claimed")]
+    if running:
+        table = Table(box=None, title_justify="left", pad_edge=False, title="running")
+        for col in ("step", "hosts", "elapsed / estimate", "last output"):
+            table.add_column(col, overflow="ellipsis", no_wrap=True)
+        for s in running:
+            est = float(s.estimate.get("likely_s", 0) or 0)
+            took = format_duration(s.elapsed(now))
+            done = sum(1 for h in s.host_states.values() if h.status in ("succeeded", "skipped"))
+            hosts = f"{done}/{len(s.host_states)}" if s.kind == "remote" else s.kind
+            if s.status in ("waiting", "claimed"):
+                who = f"claimed by {s.claimed_by}" if s.claimed_by else "waiting for an operator"
+                last = f"{who}: runbook confirm {state.run_id} {s.id}"
+            else:
+                last = next(
+                    (line for (sid, _h), line in reversed(list(last_lines.items())) if sid == s.id),
+                    "",
+                )
+            style = "red" if est and s.elapsed(now) > est else ""
+            table.add_row(s.id, hosts, Text(f"{took} / {format_duration(est)}", style), last)
+        parts.append(table)
+
+    problems = state.with_status("failed")
+    for s in problems:
+        blocked = state.holds_up(s.id)
+        text = Text(f"✗ {s.id}: {s.reason or 'failed'}", style="red")
+        if blocked:
+            text += Text(f"  — blocks {len(blocked)}: {', '.join(blocked[:5])}", style="red")
+        parts.append(text)
+    return Group(*parts)
+
+
+class LiveView:
+    """Listener (the board) and Asker (the prompt) for a terminal."""
+
+    def __init__(
+        self, color: bool = True, stdin: TextIO | None = None, console: Console | None = None
+    ) -> None:
+        self.console = console or Console(no_color=not color, highlight=False)
+        self.stdin = stdin or sys.stdin
+        self._live: Live | None = None
+        self._lock = threading.RLock()
+        self._paused = False
+        self._closed = False
+        self._next_draw = 0.0
+        self._state: RunState | None = None
+        self._lines: dict[tuple[str, str], str] = {}
+        self._first_eta: Mapping[str, Any] | None = None
+        self._questions: queue.Queue[Question] = queue.Queue()
+        self._withdrawn: dict[str, str] = {}
+        self._engine: Any = None
+        self._on_screen: str | None = None  # the step whose prompt is open
+        self._told: set[str] = set()  # steps whose open prompt was said to be settled
+
+    # -- listener ---------------------------------------------------------------------------
+
+    def event(self, e: Event, state: RunState) -> None:
+        self._state = state
+        if e.type == "host_output":
+            lines = [ln for ln in str(e.data.get("text") or "").splitlines() if ln.strip()]
+            if lines:
+                key = (e.step or "", e.host or "")
+                self._lines.pop(key, None)
+                self._lines[key] = visible(lines[-1][:200])
+                while len(self._lines) > 500:
+                    self._lines.pop(next(iter(self._lines)))
+        elif e.type == "eta" and self._first_eta is None:
+            self._first_eta = e.data
+        elif e.type in LOGGED:
+            from runbook.present._plain import describe
+
+            text = visible(describe(e) or "")
+            style = "red" if e.type == "step_failed" else ""
+            with self._lock:
+                if not self._paused:
+                    self.console.print(Text(f"{e.ts[11:19]} {e.step}: {text}", style=style))
+
+    def tick(self, state: RunState, now: float) -> None:
+        real = time.monotonic()
+        if real < self._next_draw:
+            return
+        self._next_draw = real + REFRESH_S
+        with self._lock:
+            if self._paused or self._closed:
+                return
+            board = render_board(state, now, self._lines, self._first_eta)
+            if self._live is None:
+                self._live = Live(board, console=self.console, auto_refresh=False)
+                self._live.start()
+            else:
+                self._live.update(board, refresh=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._live is not None:
+                self._live.stop()
+                self._live = None
+
+    # -- asker ------------------------------------------------------------------------------
+
+    def bind(self, engine: Any) -> LiveView:
+        """Answers go to `engine`; the prompt thread starts."""
+        self._engine = engine
+        threading.Thread(target=self._prompt_loop, name="runbook-prompt", daemon=True).start()
+        return self
+
+    def ask(self, question: Question) -> None:
+        self._withdrawn.pop(question.step, None)
+        self._questions.put(question)
+
+    def withdraw(self, step: str, why: str) -> None:
+        self._withdrawn[step] = why
+        # Said at once (the engine may finish and exit before the prompt thread looks).
+        self._tell_settled(step)
+
+    def _tell_settled(self, step: str) -> None:
+        with self._lock:
+            why = self._withdrawn.get(step)
+            if why is None or self._on_screen != step or step in self._told:
+                return
+            self._told.add(step)
+            self.console.print(f"\n  {step}: {why}; no answer needed here")
+
+    def _prompt_loop(self) -> None:
+        while True:
+            q = self._questions.get()
+            if q.step in self._withdrawn:
+                continue
+            with self._lock:
+                self._paused = True
+                if self._live is not None:
+                    self._live.stop()
+                    self._live = None
+            try:
+                self._on_screen = q.step
+                self._told.discard(q.step)
+                answer = self._prompt(q)
+            finally:
+                with self._lock:
+                    self._on_screen = None
+                    self._paused = False
+                    self._next_draw = 0.0
+            if answer is not None and self._engine is not None:
+                self._engine.answer(q.step, answer[0], answer[1])
+
+    def _prompt(self, q: Question) -> tuple[str, str] | None:
+        c = self.console
+        c.print()
+        kind = {"manual": "manual step", "gate": "next step", "resume": "interrupted step"}
+        c.print(Text(f"▶ {kind[q.kind]} {q.step}: {q.title}", style="bold yellow"))
+        for line in q.text.splitlines():
+            c.print(f"  {line}", markup=False, highlight=False)
+        if q.hosts:
+            c.print(f"  hosts: {', '.join(q.hosts[:20])}" + (" …" if len(q.hosts) > 20 else ""))
+        if q.owner:
+            c.print(f"  owner: {q.owner}")
+        choices = " / ".join(q.choices)
+        while True:
+            typed = self._read_line(q, f"Answer {choices}: ")
+            if typed is None:
+                return None
+            word = typed.strip().lower()
+            match = [ch for ch in q.choices if word and ch.startswith(word)]
+            if len(match) == 1:
+                break
+            c.print(f"  please answer one of: {choices}")
+        note = self._read_line(q, "Note (optional, Enter to skip): ")
+        if note is None:
+            return None
+        return match[0], note.strip()
+
+    def _read_line(self, q: Question, prompt: str) -> str | None:
+        """A line from the terminal, or None when the question was settled elsewhere."""
+        self.console.print(prompt, end="")
+        self.console.file.flush()
+        while True:
+            if q.step in self._withdrawn:
+                self._tell_settled(q.step)
+                return None
+            try:
+                ready, _, _ = select.select([self.stdin], [], [], 0.25)
+            except (ValueError, OSError):
+                return None
+            if ready:
+                line = self.stdin.readline()
+                return line if line else None
