@@ -142,3 +142,12 @@ class Inventory:
     hosts: Mapping[str, Host] = field(default_factory=dict)
     groups: Mapping[str, Group] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Durations:
+    """A parsed `--durations` file: whole-step work, or per-host durations."""
+
+    steps: Mapping[str, float] = field(default_factory=dict)
+    hosts: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    path: str | None = None

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from runbook.errors import InputError
 from runbook.load._fields import STEP_FIELDS, TOP_FIELDS

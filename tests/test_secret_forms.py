@@ -8,8 +8,7 @@ import shlex
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from runbook.model import Host
 from runbook.secrets import Redactor, SecretText

@@ -9,8 +9,9 @@ import pytest
 
 from runbook.errors import InputError
 from runbook.load._playbook import load_playbook
+from runbook.load._template_check import check_templates as template_issues
 from runbook.model import Host, Inventory, Location
-from runbook.templates._render import context, render_command, render_text, template_issues
+from runbook.templates._render import context, render_command, render_text
 
 WEB = Host(
     "web01",

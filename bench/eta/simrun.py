@@ -12,8 +12,7 @@ from typing import Any
 
 from runbook.clock import iso
 from runbook.durations import parse_duration
-from runbook.engine._eta import PERIOD_S as ENGINE_PERIOD_S
-from runbook.engine._eta import EtaSchedule
+from runbook.engine._eta import PERIOD_S as ENGINE_PERIOD_S, EtaSchedule
 from runbook.events._event import Event
 from runbook.events._fold import RunState
 from runbook.forecast._model import History, PastRun

@@ -13,21 +13,13 @@ if TYPE_CHECKING:
     from runbook.app._hostcheck import check_hosts as check_hosts
     from runbook.app._session import (
         RunRequest as RunRequest,
-    )
-    from runbook.app._session import (
         Ui as Ui,
-    )
-    from runbook.app._session import (
         prepare as prepare,
     )
     from runbook.app._status_doc import status_document as status_document
     from runbook.app._verify import (
         read_run as read_run,
-    )
-    from runbook.app._verify import (
         verify_export as verify_export,
-    )
-    from runbook.app._verify import (
         verify_run as verify_run,
     )
 else:  # at run time each name is imported on first use: see runbook/exports.py

@@ -54,7 +54,7 @@ from runbook.model import RunMode
 
 if TYPE_CHECKING:
     from runbook.executors.ssh import SshTransport
-    from runbook.load import Durations
+    from runbook.model import Durations
 
 __all__ = [
     "RESULT_EXIT",
@@ -101,7 +101,8 @@ def execute(
     durations: Durations | None = None
     seed: int | None = None
     if rehearsal:
-        from runbook.load import Durations, load_durations
+        from runbook.load import load_durations
+        from runbook.model import Durations
 
         durations = Durations()
         if req.durations is not None:
@@ -146,8 +147,8 @@ def _run(
 ) -> int:
     from runbook.app._history import history_in  # numpy: while the first hosts connect
     from runbook.events import fold
+    from runbook.executors import RehearsalTimes
     from runbook.journal import Journal
-    from runbook.load import RehearsalTimes
 
     playbook = checked.resolved.playbook
     rehearsal = mode == "rehearsal"

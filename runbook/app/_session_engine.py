@@ -24,9 +24,9 @@ from runbook.model import RunMode
 if TYPE_CHECKING:  # the engine is imported when one is built (see session.py)
     from runbook.engine import Asker, Engine, Listener
     from runbook.events import RunState
+    from runbook.executors import RehearsalTimes
     from runbook.forecast import Forecaster
     from runbook.journal import Journal
-    from runbook.load import RehearsalTimes
 
 RESULT_EXIT = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "aborted": EXIT_FAILED}
 

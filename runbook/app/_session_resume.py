@@ -27,10 +27,10 @@ from runbook.clock import Clock, RealClock, VirtualClock
 from runbook.engine import RenderedWork, analyse
 from runbook.errors import StateError
 from runbook.events import fold
-from runbook.executors import Transport, kill_orphans
+from runbook.executors import RehearsalTimes, Transport, kill_orphans
 from runbook.journal import Journal
-from runbook.load import Durations, RehearsalTimes, load_durations
-from runbook.model import RunMode
+from runbook.load import load_durations
+from runbook.model import Durations, RunMode
 from runbook.plan import Plan
 
 

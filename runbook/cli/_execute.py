@@ -82,8 +82,7 @@ def run_command(
     operator: str | None = OPERATOR,
 ) -> None:
     """Execute a playbook with the live view; prints the run id first."""
-    from runbook.app import RunRequest
-    from runbook.app import _session as session
+    from runbook.app import RunRequest, _session as session
 
     _positive(concurrency, "--concurrency")
     _positive(forks, "--forks")
@@ -155,8 +154,7 @@ def rehearse_command(
     operator: str | None = OPERATOR,
 ) -> None:
     """A full simulated run: nothing executed, same engine, same journal, same ETA."""
-    from runbook.app import RunRequest
-    from runbook.app import _session as session
+    from runbook.app import RunRequest, _session as session
 
     _positive(concurrency, "--concurrency")
     _positive(forks, "--forks")

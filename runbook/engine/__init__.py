@@ -7,24 +7,15 @@ from typing import TYPE_CHECKING
 from runbook.exports import lazy_exports
 
 if TYPE_CHECKING:
-    from runbook.engine._attempt import Commands as Commands
     from runbook.engine._dispatch import (
         Dispatcher as Dispatcher,
-    )
-    from runbook.engine._dispatch import (
         TimerHeap as TimerHeap,
     )
     from runbook.engine._engine import Engine as Engine
     from runbook.engine._io import (
         Asker as Asker,
-    )
-    from runbook.engine._io import (
         EngineOptions as EngineOptions,
-    )
-    from runbook.engine._io import (
         Listener as Listener,
-    )
-    from runbook.engine._io import (
         Question as Question,
     )
     from runbook.engine._recovery import analyse as analyse
@@ -33,7 +24,6 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
     __getattr__, __all__ = lazy_exports(
         __name__,
         {
-            "_attempt": ("Commands",),
             "_dispatch": ("Dispatcher", "TimerHeap"),
             "_engine": ("Engine",),
             "_io": ("Asker", "EngineOptions", "Listener", "Question"),

@@ -7,35 +7,15 @@ No clock, no threads, no I/O: the same sequence runs live and in rehearsals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from runbook.durations import format_duration
-from runbook.executors import Action, CommandResult
+from runbook.executors import Action, CommandResult, Commands
 
 # normal: the whole sequence. verify_only: after a crash during `run`, only `verify` decides.
 # after_run: after a crash once `run` had succeeded (during `until`/`verify`): go on from there.
 Mode = Literal["normal", "verify_only", "after_run"]
-
-
-@dataclass(frozen=True)
-class Commands:
-    """The rendered commands of one step for one host (None: not in the step)."""
-
-    skip_if: str | None = None
-    run: str | None = None
-    until: str | None = None
-    verify: str | None = None
-    # The same commands as they may be journaled and shown, when a secret went through a
-    # filter into them (secret_forms.py); None: the commands themselves.
-    shown: Commands | None = field(default=None, compare=False, repr=False)
-
-    def get(self, action: Action) -> str | None:
-        return getattr(self, action)  # type: ignore[no-any-return]
-
-    def display(self, action: Action) -> str | None:
-        """`action`'s command as it may be journaled and shown (still to be redacted)."""
-        return (self.shown or self).get(action)
 
 
 @dataclass(frozen=True)

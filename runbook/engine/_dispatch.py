@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from runbook.clock import Clock
-from runbook.engine._attempt import Commands, HostAttempt, RunCommand
+from runbook.engine._attempt import HostAttempt, RunCommand
 from runbook.executors import (
     Action,
     CommandResult,
+    Commands,
     OutputBuffer,
     SimulatedWork,
     Transport,

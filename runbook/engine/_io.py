@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from runbook.engine._attempt import Commands
 from runbook.events import Event, RunState
+from runbook.executors import Commands
 
 QuestionKind = Literal["manual", "gate", "resume"]
 

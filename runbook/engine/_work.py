@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runbook.engine._attempt import Commands
-from runbook.executors import ACTIONS
+from runbook.executors import ACTIONS, Commands
 from runbook.model import Host, RunMode, Step
 from runbook.secrets import Redactor
 from runbook.templates import SecretForms, context, render_command, render_text

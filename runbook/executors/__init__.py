@@ -9,35 +9,21 @@ from runbook.exports import lazy_exports
 if TYPE_CHECKING:
     from runbook.executors._base import (
         ACTIONS as ACTIONS,
-    )
-    from runbook.executors._base import (
         NUL_IN_COMMAND as NUL_IN_COMMAND,
-    )
-    from runbook.executors._base import (
         Action as Action,
-    )
-    from runbook.executors._base import (
         CommandResult as CommandResult,
-    )
-    from runbook.executors._base import (
+        Commands as Commands,
         OutputBuffer as OutputBuffer,
-    )
-    from runbook.executors._base import (
         OutputCallback as OutputCallback,
-    )
-    from runbook.executors._base import (
         Transport as Transport,
-    )
-    from runbook.executors._base import (
         runs_locally as runs_locally,
     )
     from runbook.executors._local import LocalTransport as LocalTransport
     from runbook.executors._orphans import (
         kill_orphans as kill_orphans,
-    )
-    from runbook.executors._orphans import (
         marked_environ as marked_environ,
     )
+    from runbook.executors._rehearsal_times import RehearsalTimes as RehearsalTimes
     from runbook.executors._simulated import SimulatedWork as SimulatedWork
 else:  # at run time each name is imported on first use: see runbook/exports.py
     __getattr__, __all__ = lazy_exports(
@@ -47,6 +33,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
                 "ACTIONS",
                 "Action",
                 "CommandResult",
+                "Commands",
                 "NUL_IN_COMMAND",
                 "OutputBuffer",
                 "OutputCallback",
@@ -55,6 +42,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
             ),
             "_local": ("LocalTransport",),
             "_orphans": ("kill_orphans", "marked_environ"),
+            "_rehearsal_times": ("RehearsalTimes",),
             "_simulated": ("SimulatedWork",),
         },
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from runbook.connection import LOCAL, connection
@@ -23,6 +23,26 @@ ACTIONS: tuple[Action, ...] = ("skip_if", "run", "until", "verify")
 STREAM_BUDGET = 64 * 1024
 TAIL_BYTES = 16 * 1024
 HOLD_BACK = 256  # longest secret an unterminated line is never cut through
+
+
+@dataclass(frozen=True)
+class Commands:
+    """The rendered commands of one step for one host (None: not in the step)."""
+
+    skip_if: str | None = None
+    run: str | None = None
+    until: str | None = None
+    verify: str | None = None
+    # The same commands as they may be journaled and shown, when a secret went through a
+    # filter into them (secret_forms.py); None: the commands themselves.
+    shown: Commands | None = field(default=None, compare=False, repr=False)
+
+    def get(self, action: Action) -> str | None:
+        return getattr(self, action)  # type: ignore[no-any-return]
+
+    def display(self, action: Action) -> str | None:
+        """`action`'s command as it may be journaled and shown (still to be redacted)."""
+        return (self.shown or self).get(action)
 
 
 def runs_locally(host: Host) -> bool:

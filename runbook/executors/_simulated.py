@@ -6,9 +6,8 @@ for the outcome and the delay, and delivers the result from its timer heap.
 
 from __future__ import annotations
 
-from runbook.engine import Commands
-from runbook.executors._base import Action, CommandResult
-from runbook.load import RehearsalTimes
+from runbook.executors._base import Action, CommandResult, Commands
+from runbook.executors._rehearsal_times import RehearsalTimes
 
 
 class SimulatedWork:

@@ -10,32 +10,20 @@ from runbook.exports import lazy_exports
 if TYPE_CHECKING:
     from runbook.forecast._model import (
         History as History,
-    )
-    from runbook.forecast._model import (
         PastRun as PastRun,
     )
     from runbook.forecast._montecarlo import (
         MonteCarloForecaster as MonteCarloForecaster,
-    )
-    from runbook.forecast._montecarlo import (
         plan_json as plan_json,
-    )
-    from runbook.forecast._montecarlo import (
         planned as planned,
     )
     from runbook.forecast._observe import (
         DONE as DONE,
-    )
-    from runbook.forecast._observe import (
         observe_events as observe_events,
     )
     from runbook.forecast._simple import (
         Forecaster as Forecaster,
-    )
-    from runbook.forecast._simple import (
         SimpleForecaster as SimpleForecaster,
-    )
-    from runbook.forecast._simple import (
         eta_data as eta_data,
     )
 else:  # at run time each name is imported on first use: see runbook/exports.py

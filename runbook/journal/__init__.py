@@ -10,39 +10,21 @@ from runbook.exports import lazy_exports
 if TYPE_CHECKING:
     from runbook.journal._decisions import (
         Answer as Answer,
-    )
-    from runbook.journal._decisions import (
         Recorded as Recorded,
-    )
-    from runbook.journal._decisions import (
         claim as claim,
-    )
-    from runbook.journal._decisions import (
         confirm as confirm,
-    )
-    from runbook.journal._decisions import (
         expect as expect,
-    )
-    from runbook.journal._decisions import (
         operator_name as operator_name,
-    )
-    from runbook.journal._decisions import (
         retry as retry,
-    )
-    from runbook.journal._decisions import (
         skip as skip,
     )
     from runbook.journal._rows import Draft as Draft
     from runbook.journal._store import (
         Journal as Journal,
-    )
-    from runbook.journal._store import (
         RunSummary as RunSummary,
     )
     from runbook.journal._tamper import (
         ChainBreak as ChainBreak,
-    )
-    from runbook.journal._tamper import (
         find_break as find_break,
     )
 else:  # at run time each name is imported on first use: see runbook/exports.py

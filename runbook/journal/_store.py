@@ -37,8 +37,12 @@ from runbook.journal._rows import (
     insert_event,
     insert_events,
 )
-from runbook.journal._runs import RunSummary as RunSummary  # part of the Journal contract
-from runbook.journal._runs import find_run_id, new_run_id, summaries
+from runbook.journal._runs import (
+    RunSummary as RunSummary,  # part of the Journal contract
+    find_run_id,
+    new_run_id,
+    summaries,
+)
 from runbook.journal._schema import (
     BUSY_TIMEOUT_MS,
     SCHEMA_VERSION,

@@ -8,45 +8,27 @@ from typing import TYPE_CHECKING
 from runbook.exports import lazy_exports
 
 if TYPE_CHECKING:
-    from runbook.load._durations_file import (
-        Durations as Durations,
-    )
-    from runbook.load._durations_file import (
-        RehearsalTimes as RehearsalTimes,
-    )
-    from runbook.load._durations_file import (
-        load_durations as load_durations,
-    )
+    from runbook.load._durations_file import load_durations as load_durations
     from runbook.load._patterns import select_hosts as select_hosts
     from runbook.load._resolve import resolve as resolve
     from runbook.load._schema import playbook_schema as playbook_schema
     from runbook.load._source import (
         Document as Document,
-    )
-    from runbook.load._source import (
         PathKey as PathKey,
-    )
-    from runbook.load._source import (
         marks_in as marks_in,
-    )
-    from runbook.load._source import (
         parse_yaml as parse_yaml,
-    )
-    from runbook.load._source import (
         read_text as read_text,
     )
     from runbook.load._template_check import check_templates as check_templates
     from runbook.load._variables import (
         inventory_secrets as inventory_secrets,
-    )
-    from runbook.load._variables import (
         resolve_vars as resolve_vars,
     )
 else:  # at run time each name is imported on first use: see runbook/exports.py
     __getattr__, __all__ = lazy_exports(
         __name__,
         {
-            "_durations_file": ("Durations", "RehearsalTimes", "load_durations"),
+            "_durations_file": ("load_durations",),
             "_patterns": ("select_hosts",),
             "_resolve": ("resolve",),
             "_schema": ("playbook_schema",),

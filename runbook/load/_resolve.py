@@ -82,9 +82,9 @@ def _resolve(
     else:
         _no_inventory(playbook, issues)
     if not issues:
-        from runbook.templates import template_issues  # jinja2 only when it is needed
+        from runbook.load._template_check import check_templates  # jinja2 only when needed
 
-        issues.extend(template_issues(playbook, step_hosts, inventory))
+        issues.extend(check_templates(playbook, step_hosts, inventory))
     if issues:
         raise InputError(sort_issues(issues, playbook.files))
     return Resolved(playbook, inventory, step_hosts)

@@ -9,32 +9,18 @@ from runbook.exports import lazy_exports
 if TYPE_CHECKING:
     from runbook.plan._build import (
         Plan as Plan,
-    )
-    from runbook.plan._build import (
         PlanStep as PlanStep,
-    )
-    from runbook.plan._build import (
         build_plan as build_plan,
     )
     from runbook.plan._graph import (
         graph_issues as graph_issues,
-    )
-    from runbook.plan._graph import (
         topological_order as topological_order,
-    )
-    from runbook.plan._graph import (
         waves_of as waves_of,
     )
     from runbook.plan._render import (
         estimate_text as estimate_text,
-    )
-    from runbook.plan._render import (
         to_dot as to_dot,
-    )
-    from runbook.plan._render import (
         to_mermaid as to_mermaid,
-    )
-    from runbook.plan._render import (
         write_json as write_json,
     )
 else:  # at run time each name is imported on first use: see runbook/exports.py

@@ -9,25 +9,15 @@ from runbook.exports import lazy_exports
 if TYPE_CHECKING:
     from runbook.present._grid import (
         Column as Column,
-    )
-    from runbook.present._grid import (
         Grid as Grid,
-    )
-    from runbook.present._grid import (
         print_out as print_out,
     )
     from runbook.present._live import LiveView as LiveView
     from runbook.present._plain import PlainListener as PlainListener
     from runbook.present._status import (
         event_lines as event_lines,
-    )
-    from runbook.present._status import (
         render_status as render_status,
-    )
-    from runbook.present._status import (
         runs_text as runs_text,
-    )
-    from runbook.present._status import (
         status_text as status_text,
     )
     from runbook.present._tables import render_plan as render_plan

@@ -12,8 +12,6 @@ if TYPE_CHECKING:
     from runbook.report._jsonl import parse_event as parse_event
     from runbook.report._status_md import (
         next_update_at as next_update_at,
-    )
-    from runbook.report._status_md import (
         render_status_md as render_status_md,
     )
 else:  # at run time each name is imported on first use: see runbook/exports.py

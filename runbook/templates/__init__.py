@@ -10,30 +10,13 @@ from runbook.exports import lazy_exports
 if TYPE_CHECKING:
     from runbook.templates._render import (
         RENDER_ERRORS as RENDER_ERRORS,
-    )
-    from runbook.templates._render import (
         compile_template as compile_template,
-    )
-    from runbook.templates._render import (
         context as context,
-    )
-    from runbook.templates._render import (
         describe_error as describe_error,
-    )
-    from runbook.templates._render import (
         has_template as has_template,
-    )
-    from runbook.templates._render import (
         render_command as render_command,
-    )
-    from runbook.templates._render import (
         render_text as render_text,
-    )
-    from runbook.templates._render import (
         syntax_hint as syntax_hint,
-    )
-    from runbook.templates._render import (
-        template_issues as template_issues,
     )
     from runbook.templates._secret_forms import SecretForms as SecretForms
 else:  # at run time each name is imported on first use: see runbook/exports.py
@@ -49,7 +32,6 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
                 "render_command",
                 "render_text",
                 "syntax_hint",
-                "template_issues",
             ),
             "_secret_forms": ("SecretForms",),
         },

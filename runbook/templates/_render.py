@@ -11,7 +11,7 @@ import difflib
 import json
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import jinja2
@@ -20,7 +20,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from runbook.errors import InputError, Issue
-from runbook.model import Host, Inventory, Location, Playbook, RunMode
+from runbook.model import Host, Location, RunMode
 from runbook.secrets import MASK, Redactor, SecretText, is_secret_name
 from runbook.templates._filters import ansible_filters
 from runbook.templates._reads import Read, root_reads
@@ -317,14 +317,3 @@ def _top_level_hint(name: str, ctx: Mapping[str, Any]) -> str:
     if close:
         return f"did you mean '{close[0]}'?"
     return "templates see `vars.NAME`, `host.name`, `host.address`, `host.vars.NAME`, `run.id`"
-
-
-def template_issues(
-    playbook: Playbook,
-    step_hosts: Mapping[str, Sequence[str]] | None = None,
-    inventory: Inventory | None = None,
-) -> list[Issue]:
-    """Every template syntax error and undefined name of a playbook, located."""
-    from runbook.load import check_templates
-
-    return check_templates(playbook, step_hosts, inventory)

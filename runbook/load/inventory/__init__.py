@@ -11,8 +11,6 @@ if TYPE_CHECKING:
     from runbook.load.inventory._beside import PendingInventory as PendingInventory
     from runbook.load.inventory._load import (
         find_inventory as find_inventory,
-    )
-    from runbook.load.inventory._load import (
         load_inventory as load_inventory,
     )
 else:  # at run time each name is imported on first use: see runbook/exports.py
