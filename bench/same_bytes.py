@@ -14,7 +14,7 @@ A capture writes one file per item into OUT (which must be empty or absent):
   playbook, then `runbook export latest --format jsonl|csv|md` of that run (normalised, below);
 - `validate/`: `runbook validate` of the example playbooks and of every file in
   tests/data/bad/ (inventory files with tests/data/good/minimal.yml and `-i FILE`, as
-  tests/test_validate_cli.py does);
+  tests/cli/test_validate.py does);
 - `other/`: `runbook schema` and `runbook hosts -i INV [--format json]` (cheap, deterministic).
 
 Every invocation runs in a fresh temporary folder holding a copy of just the inputs it

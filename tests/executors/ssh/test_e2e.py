@@ -18,7 +18,7 @@ from runbook.load.inventory._load import load_inventory
 
 pytestmark = pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 PLAYBOOK = ROOT / "playbooks" / "datacenter-restore.yml"
 INVENTORY = ROOT / "inventory" / "datacenter.yml"
 

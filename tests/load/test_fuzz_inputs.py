@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from runbook.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "playbooks" / "first-restore.yml").read_text()
 INVENTORY = (ROOT / "inventory" / "datacenter.yml").read_text()
 LOCATED = re.compile(r"^\S.*:\d+:\d+: error: .+|^error: .+|^\S+: .+", re.MULTILINE)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 BAD = DATA / "bad"
 GOOD = DATA / "good"
 HEADER = re.compile(r"#\s*expect:\s*(\d+)(?::(\d+))?\s+(.*\S)")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESTORE = ROOT / "playbooks" / "datacenter-restore.yml"
 FIRST = ROOT / "playbooks" / "first-restore.yml"
 INVENTORY = ROOT / "inventory" / "datacenter.yml"
@@ -82,7 +82,7 @@ def test_json_plan_of_the_datacenter_example(restore_json: dict[str, Any]) -> No
 
 def test_output_is_byte_identical_across_runs(outputs: dict[str, str]) -> None:
     # dot and mermaid are rendered from the same Plan as json: determinism of the plan
-    # itself is checked here, of the renderers in test_plan.py.
+    # itself is checked here, of the renderers in tests/plan/test_plan.py.
     for fmt in ("json", "table"):
         again = runbook("plan", RESTORE, "-i", INVENTORY, "--format", fmt)
         assert again.stdout == outputs[fmt], fmt

@@ -10,7 +10,7 @@ from runbook.errors import InputError
 from runbook.load._playbook import find_cycles, load_playbook
 from runbook.model import Estimate, Playbook
 
-GOOD = Path(__file__).parent / "data" / "good"
+GOOD = Path(__file__).resolve().parents[1] / "data" / "good"
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from runbook.present._grid import Column, Grid, wrap
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 

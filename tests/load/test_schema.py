@@ -13,7 +13,7 @@ from runbook.load._fields import DEFAULTS_FIELDS, STEP_FIELDS, TOP_FIELDS
 from runbook.load._schema import DURATION_PATTERN, playbook_schema
 from runbook.load._source import load_yaml
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_schema_lists_exactly_the_fields_the_loader_knows() -> None:

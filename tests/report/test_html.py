@@ -15,7 +15,7 @@ from audit_helpers import RUN_ID, T0, MemoryChain, journal_restore, memory_resto
 
 from runbook.report._html import render_html
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "playbooks" / "datacenter-restore.yml"
 INVENTORY = ROOT / "inventory" / "datacenter.yml"
 CHROMIUM = next(

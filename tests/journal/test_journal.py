@@ -20,7 +20,7 @@ from runbook.journal._chain import verify_chain
 from runbook.journal._runs import new_run_id
 from runbook.journal._store import Journal
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _journal(tmp_path: Path) -> Journal:
