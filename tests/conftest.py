@@ -1,8 +1,22 @@
-"""Shared pytest configuration: the --runslow flag for long soak variants."""
+"""Shared pytest configuration: the --runslow flag, and the real OpenSSH server the SSH
+tests share (tests/sshd.py starts and stops it; the fixtures below hand it out)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+import sshd
+
+# 127.0.0.150-181: clear of the example inventory (127.0.0.2-100) and of bench/fanout.py
+# (127.0.0.190+). A test that counts connections or kills sessions dials addresses (by
+# index) that no other test dials:
+#   0-12, 31  executors/ssh/test_transport.py     21-22  test_reliability_injection.py
+#   13-16     executors/ssh/test_faults.py        22     test_reliability_secrets.py
+#   17-20     app/test_hostcheck.py               23     test_reliability_big_output.py
+#   24-30     executors/ssh/test_e2e.py           26     executors/test_orphans.py
+SSHD_FIRST, SSHD_COUNT = 150, 32
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -16,3 +30,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def sshd_server() -> Iterator[sshd.Sshd]:
+    """A real OpenSSH server on 32 loopback addresses, one port, started on first use and
+    stopped at the end of the session; skips the test where it cannot run (not root, no
+    openssh-server)."""
+    reason = sshd.unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    server = sshd.start(sshd.loopback(SSHD_FIRST, SSHD_COUNT))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def known_hosts(sshd_server: sshd.Sshd, tmp_path: Path) -> Path:
+    """This test's own known_hosts with the server's key on every address: a test may
+    accept keys into it or edit it. Not named `known_hosts`, so an inventory written to
+    tmp_path does not pick it up as the file beside it."""
+    path = tmp_path / "user_known_hosts"
+    path.write_text(sshd_server.known_hosts_lines())
+    return path
+
+
+@pytest.fixture
+def ssh_env(known_hosts: Path) -> dict[str, str]:
+    """Environment for a runbook process that should see only the test server: no
+    ~/.ssh/config, and this test's known_hosts."""
+    return {"RUNBOOK_SSH_CONFIG": "", "RUNBOOK_KNOWN_HOSTS": str(known_hosts)}

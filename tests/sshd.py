@@ -12,7 +12,6 @@ Everything is on 127.0.0.x; nothing leaves the machine.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import random
@@ -308,19 +307,6 @@ class Blackhole:
 
     def __exit__(self, *exc: object) -> None:
         subprocess.run(["nft", "delete", "table", "inet", self.table], capture_output=True)
-
-
-_shared: Sshd | None = None
-SHARED_FIRST, SHARED_COUNT = 150, 32  # 127.0.0.150-181: clear of the example inventory
-
-
-def shared() -> Sshd:
-    """One server for the whole test process (every SSH test module), stopped at exit."""
-    global _shared
-    if _shared is None:
-        _shared = start(loopback(SHARED_FIRST, SHARED_COUNT))
-        atexit.register(_shared.stop)
-    return _shared
 
 
 def connection_count(server: Sshd, address: str) -> int:

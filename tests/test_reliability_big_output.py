@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import sshd
 from engine_helpers import env, events, of_type, write
 
@@ -110,26 +109,14 @@ def test_200_mb_of_local_output_keeps_memory_bounded(tmp_path: Path) -> None:
     _compare(tmp_path, 200 * MB, "local: true", "local step")
 
 
-def _ssh(tmp_path: Path, size: int) -> None:
-    server = sshd.shared()
+def test_200_mb_of_remote_output_keeps_memory_bounded(
+    sshd_server: sshd.Sshd, ssh_env: dict[str, str], tmp_path: Path
+) -> None:
     inv = tmp_path / "hosts.yml"
     inv.write_text(
         "all:\n  vars:\n"
-        f"    ansible_port: {server.port}\n    ansible_user: {server.user}\n"
-        f"    ansible_ssh_private_key_file: {server.client_key}\n  hosts:\n"
-        f"    chatty: {{ansible_host: {server.addresses[23]}}}\n"
+        f"    ansible_port: {sshd_server.port}\n    ansible_user: {sshd_server.user}\n"
+        f"    ansible_ssh_private_key_file: {sshd_server.client_key}\n  hosts:\n"
+        f"    chatty: {{ansible_host: {sshd_server.addresses[23]}}}\n"
     )
-    _compare(
-        tmp_path,
-        size,
-        "hosts: all",
-        "remote step over SSH",
-        ("-i", str(inv)),
-        RUNBOOK_SSH_CONFIG="",
-        RUNBOOK_KNOWN_HOSTS=str(server.known_hosts),
-    )
-
-
-@pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))
-def test_200_mb_of_remote_output_keeps_memory_bounded(tmp_path: Path) -> None:
-    _ssh(tmp_path, 200 * MB)
+    _compare(tmp_path, 200 * MB, "hosts: all", "remote step over SSH", ("-i", str(inv)), **ssh_env)

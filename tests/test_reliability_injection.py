@@ -13,12 +13,11 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 import sshd
 from engine_helpers import cli, events, of_type, write
 from ssh_helpers import base_env, runbook
 
-# Shared-server addresses 21-22 are this module's (see the other test_ssh_* modules).
+# The shared server's addresses 21-22 are this module's (see tests/conftest.py).
 A_FIRST = 21
 
 
@@ -131,15 +130,15 @@ def _inventory(server: sshd.Sshd, values: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))
-def test_inventory_values_reach_the_remote_shell_as_data(tmp_path: Path) -> None:
-    server = sshd.shared()
+def test_inventory_values_reach_the_remote_shell_as_data(
+    sshd_server: sshd.Sshd, ssh_env: dict[str, str], tmp_path: Path
+) -> None:
     base = sshd.public_tempdir("runbook-inject-")  # the remote user must reach it
     try:
         out, trap = _folders(base)
         values = payloads(trap)
         names = sorted(values)
-        (tmp_path / "hosts.yml").write_text(_inventory(server, values))
+        (tmp_path / "hosts.yml").write_text(_inventory(sshd_server, values))
         run_cmd = "; ".join(
             f"printf '%s' {{{{ host.vars.{n} }}}} > {out}/{{{{ host.name }}}}-{n}" for n in names
         )
@@ -158,7 +157,7 @@ def test_inventory_values_reach_the_remote_shell_as_data(tmp_path: Path) -> None
                 verify: {_yaml_str(verify)}
             """,
         )
-        env = base_env(tmp_path, RUNBOOK_SSH_CONFIG="", RUNBOOK_KNOWN_HOSTS=str(server.known_hosts))
+        env = base_env(tmp_path, **ssh_env)
         r = runbook(["run", str(pb), "-i", str(tmp_path / "hosts.yml")], env, tmp_path)
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
         for i in range(2):

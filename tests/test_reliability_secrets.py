@@ -15,7 +15,6 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-import pytest
 import sshd
 from engine_helpers import answer_all, cli, env, events, of_type, spawn_tty, wait_for, write
 from ssh_helpers import base_env, runbook
@@ -212,10 +211,10 @@ def test_inventory_secret_values_are_found_by_name() -> None:
     assert set(inventory_secrets(hosts)) == {"pw-one", "1234", "nested"}
 
 
-@pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))
-def test_inventory_secret_variables_are_masked_too(tmp_path: Path) -> None:
-    server = sshd.shared()
-    inv = _host_inventory(tmp_path, server)
+def test_inventory_secret_variables_are_masked_too(
+    sshd_server: sshd.Sshd, ssh_env: dict[str, str], tmp_path: Path
+) -> None:
+    inv = _host_inventory(tmp_path, sshd_server)
     pb = write(
         tmp_path / "pb.yml",
         """
@@ -231,7 +230,7 @@ def test_inventory_secret_variables_are_masked_too(tmp_path: Path) -> None:
         """,
     )
     leaks = [HOST_SECRET, HOST_SECRET.upper()]  # and what a filter made of it
-    e = base_env(tmp_path, RUNBOOK_SSH_CONFIG="", RUNBOOK_KNOWN_HOSTS=str(server.known_hosts))
+    e = base_env(tmp_path, **ssh_env)
     r = runbook(["run", str(pb), "-i", str(inv), "--dry-run"], e, tmp_path)
     assert r.returncode == 0, r.stderr
     _no_secret(r.stdout + r.stderr, "--dry-run", leaks)

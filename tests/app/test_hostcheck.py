@@ -8,17 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import sshd
 
-pytestmark = pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))
-
 FIRST = 17  # shared-server addresses 17-20 are this module's
-
-
-@pytest.fixture(scope="module")
-def server() -> sshd.Sshd:
-    return sshd.shared()
 
 
 def inventory(server: sshd.Sshd, tmp_path: Path, extra: str = "") -> Path:
@@ -57,9 +49,11 @@ def hosts_check(tmp_path: Path, known_hosts: Path, *args: str) -> subprocess.Com
     )
 
 
-def test_all_hosts_reachable_exit_0(server: sshd.Sshd, tmp_path: Path) -> None:
-    inv = inventory(server, tmp_path)
-    p = hosts_check(tmp_path, server.known_hosts, "-i", str(inv), "web", "--forks", "2")
+def test_all_hosts_reachable_exit_0(
+    sshd_server: sshd.Sshd, known_hosts: Path, tmp_path: Path
+) -> None:
+    inv = inventory(sshd_server, tmp_path)
+    p = hosts_check(tmp_path, known_hosts, "-i", str(inv), "web", "--forks", "2")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines[0].split() == ["HOST", "ADDRESS", "RESULT", "DETAIL", "TIME"]
@@ -69,7 +63,7 @@ def test_all_hosts_reachable_exit_0(server: sshd.Sshd, tmp_path: Path) -> None:
     assert "Traceback" not in p.stderr
 
 
-def test_failures_are_listed_per_host_and_exit_1(server: sshd.Sshd, tmp_path: Path) -> None:
+def test_failures_are_listed_per_host_and_exit_1(sshd_server: sshd.Sshd, tmp_path: Path) -> None:
     extra = (
         "    closed:\n      hosts:\n"
         "        gone: {ansible_host: 127.0.0.248}\n"
@@ -77,14 +71,14 @@ def test_failures_are_listed_per_host_and_exit_1(server: sshd.Sshd, tmp_path: Pa
         # this machine (tests only ever talk to 127.0.0.x).
         "        nowhere: {ansible_host: -no-such-host.invalid}\n"
     )
-    inv = inventory(server, tmp_path, extra)
+    inv = inventory(sshd_server, tmp_path, extra)
     # web4's key is missing from this known_hosts: refused as unknown.
     known = tmp_path / "known_hosts"
     known.write_text(
         "".join(
             ln + "\n"
-            for ln in server.known_hosts_lines().splitlines()
-            if f"{server.addresses[FIRST + 3]}]" not in ln
+            for ln in sshd_server.known_hosts_lines().splitlines()
+            if f"{sshd_server.addresses[FIRST + 3]}]" not in ln
         )
     )
     p = hosts_check(tmp_path, known, "-i", str(inv), "--format", "json")
@@ -98,14 +92,14 @@ def test_failures_are_listed_per_host_and_exit_1(server: sshd.Sshd, tmp_path: Pa
     gone = rows["gone"]
     assert (gone["address"], gone["port"], gone["user"]) == (
         "127.0.0.248",
-        server.port,
-        server.user,
+        sshd_server.port,
+        sshd_server.user,
     )
     assert not rows["gone"]["ok"]
 
 
-def test_accept_new_host_keys_records_them(server: sshd.Sshd, tmp_path: Path) -> None:
-    inv = inventory(server, tmp_path)
+def test_accept_new_host_keys_records_them(sshd_server: sshd.Sshd, tmp_path: Path) -> None:
+    inv = inventory(sshd_server, tmp_path)
     known = tmp_path / "fresh_known_hosts"
     p = hosts_check(tmp_path, known, "-i", str(inv))
     assert p.returncode == 1
@@ -116,8 +110,8 @@ def test_accept_new_host_keys_records_them(server: sshd.Sshd, tmp_path: Path) ->
     assert hosts_check(tmp_path, known, "-i", str(inv)).returncode == 0
 
 
-def test_known_hosts_beside_the_inventory_is_used(server: sshd.Sshd, tmp_path: Path) -> None:
-    inv = inventory(server, tmp_path)
-    (tmp_path / "known_hosts").write_text(server.known_hosts_lines())
+def test_known_hosts_beside_the_inventory_is_used(sshd_server: sshd.Sshd, tmp_path: Path) -> None:
+    inv = inventory(sshd_server, tmp_path)
+    (tmp_path / "known_hosts").write_text(sshd_server.known_hosts_lines())
     p = hosts_check(tmp_path, tmp_path / "empty_user_known_hosts", "-i", str(inv))
     assert p.returncode == 0, p.stdout

@@ -7,11 +7,8 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
 import sshd
 from engine_helpers import alive, cli, events, of_type, spawn, step_status, write
-
-pytestmark = pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))
 
 A_ORPHAN = 26  # the shared server's address for this module
 
@@ -28,16 +25,17 @@ def _remote_pid(state: Path, deadline: float) -> int:
     raise AssertionError("the remote command never reported its pid")
 
 
-def test_resume_ends_remote_commands_a_killed_engine_left_running(tmp_path: Path) -> None:
-    server = sshd.shared()
+def test_resume_ends_remote_commands_a_killed_engine_left_running(
+    sshd_server: sshd.Sshd, ssh_env: dict[str, str], tmp_path: Path
+) -> None:
     token = str(300 + uuid.uuid4().int % 600)  # a sleep length no other test uses
     inv = tmp_path / "hosts.yml"
     inv.write_text(
         "all:\n  vars:\n"
-        f"    ansible_port: {server.port}\n    ansible_user: {server.user}\n"
-        f"    ansible_ssh_private_key_file: {server.client_key}\n"
+        f"    ansible_port: {sshd_server.port}\n    ansible_user: {sshd_server.user}\n"
+        f"    ansible_ssh_private_key_file: {sshd_server.client_key}\n"
         "  hosts:\n"
-        f"    db01: {{ansible_host: {server.addresses[A_ORPHAN]}}}\n"
+        f"    db01: {{ansible_host: {sshd_server.addresses[A_ORPHAN]}}}\n"
     )
     pb = write(
         tmp_path / "pb.yml",
@@ -52,8 +50,7 @@ def test_resume_ends_remote_commands_a_killed_engine_left_running(tmp_path: Path
         """,
     )
     state = tmp_path / "state.db"
-    env = {"RUNBOOK_SSH_CONFIG": "", "RUNBOOK_KNOWN_HOSTS": str(server.known_hosts)}
-    engine = spawn(state, "run", str(pb), "-i", str(inv), extra_env=env)
+    engine = spawn(state, "run", str(pb), "-i", str(inv), extra_env=ssh_env)
     try:
         pid = _remote_pid(state, time.monotonic() + 30)
         engine.kill()  # SIGKILL: its SSH connection just closes
@@ -61,7 +58,7 @@ def test_resume_ends_remote_commands_a_killed_engine_left_running(tmp_path: Path
         time.sleep(0.5)
         assert alive(pid), "the remote command should outlive its engine"
 
-        r = cli(state, "resume", "latest", extra_env=env)
+        r = cli(state, "resume", "latest", extra_env=ssh_env)
         assert r.returncode == 1, r.stdout[-2000:] + r.stderr[-2000:]  # `rebuild`: a decision
         assert not sshd.wait_gone(f"sleep {token}"), "the orphan is still running"
         assert "ended 1 command(s) the dead engine left running (db01)" in r.stdout

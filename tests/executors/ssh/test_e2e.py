@@ -137,10 +137,9 @@ UNREACHABLE_STEP = """\
 
 
 def test_every_fault_is_a_per_host_failure_while_other_branches_finish(
-    tmp_path: Path,
+    sshd_server: sshd.Sshd, tmp_path: Path
 ) -> None:
-    server = sshd.shared()
-    a = server.addresses
+    a = sshd_server.addresses
     blackhole = sshd.Blackhole.unavailable() is None
     token = f"{random.randint(100000, 999999)}"
     (tmp_path / "faults.yml").write_text(
@@ -161,9 +160,9 @@ def test_every_fault_is_a_per_host_failure_while_other_branches_finish(
     lines = [
         "all:",
         "  vars:",
-        f"    ansible_port: {server.port}",
-        f"    ansible_user: {server.user}",
-        f"    ansible_ssh_private_key_file: {server.client_key}",
+        f"    ansible_port: {sshd_server.port}",
+        f"    ansible_user: {sshd_server.user}",
+        f"    ansible_ssh_private_key_file: {sshd_server.client_key}",
         "  children:",
     ]
     for group, members in groups.items():
@@ -176,7 +175,7 @@ def test_every_fault_is_a_per_host_failure_while_other_branches_finish(
     known = tmp_path / "known_hosts"
     known.write_text(
         "".join(
-            f"[{addr}]:{server.port} {other if addr == a[26] else server.host_public}\n"
+            f"[{addr}]:{sshd_server.port} {other if addr == a[26] else sshd_server.host_public}\n"
             for addr in a
         )
     )
@@ -184,7 +183,7 @@ def test_every_fault_is_a_per_host_failure_while_other_branches_finish(
     args = [str(tmp_path / "faults.yml"), "-i", str(inv)]
     try:
         if blackhole:
-            with sshd.Blackhole(a[30], server.port):
+            with sshd.Blackhole(a[30], sshd_server.port):
                 result, events = run_answering(args, env, tmp_path)
         else:
             result, events = run_answering(args, env, tmp_path)
@@ -217,14 +216,15 @@ def test_every_fault_is_a_per_host_failure_while_other_branches_finish(
     assert left == []
 
 
-def test_new_host_keys_refused_then_accepted_into_the_journal(tmp_path: Path) -> None:
-    server = sshd.shared()
-    names = {"k1": server.addresses[24], "k2": server.addresses[25]}
+def test_new_host_keys_refused_then_accepted_into_the_journal(
+    sshd_server: sshd.Sshd, tmp_path: Path
+) -> None:
+    names = {"k1": sshd_server.addresses[24], "k2": sshd_server.addresses[25]}
     inv = tmp_path / "hosts.yml"
     inv.write_text(
         "all:\n  vars:\n"
-        f"    ansible_port: {server.port}\n    ansible_user: {server.user}\n"
-        f"    ansible_ssh_private_key_file: {server.client_key}\n  hosts:\n"
+        f"    ansible_port: {sshd_server.port}\n    ansible_user: {sshd_server.user}\n"
+        f"    ansible_ssh_private_key_file: {sshd_server.client_key}\n  hosts:\n"
         + "".join(f"    {n}: {{ansible_host: {a}}}\n" for n, a in names.items())
     )
     (tmp_path / "pb.yml").write_text(

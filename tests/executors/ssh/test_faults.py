@@ -15,29 +15,23 @@ from runbook.executors._base import CommandResult
 from runbook.executors.ssh._transport import SshTransport
 from runbook.model import Host
 
-pytestmark = pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))
 needs_nft = pytest.mark.skipif(
-    sshd.unavailable() is not None or sshd.Blackhole.unavailable() is not None,
+    sshd.Blackhole.unavailable() is not None,
     reason=f"blackhole needs nftables as root: {sshd.Blackhole.unavailable()}",
 )
 
 A_DROP, A_HOLE_CONNECT, A_HOLE_RUNNING, A_HOLE_TIMEOUT = 13, 14, 15, 16
 
 
-@pytest.fixture(scope="module")
-def server() -> sshd.Sshd:
-    return sshd.shared()
-
-
 @pytest.fixture
-def make(server: sshd.Sshd, tmp_path: Path) -> Iterator[Any]:
+def make(known_hosts: Path, tmp_path: Path) -> Iterator[Any]:
     made: list[SshTransport] = []
 
     def factory(h: Host, **kw: Any) -> SshTransport:
         t = SshTransport(
             {h.name: h},
             ssh_config=tmp_path / "none",
-            known_hosts=[server.known_hosts],
+            known_hosts=[known_hosts],
             allow_agent=False,
             key_dir=tmp_path,
             **kw,
@@ -67,8 +61,8 @@ def run_until_output(
     return t.run(h, command, timeout_s=timeout_s, on_output=on_output, cancel=threading.Event())
 
 
-def test_session_killed_mid_command_is_dropped(server: sshd.Sshd, make: Any) -> None:
-    h = host(server, A_DROP)
+def test_session_killed_mid_command_is_dropped(sshd_server: sshd.Sshd, make: Any) -> None:
+    h = host(sshd_server, A_DROP)
     tok = f"{random.randint(100000, 999999)}"
     try:
         r = run_until_output(
@@ -76,7 +70,7 @@ def test_session_killed_mid_command_is_dropped(server: sshd.Sshd, make: Any) -> 
             h,
             f"echo $PPID; sleep {tok}",
             60,
-            lambda text: sshd.kill_connection(int(text.split()[0]), server),
+            lambda text: sshd.kill_connection(int(text.split()[0]), sshd_server),
         )
         assert r.exit_code is None and not r.timed_out
         assert r.error is not None and r.error.kind == "dropped"
@@ -87,25 +81,25 @@ def test_session_killed_mid_command_is_dropped(server: sshd.Sshd, make: Any) -> 
 
 @needs_nft
 def test_blackholed_address_is_unreachable_after_the_connect_timeout(
-    server: sshd.Sshd, make: Any
+    sshd_server: sshd.Sshd, make: Any
 ) -> None:
-    h = host(server, A_HOLE_CONNECT)
-    with sshd.Blackhole(h.address, server.port):
+    h = host(sshd_server, A_HOLE_CONNECT)
+    with sshd.Blackhole(h.address, sshd_server.port):
         r = make(h, connect_timeout_s=1.0).run(
             h, "true", timeout_s=30, on_output=lambda s, t: None, cancel=threading.Event()
         )
     assert r.error is not None and r.error.kind == "unreachable"
-    assert f"no answer from {h.address}:{server.port} within 1s" in r.error.detail
+    assert f"no answer from {h.address}:{sshd_server.port} within 1s" in r.error.detail
 
 
 @needs_nft
 def test_link_that_goes_silent_mid_command_is_detected_as_dropped(
-    server: sshd.Sshd, make: Any
+    sshd_server: sshd.Sshd, make: Any
 ) -> None:
     # Keepalives every second; the kernel gives up when they stay unacknowledged for 2 s,
     # well before the command's own 60 s timeout.
-    h = host(server, A_HOLE_RUNNING)
-    hole = sshd.Blackhole(h.address, server.port)
+    h = host(sshd_server, A_HOLE_RUNNING)
+    hole = sshd.Blackhole(h.address, sshd_server.port)
     tok = f"{random.randint(100000, 999999)}"
     try:
         t = make(h, keepalive_s=1, dead_after_s=2.0)
@@ -118,9 +112,11 @@ def test_link_that_goes_silent_mid_command_is_detected_as_dropped(
 
 
 @needs_nft
-def test_timeout_on_a_dead_link_reports_the_lost_connection(server: sshd.Sshd, make: Any) -> None:
-    h = host(server, A_HOLE_TIMEOUT)
-    hole = sshd.Blackhole(h.address, server.port)
+def test_timeout_on_a_dead_link_reports_the_lost_connection(
+    sshd_server: sshd.Sshd, make: Any
+) -> None:
+    h = host(sshd_server, A_HOLE_TIMEOUT)
+    hole = sshd.Blackhole(h.address, sshd_server.port)
     tok = f"{random.randint(100000, 999999)}"
     try:
         t = make(h, connect_timeout_s=1.0, kill_grace_s=0.5)

@@ -17,26 +17,19 @@ from runbook.executors.ssh._known_hosts import fingerprint
 from runbook.executors.ssh._transport import SshTransport
 from runbook.model import Host
 
-pytestmark = pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))
-
 # Each test takes its own addresses of the shared server, so connection counts stay its own.
 A_OUTPUT, A_POOL, A_KILL, A_CANCEL, A_SIGNAL, A_BACKGROUND, A_BIG, A_RECONNECT = range(8)
 A_KEYS, A_AUTH, A_JUMP, A_BEHIND, A_ALIAS = range(8, 13)
 A_WARM = 31  # the shared server's last address (13-30 belong to other modules)
 
 
-@pytest.fixture(scope="module")
-def server() -> sshd.Sshd:
-    return sshd.shared()
-
-
 @pytest.fixture
-def make(server: sshd.Sshd, tmp_path: Path) -> Iterator[Any]:
+def make(known_hosts: Path, tmp_path: Path) -> Iterator[Any]:
     made: list[SshTransport] = []
 
     def factory(*hosts: Host, **kw: Any) -> SshTransport:
         kw.setdefault("ssh_config", tmp_path / "no-ssh-config")
-        kw.setdefault("known_hosts", [server.known_hosts])
+        kw.setdefault("known_hosts", [known_hosts])
         kw.setdefault("allow_agent", False)
         kw.setdefault("key_dir", tmp_path / "no-keys")
         t = SshTransport({h.name: h for h in hosts}, **kw)
@@ -81,8 +74,8 @@ def token() -> str:
     return f"{random.randint(100000, 999999)}"
 
 
-def test_output_streams_and_exit_code(server: sshd.Sshd, make: Any) -> None:
-    h = host(server, A_OUTPUT)
+def test_output_streams_and_exit_code(sshd_server: sshd.Sshd, make: Any) -> None:
+    h = host(sshd_server, A_OUTPUT)
     r, out, err = run(make(h), h, "echo out; echo err >&2; printf 'no newline'; exit 3")
     assert (r.exit_code, r.timed_out, r.error) == (3, False, None)
     assert out == "out\nno newline"
@@ -90,11 +83,11 @@ def test_output_streams_and_exit_code(server: sshd.Sshd, make: Any) -> None:
 
 
 def test_one_connection_per_host_shared_by_concurrent_commands(
-    server: sshd.Sshd, make: Any
+    sshd_server: sshd.Sshd, make: Any
 ) -> None:
-    h = host(server, A_POOL)
+    h = host(sshd_server, A_POOL)
     t = make(h)
-    before = sshd.connection_count(server, h.address)
+    before = sshd.connection_count(sshd_server, h.address)
     results: list[tuple[CommandResult, str, str]] = []
     lock = threading.Lock()
 
@@ -112,13 +105,13 @@ def test_one_connection_per_host_shared_by_concurrent_commands(
         results.append(run(t, h, f"echo again {i}"))
     assert all(r.exit_code == 0 for r, _, _ in results)
     assert sorted(out for _, out, _ in results)[:3] == ["0\n", "1\n", "10\n"]
-    assert sshd.connection_count(server, h.address) - before == 1
+    assert sshd.connection_count(sshd_server, h.address) - before == 1
 
 
 def test_timeout_kills_the_whole_process_group_even_if_it_ignores_term(
-    server: sshd.Sshd, make: Any
+    sshd_server: sshd.Sshd, make: Any
 ) -> None:
-    h = host(server, A_KILL)
+    h = host(sshd_server, A_KILL)
     tok = token()
     cmd = f"trap '' TERM; sleep {tok} & sleep {tok} & echo started; wait"
     r, out, _ = run(make(h, kill_grace_s=0.5), h, cmd, timeout_s=1.5)
@@ -127,8 +120,8 @@ def test_timeout_kills_the_whole_process_group_even_if_it_ignores_term(
     assert sshd.wait_gone(f"sleep {tok}") == []
 
 
-def test_cancel_stops_the_command_and_kills_it(server: sshd.Sshd, make: Any) -> None:
-    h = host(server, A_CANCEL)
+def test_cancel_stops_the_command_and_kills_it(sshd_server: sshd.Sshd, make: Any) -> None:
+    h = host(sshd_server, A_CANCEL)
     tok = token()
     cancel = threading.Event()
     r, _, _ = run(
@@ -143,11 +136,11 @@ def test_cancel_stops_the_command_and_kills_it(server: sshd.Sshd, make: Any) -> 
 
 
 def test_hosts_without_a_posix_shell_are_stopped_by_the_ssh_signal_request(
-    server: sshd.Sshd, make: Any
+    sshd_server: sshd.Sshd, make: Any
 ) -> None:
     # Not wrapped (ansible_shell_type says fish): sshd delivers the "signal" request to
     # the session's group, which works for non-root logins.
-    h = host(server, A_SIGNAL, vars={"ansible_shell_type": "fish"})
+    h = host(sshd_server, A_SIGNAL, vars={"ansible_shell_type": "fish"})
     tok = token()
     r, out, _ = run(make(h), h, f"echo started; sleep {tok}", timeout_s=1.5)
     assert r.timed_out and out == "started\n"
@@ -155,9 +148,9 @@ def test_hosts_without_a_posix_shell_are_stopped_by_the_ssh_signal_request(
 
 
 def test_background_child_holding_stdout_does_not_hang_the_step(
-    server: sshd.Sshd, make: Any
+    sshd_server: sshd.Sshd, make: Any
 ) -> None:
-    h = host(server, A_BACKGROUND)
+    h = host(sshd_server, A_BACKGROUND)
     tok = token()
     try:
         r, out, _ = run(make(h), h, f"sleep {tok} & echo launched", timeout_s=8)
@@ -167,33 +160,35 @@ def test_background_child_holding_stdout_does_not_hang_the_step(
         sshd.kill_matching(f"sleep {tok}")
 
 
-def test_megabytes_of_output_arrive_whole(server: sshd.Sshd, make: Any) -> None:
-    h = host(server, A_BIG)
+def test_megabytes_of_output_arrive_whole(sshd_server: sshd.Sshd, make: Any) -> None:
+    h = host(sshd_server, A_BIG)
     r, out, err = run(make(h), h, "head -c 3000000 /dev/zero | tr '\\0' a; echo end >&2")
     assert r.exit_code == 0
     assert len(out) == 3_000_000 and set(out) == {"a"}
     assert err == "end\n"
 
 
-def test_a_connection_that_died_between_commands_is_reopened(server: sshd.Sshd, make: Any) -> None:
-    h = host(server, A_RECONNECT)
+def test_a_connection_that_died_between_commands_is_reopened(
+    sshd_server: sshd.Sshd, make: Any
+) -> None:
+    h = host(sshd_server, A_RECONNECT)
     t = make(h)
     r, out, _ = run(t, h, "echo $PPID")
     assert r.exit_code == 0
-    sshd.kill_connection(int(out), server)
+    sshd.kill_connection(int(out), sshd_server)
     r, out, _ = run(t, h, "echo back")
     assert (r.exit_code, out) == (0, "back\n")
 
 
 def test_unknown_host_key_refused_then_accepted_and_recorded(
-    server: sshd.Sshd, make: Any, tmp_path: Path
+    sshd_server: sshd.Sshd, make: Any, tmp_path: Path
 ) -> None:
-    h = host(server, A_KEYS)
+    h = host(sshd_server, A_KEYS)
     kh = tmp_path / "known_hosts"
     r, _, _ = run(make(h, known_hosts=[kh]), h, "true")
     assert r.error is not None and r.error.kind == "hostkey"
-    fp = fingerprint(__import__("base64").b64decode(server.host_public.split()[1]))
-    assert fp in r.error.detail and f"[{h.address}]:{server.port}" in r.error.detail
+    fp = fingerprint(__import__("base64").b64decode(sshd_server.host_public.split()[1]))
+    assert fp in r.error.detail and f"[{h.address}]:{sshd_server.port}" in r.error.detail
     assert not kh.exists()
 
     accepted: list[tuple[str, str, str]] = []
@@ -205,41 +200,43 @@ def test_unknown_host_key_refused_then_accepted_and_recorded(
     )
     assert run(t, h, "true")[0].exit_code == 0
     assert accepted == [("h8", "ssh-ed25519", fp)]
-    assert f"[{h.address}]:{server.port} ssh-ed25519 " in kh.read_text()
+    assert f"[{h.address}]:{sshd_server.port} ssh-ed25519 " in kh.read_text()
     assert run(make(h, known_hosts=[kh]), h, "true")[0].exit_code == 0
 
 
 def test_changed_host_key_is_refused_even_with_accept_new(
-    server: sshd.Sshd, make: Any, tmp_path: Path
+    sshd_server: sshd.Sshd, make: Any, tmp_path: Path
 ) -> None:
-    h = host(server, A_KEYS)
+    h = host(sshd_server, A_KEYS)
     other = sshd.keygen(tmp_path / "other_host_key")
     kh = tmp_path / "known_hosts"
-    kh.write_text(server.known_hosts_lines(other))
+    kh.write_text(sshd_server.known_hosts_lines(other))
     r, _, _ = run(make(h, known_hosts=[kh], accept_new_host_keys=True), h, "true")
     assert r.error is not None and r.error.kind == "hostkey"
     assert "CHANGED" in r.error.detail and h.address in r.error.detail
-    assert kh.read_text() == server.known_hosts_lines(other)  # nothing recorded
+    assert kh.read_text() == sshd_server.known_hosts_lines(other)  # nothing recorded
 
 
 def test_wrong_key_is_an_auth_failure_listing_what_was_tried(
-    server: sshd.Sshd, make: Any, tmp_path: Path
+    sshd_server: sshd.Sshd, make: Any, tmp_path: Path
 ) -> None:
     stranger = tmp_path / "stranger"
     sshd.keygen(stranger)
-    h = host(server, A_AUTH, key_file=str(stranger))
-    missing = Host("h-missing", h.address, server.port, server.user, str(tmp_path / "nope"))
+    h = host(sshd_server, A_AUTH, key_file=str(stranger))
+    missing = Host(
+        "h-missing", h.address, sshd_server.port, sshd_server.user, str(tmp_path / "nope")
+    )
     t = make(h, missing)
     r, _, _ = run(t, h, "true")
     assert r.error is not None and r.error.kind == "auth"
-    assert str(stranger) in r.error.detail and server.user in r.error.detail
+    assert str(stranger) in r.error.detail and sshd_server.user in r.error.detail
     r, _, _ = run(t, missing, "true")
     assert r.error is not None and r.error.kind == "auth"
     assert "nope (no such file)" in r.error.detail
 
 
-def test_refused_port_and_unknown_name(server: sshd.Sshd, make: Any) -> None:
-    closed = Host("closed", "127.0.0.249", port=server.port, user=server.user)
+def test_refused_port_and_unknown_name(sshd_server: sshd.Sshd, make: Any) -> None:
+    closed = Host("closed", "127.0.0.249", port=sshd_server.port, user=sshd_server.user)
     # A leading '-' makes the C resolver refuse the name itself: no DNS query leaves
     # this machine (tests only ever talk to 127.0.0.x).
     nowhere = Host("nowhere", "-no-such-host.invalid", port=22)
@@ -262,9 +259,9 @@ def _peer_process(local_port: str) -> str:
     return out
 
 
-def test_proxyjump_through_an_inventory_host(server: sshd.Sshd, make: Any) -> None:
-    jump = host(server, A_JUMP)
-    target = host(server, A_BEHIND, proxy_jump=jump.name)
+def test_proxyjump_through_an_inventory_host(sshd_server: sshd.Sshd, make: Any) -> None:
+    jump = host(sshd_server, A_JUMP)
+    target = host(sshd_server, A_BEHIND, proxy_jump=jump.name)
     t = make(jump, target)
     r, out, _ = run(t, target, "echo $SSH_CLIENT")
     assert r.exit_code == 0, r
@@ -272,23 +269,23 @@ def test_proxyjump_through_an_inventory_host(server: sshd.Sshd, make: Any) -> No
     assert "sshd" in _peer_process(client_port)  # the target's client is the jump's sshd
     assert t.endpoint(target).endswith(f"via {jump.name}")
     # The jump's connection is pooled too: a second target through it opens no new one.
-    before = sshd.connection_count(server, jump.address)
-    behind2 = host(server, A_ALIAS, proxy_jump=jump.name)
+    before = sshd.connection_count(sshd_server, jump.address)
+    behind2 = host(sshd_server, A_ALIAS, proxy_jump=jump.name)
     t2 = make(jump, target, behind2)
     assert run(t2, target, "true")[0].exit_code == 0
     assert run(t2, behind2, "true")[0].exit_code == 0
-    assert sshd.connection_count(server, jump.address) - before == 1
+    assert sshd.connection_count(sshd_server, jump.address) - before == 1
 
 
 def test_proxyjump_and_aliases_from_ssh_config(
-    server: sshd.Sshd, make: Any, tmp_path: Path
+    sshd_server: sshd.Sshd, make: Any, tmp_path: Path
 ) -> None:
     config = tmp_path / "ssh_config"
     config.write_text(
-        f"Host bastion\n  HostName {server.addresses[A_JUMP]}\n  Port {server.port}\n"
-        f"  User {server.user}\n  IdentityFile {server.client_key}\n"
-        f"Host app-alias\n  HostName {server.addresses[A_ALIAS]}\n  Port {server.port}\n"
-        f"  User {server.user}\n  IdentityFile {server.client_key}\n  ProxyJump bastion\n"
+        f"Host bastion\n  HostName {sshd_server.addresses[A_JUMP]}\n  Port {sshd_server.port}\n"
+        f"  User {sshd_server.user}\n  IdentityFile {sshd_server.client_key}\n"
+        f"Host app-alias\n  HostName {sshd_server.addresses[A_ALIAS]}\n  Port {sshd_server.port}\n"
+        f"  User {sshd_server.user}\n  IdentityFile {sshd_server.client_key}\n  ProxyJump bastion\n"
     )
     h = Host("app", "app-alias")
     r, out, _ = run(make(h, ssh_config=config), h, "echo $SSH_CLIENT")
@@ -296,9 +293,11 @@ def test_proxyjump_and_aliases_from_ssh_config(
     assert "sshd" in _peer_process(out.split()[1])
 
 
-def test_jump_that_cannot_reach_the_target_names_both(server: sshd.Sshd, make: Any) -> None:
-    jump = host(server, A_JUMP)
-    target = Host("lost", "127.0.0.249", port=server.port, user=server.user, proxy_jump=jump.name)
+def test_jump_that_cannot_reach_the_target_names_both(sshd_server: sshd.Sshd, make: Any) -> None:
+    jump = host(sshd_server, A_JUMP)
+    target = Host(
+        "lost", "127.0.0.249", port=sshd_server.port, user=sshd_server.user, proxy_jump=jump.name
+    )
     r, _, _ = run(make(jump, target), target, "true")
     assert r.error is not None and r.error.kind == "unreachable"
     assert r.error.host == "lost"
@@ -306,22 +305,22 @@ def test_jump_that_cannot_reach_the_target_names_both(server: sshd.Sshd, make: A
 
 
 def test_warm_up_connects_ahead_and_the_first_command_uses_that_connection(
-    server: sshd.Sshd, make: Any
+    sshd_server: sshd.Sshd, make: Any
 ) -> None:
-    h = host(server, A_WARM)
+    h = host(sshd_server, A_WARM)
     t = make(h)
-    before = sshd.connection_count(server, h.address)
+    before = sshd.connection_count(sshd_server, h.address)
     t.warm([h])
     t.warm([h])  # already connecting: nothing more
     r, out, _ = run(t, h, "echo warm")
     assert (r.exit_code, out) == (0, "warm\n")
-    assert sshd.connection_count(server, h.address) - before == 1
+    assert sshd.connection_count(sshd_server, h.address) - before == 1
 
 
 def test_a_failed_warm_up_is_the_first_commands_error_and_the_next_one_retries(
-    server: sshd.Sshd, make: Any
+    sshd_server: sshd.Sshd, make: Any
 ) -> None:
-    closed = Host("closed", "127.0.0.249", port=server.port, user=server.user)
+    closed = Host("closed", "127.0.0.249", port=sshd_server.port, user=sshd_server.user)
     t = make(closed)
     t.warm([closed])
     for _ in range(2):
