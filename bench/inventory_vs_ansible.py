@@ -18,7 +18,7 @@ What one corpus entry is (each entry directly inside CORPUS):
 
 Where runbook differs on purpose, the Ansible side is normalised before comparing:
 - Secrets: `runbook hosts` prints `***` for variables whose names say password, secret,
-  token (SPEC §5) or end in `_pass` (ansible_ssh_pass...). The same names are masked in
+  token (docs/journal.md) or end in `_pass` (ansible_ssh_pass...). The same names are masked in
   Ansible's output, at every depth, as runbook masks them.
 - `ansible-inventory` encodes trust and vault markers in its JSON (the `inventory_legacy`
   profile): `{"__ansible_unsafe": TEXT}` for `!unsafe` strings, `{"__ansible_vault":
@@ -31,7 +31,7 @@ Where runbook differs on purpose, the Ansible side is normalised before comparin
 - `ansible-inventory --list` JSON (what runbook reads as a file) is something Ansible itself
   only reads from an inventory *script*: the bench wraps such a file in a small executable
   script for the Ansible side.
-- Port: runbook prints 22 when no `ansible_port` is set (SPEC: `hosts` json has a port).
+- Port: runbook prints 22 when no `ansible_port` is set (docs/commands.md: `hosts` json has a port).
 
 Host patterns: `patterns.txt` in the corpus lists "ENTRY PATTERN" lines; each pattern is
 resolved by `ansible -i ... PATTERN --list-hosts` and `runbook hosts PATTERN`, and the hosts
@@ -77,7 +77,7 @@ SOURCES_FILE = "sources.txt"
 PATTERNS_FILE = "patterns.txt"
 SKIPPED_SUFFIXES = (".md", ".txt", ".rst", "~")
 DEFAULT_SSH_PORT = 22
-# runbook's `hosts` masks these names (runbook/cli/_hosts.py: SPEC's words and Ansible's *_pass).
+# runbook's `hosts` masks these names (runbook/cli/_hosts.py): password, secret, token, *_pass.
 _ANSIBLE_PASS = re.compile(r"(^|_)pass$", re.IGNORECASE)
 
 

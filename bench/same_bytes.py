@@ -47,7 +47,7 @@ Time column), so what stays is each event's offset from the start, to the millis
 second md timeline day heading that only the wall-clock start put there (the run crossed a
 UTC midnight) is merged back into the table above it, as a run started at midnight shows it
 (valid while a rehearsal lasts under 24 h of virtual time); and the hash chain is
-recomputed over the rewritten events with the SPEC §5 rule (sha256(prev_hash +
+recomputed over the rewritten events with the docs/journal.md rule (sha256(prev_hash +
 canonical_json)), after checking that the export's own hashes verify with that rule (a
 failure is written into the file, so it cannot pass unnoticed), and each original hash is
 replaced by its recomputed one wherever it appears (the export's stderr, the md

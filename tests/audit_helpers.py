@@ -106,7 +106,7 @@ PLAN = {
 
 
 class MemoryChain:
-    """Builds hash-chained events in memory the way the journal does (SPEC §5)."""
+    """Builds hash-chained events in memory the way the journal does (docs/journal.md)."""
 
     def __init__(self) -> None:
         self.events: list[Event] = []

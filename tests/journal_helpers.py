@@ -79,7 +79,7 @@ def start_run(
 
 
 def recompute_chain(rows: list[dict[str, Any]]) -> list[str]:
-    """SPEC §5's few lines, written independently of runbook.events."""
+    """The few lines of docs/journal.md's chain rule, written independently of runbook.events."""
     hashes = []
     prev = "0" * 64
     for r in rows:

@@ -1,4 +1,4 @@
-"""Crash safety (SPEC §4): SIGKILL the engine at many points, resume each time.
+"""Crash safety (docs/commands.md: resume): SIGKILL the engine at many points, resume each time.
 
 The engine reads RUNBOOK_TEST_KILL_AFTER_EVENT=N in one place and kills itself with
 SIGKILL right after committing its Nth event of the process, i.e. at the worst moment:

@@ -1,4 +1,4 @@
-"""Duration text as SPEC §2 writes it."""
+"""Duration text as docs/playbook.md writes it."""
 
 from __future__ import annotations
 

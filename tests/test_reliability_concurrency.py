@@ -1,6 +1,6 @@
 """Concurrency: operators racing for the same manual step get exactly one winner and the
 others are told who won; `status --watch`, `status` and `export` reading during a busy
-run never block it (SPEC §4, §5; WAL readers, one BEGIN IMMEDIATE per decision).
+run never block it (docs/journal.md; WAL readers, one BEGIN IMMEDIATE per decision).
 
 Timing is printed, never asserted (run with `-s` to see the numbers).
 """

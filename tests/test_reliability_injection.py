@@ -1,6 +1,6 @@
 """Injection: inventory, variable and environment values full of shell syntax reach the
-shell as plain data, on the control machine (/bin/sh) and on a real sshd (SPEC §2: every
-substituted value is shell-quoted unless `| raw`).
+shell as plain data, on the control machine (/bin/sh) and on a real sshd (docs/playbook.md:
+every substituted value is shell-quoted unless `| raw`).
 
 Each hostile value is written byte for byte into its own file by `printf '%s'`; the test
 compares the files with the values and checks that none of the side effects the values

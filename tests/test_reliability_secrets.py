@@ -1,4 +1,4 @@
-"""Secrets (SPEC §5) never reach the journal, the exports, `status`, the plain or live view,
+"""Secrets (docs/journal.md) never reach the journal, the exports, `status`, the plain or live view,
 `--dry-run`, or an error message, even when a command echoes them back.
 
 Secret values are chosen to be awkward: shell quotes (the journaled command holds them
