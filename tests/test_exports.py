@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import ast
 import importlib
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
+
+from runbook.exports import lazy_exports
 
 SOURCE = Path(__file__).resolve().parents[1] / "runbook"
 
@@ -83,3 +87,35 @@ def test_an_unknown_name_is_an_attribute_error(package: str) -> None:
     loaded = importlib.import_module(package)
     with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
         _ = loaded.no_such_name
+
+
+def test_a_name_is_imported_on_first_use_and_then_found_directly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "lazypkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        textwrap.dedent(
+            """
+            from runbook.exports import lazy_exports
+            __getattr__, __all__ = lazy_exports(__name__, {"_heavy": ("Heavy", "weigh")})
+            """
+        )
+    )
+    (package / "_heavy.py").write_text("class Heavy: ...\ndef weigh(): return 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("lazypkg", "lazypkg._heavy"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    loaded = importlib.import_module("lazypkg")
+    assert loaded.__all__ == ["Heavy", "weigh"]
+    assert "lazypkg._heavy" not in sys.modules  # importing the package loads nothing heavy
+    assert loaded.weigh() == 42
+    assert "lazypkg._heavy" in sys.modules
+    assert "weigh" in vars(loaded)  # cached on the package: __getattr__ is not asked again
+    with pytest.raises(AttributeError, match="module 'lazypkg' has no attribute 'light'"):
+        _ = loaded.light
+
+
+def test_the_table_gives_all_sorted() -> None:
+    _, names = lazy_exports("anything", {"_b": ("zeta", "alpha"), "_a": ("mid",)})
+    assert names == ["alpha", "mid", "zeta"]
