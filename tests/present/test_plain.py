@@ -1,0 +1,105 @@
+"""The plain view (stdout not a terminal): one line per committed event, escapes made visible."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from runbook.events import Event, fold
+from runbook.journal import Journal
+from runbook.present._plain import PlainListener
+
+T0 = 1_795_000_000.0  # 2026-11-18 11:06:40 UTC
+
+
+def journaled(tmp_path: Path) -> list[Event]:
+    with Journal(tmp_path / "state.db") as j:
+        run = j.new_run("restore", "live", T0)
+        add = j.append
+        add(
+            run,
+            "run_started",
+            ts=T0,
+            data={"playbook": "restore", "mode": "live", "operator": "ana"},
+        )
+        add(run, "step_started", ts=T0 + 1, step="mail", data={"attempt": 1, "hosts": ["mx-01"]})
+        add(
+            run,
+            "host_started",
+            ts=T0 + 1,
+            step="mail",
+            host="mx-01",
+            data={"action": "run", "command": "postfix start"},
+        )
+        add(
+            run,
+            "host_output",
+            ts=T0 + 2,
+            step="mail",
+            host="mx-01",
+            data={"stream": "stdout", "text": "\x1b[31mred\x1b[0m\nqueue ok\n", "truncated": True},
+        )
+        add(
+            run,
+            "host_failed",
+            ts=T0 + 3,
+            step="mail",
+            host="mx-01",
+            data={"reason": "exit", "message": "exit 1"},
+        )
+        add(run, "step_failed", ts=T0 + 3, step="mail", data={"reason": "1 of 1 host(s) failed"})
+        add(
+            run,
+            "manual_waiting",
+            ts=T0 + 4,
+            step="sign-off",
+            data={"instructions": "Call\n the  NOC"},
+        )
+        add(
+            run,
+            "run_finished",
+            ts=T0 + 5,
+            data={"result": "failed", "counts": {"succeeded": 3, "failed": 1, "skipped": 0}},
+        )
+        return j.events(run)
+
+
+def lines(events: list[Event], verbosity: int = 0) -> list[str]:
+    out = io.StringIO()
+    listener = PlainListener(out, verbosity)
+    for n, e in enumerate(events, 1):
+        listener.event(e, fold(events[:n]))
+    return out.getvalue().splitlines()
+
+
+def test_one_line_per_event(tmp_path: Path) -> None:
+    events = journaled(tmp_path)
+    run_id = events[0].run_id
+    assert lines(events) == [
+        "11:06:40 run_started       restore (live) by ana",
+        "11:06:41 step_started     mail attempt 1 on 1 host(s)",
+        "11:06:41 host_started     mail@mx-01 run: postfix start",
+        "11:06:42   mail@mx-01 | ^[[31mred^[[0m",  # caret notation, as `cat -v`
+        "11:06:42   mail@mx-01 | queue ok",
+        "11:06:42   mail@mx-01 | [... output truncated ...]",
+        "11:06:43 host_failed      mail@mx-01 exit: exit 1",
+        "11:06:43 step_failed      mail 1 of 1 host(s) failed",
+        "11:06:44 manual_waiting   sign-off Call the NOC  "
+        f"[answer: runbook confirm {run_id} sign-off]",
+        "11:06:45 run_finished      failed (failed 1, succeeded 3)",  # as journaled: keys sorted
+    ]
+
+
+def test_quiet_keeps_what_needs_someone(tmp_path: Path) -> None:
+    assert [line.split()[1] for line in lines(journaled(tmp_path), verbosity=-1)] == [
+        "step_failed",
+        "manual_waiting",
+        "run_finished",
+    ]
+
+
+def test_a_closed_pipe_does_not_stop_the_run(tmp_path: Path) -> None:
+    out = io.StringIO()
+    out.close()
+    events = journaled(tmp_path)
+    PlainListener(out).event(events[0], fold(events[:1]))  # no exception
