@@ -1,7 +1,8 @@
 """What `resume` does with each step of an interrupted run (SPEC §4: crash safety).
 
 Never silently re-run something that may have had effects. Per host of a step that was
-in flight when the engine stopped, from the state folded out of the journal:
+in flight when the engine stopped, from the state folded out of the journal (the fold is
+the only reading of the events; this module only decides):
 
 - its `run` had not started (pending, or only `skip_if` ran): it runs normally;
 - it was in `until` or `verify` after its `run`, all in one engine's life: its `run` had
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from runbook.engine._attempt import Mode
-from runbook.events import Event, RunState, StepState
+from runbook.events import Event, HostState, RunState, StepState
 from runbook.model import Step
 
 Decision = Literal["rerun", "verify", "ask"]
@@ -48,27 +49,15 @@ class StepResume:
 def analyse(
     state: RunState, events: Iterable[Event], steps: Mapping[str, Step]
 ) -> dict[str, StepResume]:
-    """Each step's way back in, from the folded state and the raw events."""
-    ok_hosts: dict[str, set[str | None]] = {}
-    failures: dict[str, int] = {}
-    last_step_event: dict[str, str] = {}
-    run_state: dict[tuple[str, str | None], str] = {}  # "running" | "done" | "uncertain"
-    for e in events:
-        _track_run(run_state, e)
-        if e.step is None:
-            continue
-        if e.type == "host_succeeded":
-            kind = state.steps[e.step].kind if e.step in state.steps else "remote"
-            ok_hosts.setdefault(e.step, set()).add(e.host if kind == "remote" else None)
-        elif e.type == "step_retrying":
-            failures[e.step] = failures.get(e.step, 0) + 1
-        elif e.type == "operator_retry":
-            failures[e.step] = 0
-        if e.type.startswith("step_") or e.type == "operator_retry":
-            last_step_event[e.step] = e.type
+    """Each step's way back in, from the folded state.
+
+    `events` is no longer read: the fold keeps what resume needs (failures against
+    `retries`, hosts done, retry waits, each host's last action and engine life).
+    """
+    del events
     out: dict[str, StepResume] = {}
     for sid, st in state.steps.items():
-        r = StepResume(st.status, st.attempts, failures.get(sid, 0), ok_hosts.get(sid, set()))
+        r = StepResume(st.status, st.attempts, st.failures, _hosts_done(st))
         if st.status == "claimed":
             r.status = "waiting"
         elif st.status == "blocked":
@@ -76,8 +65,7 @@ def analyse(
         elif st.status == "running" and st.kind == "manual":
             r.status = "pending"  # stopped before anyone was asked: ask again
         elif st.status == "running" and sid in steps:
-            retry_wait = last_step_event.get(sid) == "step_retrying"
-            _in_flight(r, st, steps[sid], retry_wait, run_state)
+            _in_flight(r, st, steps[sid], state.life)
             if state.mode == "rehearsal":
                 # Nothing ran in a rehearsal: whatever was in flight simply starts again.
                 r.uncertain, r.modes = [], {}
@@ -86,50 +74,38 @@ def analyse(
     return out
 
 
-def _track_run(run_state: dict[tuple[str, str | None], str], e: Event) -> None:
-    """Whether each host's latest `run` is known to have ended (the engine moved past it)."""
-    if e.type == "run_resumed":
-        for key, value in run_state.items():
-            if value == "running":
-                run_state[key] = "uncertain"  # the engine that ran it is gone
-    elif e.type == "step_started" and e.step is not None:
-        for key in [k for k in run_state if k[0] == e.step]:
-            del run_state[key]
-    elif e.type == "host_started" and e.step is not None:
-        key = (e.step, e.host)
-        action = e.data.get("action")
-        if action == "run":
-            run_state[key] = "running"
-        elif action in ("until", "verify") and run_state.get(key) == "running":
-            run_state[key] = "done"
+def _hosts_done(st: StepState) -> set[str | None]:
+    """The engine's names for the hosts done: a local step's control machine is None."""
+    if st.kind == "remote":
+        return {h or None for h in st.hosts_done}
+    return {None} if st.hosts_done else set()
 
 
-def _in_flight(
-    r: StepResume,
-    st: StepState,
-    step: Step,
-    retry_wait: bool,
-    run_state: Mapping[tuple[str, str | None], str],
-) -> None:
+def _host_state(st: StepState, h: str | None) -> HostState | None:
+    hs = st.host_states.get(h if h is not None else "")
+    if hs is None and h is None and len(st.host_states) == 1:
+        hs = next(iter(st.host_states.values()))  # an older journal names the local host
+    return hs
+
+
+def _in_flight(r: StepResume, st: StepState, step: Step, life: int) -> None:
     hosts: tuple[str | None, ...] = st.hosts if st.kind == "remote" else (None,)
-    if retry_wait:  # the attempt had ended and a retry was due: start it now
+    if st.retry_wait:  # the attempt had ended and a retry was due: start it now
         r.status = "retry"
         return
     for h in hosts:
         if h in r.hosts_ok:
             continue
-        hs = st.host_states.get(h if h is not None else "")
-        if hs is None and h is None and len(st.host_states) == 1:
-            hs = next(iter(st.host_states.values()))
+        hs = _host_state(st, h)
         if hs is not None and hs.status == "failed":
             r.failed[h] = (hs.reason or "error", hs.message or "failed")
             continue
         if hs is not None and hs.status in ("succeeded", "skipped"):
             r.hosts_ok.add(h)
             continue
-        action = hs.action if hs is not None and hs.status == "running" else None
+        action = hs.action if hs is not None and hs.in_flight else None
         r.todo.append(h)
-        ran = run_state.get((st.id, h if h is not None else _local_host(st)))
+        ran = hs.run_standing(life) if hs is not None else None
         if action in ("until", "verify") and step.run is not None and ran == "done":
             r.modes[h] = "after_run"
         elif action == "run" or (action in ("until", "verify") and ran == "uncertain"):
@@ -144,9 +120,3 @@ def _in_flight(
                 r.modes[h] = "verify_only"
         else:
             r.decision = "ask"
-
-
-def _local_host(st: StepState) -> str | None:
-    """The `host` a local step's events carry (None; older journals may name one)."""
-    names = list(st.host_states)
-    return names[0] if len(names) == 1 and names[0] else None

@@ -17,9 +17,15 @@ if TYPE_CHECKING:
     )
     from runbook.events._fold import (
         STEP_STATUSES as STEP_STATUSES,
+        TAIL_CHARS as TAIL_CHARS,
+        TAIL_LINES as TAIL_LINES,
+        Attempt as Attempt,
+        EngineLife as EngineLife,
+        HostState as HostState,
         RunState as RunState,
         StepState as StepState,
         fold as fold,
+        keep_tail as keep_tail,
         manual_times as manual_times,
     )
 else:  # at run time each name is imported on first use: see runbook/exports.py
@@ -34,6 +40,18 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
                 "chain_hash",
                 "event_hash",
             ),
-            "_fold": ("RunState", "STEP_STATUSES", "StepState", "fold", "manual_times"),
+            "_fold": (
+                "Attempt",
+                "EngineLife",
+                "HostState",
+                "RunState",
+                "STEP_STATUSES",
+                "StepState",
+                "TAIL_CHARS",
+                "TAIL_LINES",
+                "fold",
+                "keep_tail",
+                "manual_times",
+            ),
         },
     )

@@ -1,8 +1,14 @@
 """A run's state as a fold over its journal events: `fold(events)`, then `apply(event)`.
 
-Resume, `status`, the forecaster and the live view all read the same fold, so what one
-shows is what the others act on. The fold trusts the journal's order and never raises on
-an event it does not expect: an old or newer journal still folds to something readable.
+Resume, `status`, the reports, the forecaster and the live view all read the same fold,
+so what one shows is what the others act on: this is the only table of state transitions
+(run level in _fold_run.py, steps in _fold_steps.py, hosts in _fold_hosts.py). Besides
+where things stand, it keeps what they need of the history: each step's attempts with
+their hosts, failed attempts counted against `retries`, the hosts already done, and the
+engine lives (each `run_resumed` starts one) that tell resume whether a `run` ended.
+
+The fold trusts the journal's order and never raises on an event it does not expect: an
+old, newer or damaged journal still folds to something readable.
 
 Manual steps keep the operator's waiting time apart from the work: see
 runbook/events/_step_state.py for the rule (`manual_times`).
@@ -10,35 +16,43 @@ runbook/events/_step_state.py for the rule (`manual_times`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.clock import parse_iso
 from runbook.events._event import Event
+from runbook.events._fold_hosts import HOST_HANDLERS
+from runbook.events._fold_run import RUN_HANDLERS, EngineLife
+from runbook.events._fold_steps import STEP_HANDLERS
+from runbook.events._host_state import HostState
 from runbook.events._step_state import (
     FINISHED_RUN,
     FINISHED_STEP,
-    OUTPUT_TAIL_CHARS,
     STEP_STATUSES,
+    Attempt,
     Expectation,
-    HostState,
     PhaseProgress,
     StepState,
     manual_times,
 )
+from runbook.events._tail import TAIL_CHARS, TAIL_LINES, keep_tail
 
 __all__ = [
     "FINISHED_RUN",
     "FINISHED_STEP",
-    "OUTPUT_TAIL_CHARS",
     "STEP_STATUSES",
+    "TAIL_CHARS",
+    "TAIL_LINES",
+    "Attempt",
+    "EngineLife",
     "Expectation",
     "HostState",
     "PhaseProgress",
     "RunState",
     "StepState",
     "fold",
+    "keep_tail",
     "manual_times",
 ]
 
@@ -49,6 +63,7 @@ class RunState:
 
     run_id: str = ""
     playbook: str = ""
+    playbook_path: str | None = None
     title: str = ""
     mode: str = ""
     operator: str | None = None
@@ -69,6 +84,8 @@ class RunState:
     eta: Mapping[str, Any] | None = None  # data of the last eta event
     eta_ts: float | None = None
     host_keys: list[Mapping[str, Any]] = field(default_factory=list)
+    lives: list[EngineLife] = field(default_factory=list)  # one per engine that held the run
+    life: int = 0  # the current engine life: 0 for the first engine, + 1 per run_resumed
     _dependents: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
 
     # -- queries --------------------------------------------------------------------------
@@ -81,7 +98,7 @@ class RunState:
         """The step, created on the fly if the plan did not name it."""
         s = self.steps.get(step_id)
         if s is None:
-            s = self.steps[step_id] = StepState(step_id)
+            s = self.steps[step_id] = StepState(step_id, planned=False)
             self._dependents = None
         return s
 
@@ -139,7 +156,10 @@ class RunState:
 
     def apply(self, e: Event) -> None:
         """Fold one more event (events must come in seq order)."""
-        ts = parse_iso(e.ts)
+        try:
+            ts = parse_iso(e.ts)
+        except (ValueError, TypeError, AttributeError):  # a damaged journal: keep the clock
+            ts = self.last_ts if self.last_ts is not None else 0.0
         self.last_seq = e.seq
         self.last_ts = ts
         self.last_ts_text = e.ts
@@ -148,7 +168,10 @@ class RunState:
             self.run_id = e.run_id
         handler = _HANDLERS.get(e.type)
         if handler is not None:
-            handler(self, e, ts, e.data)
+            d = e.data
+            if type(d) is not dict and not isinstance(d, Mapping):  # dict: the fast check
+                d = {}
+            handler(self, e, ts, d)
 
 
 def fold(events: Iterable[Event]) -> RunState:
@@ -159,238 +182,5 @@ def fold(events: Iterable[Event]) -> RunState:
     return state
 
 
-# -- event handlers ----------------------------------------------------------------------
-
-
-def _floats(v: Any) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-def _run_started(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    r.playbook = str(d.get("playbook") or "")
-    r.title = str(d.get("title") or "")
-    r.mode = str(d.get("mode") or "")
-    r.operator = d.get("operator")
-    r.rto_s = _floats(d.get("rto_s"))
-    r.plan = d.get("plan") or {}
-    r.options = d.get("options") or {}
-    r.status, r.started = "running", ts
-    for p in r.plan.get("steps") or []:
-        sid = str(p.get("id"))
-        r.steps[sid] = StepState(
-            id=sid,
-            title=str(p.get("title") or ""),
-            phase=str(p.get("phase") or ""),
-            kind=str(p.get("kind") or "remote"),
-            needs=tuple(p.get("needs") or ()),
-            hosts=tuple(p.get("hosts") or ()),
-            estimate=p.get("estimate") or {},
-            owner=p.get("owner"),
-        )
-    if r.rto_s is None:
-        r.rto_s = _floats(r.plan.get("rto_s"))
-    r._dependents = None
-
-
-def _run_resumed(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    r.status, r.result, r.finished, r.interrupted_reason = "running", None, None, None
-    r.resumes += 1
-
-
-def _run_interrupted(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    r.status = "interrupted"
-    r.interrupted_reason = d.get("reason")
-
-
-def _run_finished(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    result = str(d.get("result") or "failed")
-    r.status = r.result = result if result in FINISHED_RUN else "failed"
-    r.finished = ts
-
-
-def _step_started(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    s = r.step(e.step or "")
-    s.status = "running"
-    s.attempts = int(d.get("attempt") or s.attempts + 1)
-    s.started = s.started if s.started is not None else ts
-    s.attempt_started, s.finished, s.duration_s = ts, None, None
-    s.reason, s.failed_hosts, s.blocked_by, s.retry_pending = None, (), (), False
-    s.answer = s.answered_at = s.wait_s = s.work_s = None
-    s.waiting_since = s.claimed_at = s.claimed_by = None
-    hosts = d.get("hosts")
-    if isinstance(hosts, (list, tuple)):
-        s.host_states = {str(h): HostState(str(h)) for h in hosts}
-    else:
-        s.host_states = {h: HostState(h) for h in s.hosts}
-
-
-def _host(r: RunState, e: Event) -> HostState:
-    s = r.step(e.step or "")
-    name = e.host or ""
-    h = s.host_states.get(name)
-    if h is None:
-        h = s.host_states[name] = HostState(name)
-    return h
-
-
-def _host_started(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    h = _host(r, e)
-    if h.status != "running":
-        h.started = ts
-    h.status, h.action, h.finished = "running", d.get("action"), None
-    h.attempt = int(d.get("attempt") or h.attempt or 1)
-
-
-def _host_output(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    h = _host(r, e)
-    h.tail = (h.tail + str(d.get("text") or ""))[-OUTPUT_TAIL_CHARS:]
-
-
-def _host_succeeded(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    h = _host(r, e)
-    h.status = "skipped" if d.get("skipped") else "succeeded"
-    h.finished, h.duration_s = ts, _floats(d.get("duration_s"))
-    h.reason = h.message = h.exit_code = None
-
-
-def _host_failed(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    h = _host(r, e)
-    h.status, h.finished, h.duration_s = "failed", ts, _floats(d.get("duration_s"))
-    h.reason, h.message = d.get("reason"), d.get("message")
-    code = d.get("exit_code")
-    h.exit_code = code if isinstance(code, int) else None
-
-
-def _step_retrying(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    s = r.step(e.step or "")
-    s.failed_hosts = tuple(d.get("failed_hosts") or ())
-
-
-def _step_finished(s: StepState, status: str, ts: float, d: Mapping[str, Any]) -> None:
-    s.status, s.finished, s.retry_pending = status, ts, False
-    s.duration_s = _floats(d.get("duration_s"))
-    if s.duration_s is None and s.attempt_started is not None:
-        s.duration_s = ts - s.attempt_started
-    if isinstance(d.get("attempts"), int):
-        s.attempts = d["attempts"]
-
-
-def _step_succeeded(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    s = r.step(e.step or "")
-    _step_finished(s, "succeeded", ts, d)
-    s.reason, s.failed_hosts, s.blocked_by = None, (), ()
-
-
-def _step_failed(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    s = r.step(e.step or "")
-    _step_finished(s, "failed", ts, d)
-    s.failed_hosts = tuple(d.get("failed_hosts") or ())
-    s.reason = d.get("reason")
-
-
-def _step_skipped(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    s = r.step(e.step or "")
-    _step_finished(s, "skipped", ts, d)
-    s.reason, s.blocked_by = d.get("reason"), ()
-    if d.get("operator") is not None:
-        s.operator, s.note = d.get("operator"), d.get("note")
-    _release(r, s.id)
-
-
-def _step_blocked(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    s = r.step(e.step or "")
-    s.status, s.blocked_by = "blocked", tuple(d.get("by") or ())
-
-
-def _manual_waiting(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    s = r.step(e.step or "")
-    s.status, s.waiting_since = "waiting", ts
-    s.claimed_by = s.claimed_at = s.answer = s.answered_at = None
-    s.started = s.started if s.started is not None else ts
-    s.attempt_started = s.attempt_started or ts
-    s.instructions = d.get("instructions")
-    if d.get("owner") and not s.owner:
-        s.owner = d.get("owner")
-
-
-def _manual_claimed(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    s = r.step(e.step or "")
-    s.status, s.claimed_by, s.claimed_at = "claimed", d.get("operator"), ts
-
-
-def _manual_answered(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    s = r.step(e.step or "")
-    answer = str(d.get("answer") or "done")
-    wait, work, _ = manual_times(s, ts)
-    s.answer, s.answered_at = answer, ts
-    s.operator, s.note = d.get("operator"), d.get("note")
-    s.wait_s = _floats(d.get("wait_s"))
-    s.work_s = _floats(d.get("work_s"))
-    s.wait_s = wait if s.wait_s is None else s.wait_s
-    s.work_s = work if s.work_s is None else s.work_s
-    # The answer settles the step even before an engine acts on it: `status` and `resume`
-    # must see it when no engine is running. The engine's step_* event that follows agrees.
-    status = {"done": "succeeded", "skip": "skipped", "fail": "failed"}.get(answer, "succeeded")
-    _step_finished(s, status, ts, {"duration_s": (s.wait_s or 0.0) + (s.work_s or 0.0)})
-    if status == "skipped":
-        s.reason = "operator"
-        _release(r, s.id)
-    elif status == "failed":
-        s.reason = "operator"
-
-
-def _operator_retry(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    s = r.step(e.step or "")
-    s.operator, s.note, s.retry_pending = d.get("operator"), d.get("note"), True
-    if s.status in ("failed", "blocked"):
-        s.status, s.finished, s.blocked_by = "pending", None, ()
-        _release(r, s.id)
-
-
-def _release(r: RunState, step_id: str) -> None:
-    """`step_id` no longer fails: steps blocked only by it wait for it again (pending)."""
-    for other in r.steps.values():
-        if other.status == "blocked" and step_id in other.blocked_by:
-            other.blocked_by = tuple(b for b in other.blocked_by if b != step_id)
-            if not other.blocked_by:
-                other.status = "pending"
-
-
-def _operator_expect(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    s = r.step(e.step or "")
-    remaining = _floats(d.get("remaining_s"))
-    if remaining is not None:
-        s.expect = Expectation(remaining, ts, d.get("operator"), d.get("note"))
-
-
-def _eta(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    r.eta, r.eta_ts = d, ts
-
-
-def _host_key_accepted(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    r.host_keys.append({"host": e.host, **d})
-
-
-_HANDLERS = {
-    "run_started": _run_started,
-    "run_resumed": _run_resumed,
-    "run_interrupted": _run_interrupted,
-    "run_finished": _run_finished,
-    "step_started": _step_started,
-    "host_started": _host_started,
-    "host_output": _host_output,
-    "host_succeeded": _host_succeeded,
-    "host_failed": _host_failed,
-    "step_retrying": _step_retrying,
-    "step_succeeded": _step_succeeded,
-    "step_failed": _step_failed,
-    "step_skipped": _step_skipped,
-    "step_blocked": _step_blocked,
-    "manual_waiting": _manual_waiting,
-    "manual_claimed": _manual_claimed,
-    "manual_answered": _manual_answered,
-    "operator_retry": _operator_retry,
-    "operator_expect": _operator_expect,
-    "eta": _eta,
-    "host_key_accepted": _host_key_accepted,
-}
+Handler = Callable[[RunState, Event, float, Mapping[str, Any]], None]
+_HANDLERS: dict[str, Handler] = {**RUN_HANDLERS, **STEP_HANDLERS, **HOST_HANDLERS}

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-OUTPUT_TAIL_CHARS = 2000  # per host: enough for the error at the end, bounded for 1000s of hosts
+from runbook.events._host_state import HostState
 
 STEP_STATUSES = (
     "pending",
@@ -36,20 +36,19 @@ FINISHED_RUN = frozenset({"succeeded", "failed", "aborted"})
 
 
 @dataclass
-class HostState:
-    """One host of a remote step, in the step's latest attempt."""
+class Attempt:
+    """One attempt of a step, from its start to its outcome: the history reports draw."""
 
-    name: str
-    status: str = "pending"  # pending, running, succeeded, skipped (skip_if), failed
-    attempt: int = 0
-    action: str | None = None  # skip_if, run, until, verify
-    started: float | None = None
+    number: int
+    started: float
+    life: int  # the engine life it started in (runbook/events/_host_state.py)
+    hosts: dict[str, HostState] = field(default_factory=dict)  # its hosts, as they ended
+    listed: tuple[str, ...] = ()  # the hosts its step_started named
     finished: float | None = None
-    duration_s: float | None = None
-    reason: str | None = None  # host_failed.reason
-    exit_code: int | None = None
-    message: str | None = None
-    tail: str = ""  # last OUTPUT_TAIL_CHARS of stdout and stderr, interleaved
+    finished_life: int | None = None
+    # running, succeeded, failed, skipped; retrying: it failed and the step tries again;
+    # abandoned: a new attempt started before it ended (its engine stopped during it)
+    outcome: str = "running"
 
 
 @dataclass
@@ -78,16 +77,22 @@ class StepState:
     hosts: tuple[str, ...] = ()  # planned hosts
     estimate: Mapping[str, Any] = field(default_factory=dict)  # plan JSON estimate
     owner: str | None = None
+    planned: bool = True  # False: the journal names a step its plan does not (damaged, older)
     status: str = "pending"
     attempts: int = 0
     started: float | None = None  # first start
     attempt_started: float | None = None  # latest attempt's start
     finished: float | None = None
     duration_s: float | None = None
-    host_states: dict[str, HostState] = field(default_factory=dict)
+    host_states: dict[str, HostState] = field(default_factory=dict)  # the latest attempt's
+    hosts_done: set[str] = field(default_factory=set)  # succeeded or skipped, in any attempt
+    history: list[Attempt] = field(default_factory=list)  # every attempt, oldest first
+    failures: int = 0  # failed attempts counted against `retries` (an operator retry resets)
+    retry_due: float | None = None  # a failed attempt waits until then for its retry
     failed_hosts: tuple[str, ...] = ()
     reason: str | None = None  # why it failed, or why it was skipped
     blocked_by: tuple[str, ...] = ()  # failed steps upstream
+    blocked_at: float | None = None  # when it was blocked (while it is)
     retry_pending: bool = False  # operator_retry recorded, not started again yet
     # manual steps
     instructions: str | None = None
@@ -102,6 +107,11 @@ class StepState:
     operator: str | None = None
     note: str | None = None
     expect: Expectation | None = None
+
+    @property
+    def retry_wait(self) -> bool:
+        """A failed attempt waits for the next one (`retries`, `retry_delay`)."""
+        return self.retry_due is not None
 
     @property
     def finished_ok(self) -> bool:

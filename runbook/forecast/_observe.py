@@ -1,16 +1,17 @@
 """What the forecaster sees of a run: per step, done / running since when / still to do.
 
-Built either from the run's events (a small fold of its own, so the forecaster and the
-benchmark can work from an export) or from the engine's RunState.
+Read from the run's folded state (runbook/events): the engine's RunState, or the events
+of an earlier run or an export folded here, so the forecaster reads a run the way
+`status` and the reports do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from runbook.clock import parse_iso
+from runbook.events import Event, RunState
 
 DONE = "done"
 RUNNING = "running"
@@ -51,56 +52,28 @@ class Observations:
     plan: Mapping[str, Any] | None = None
 
 
-def _data(e: Any) -> tuple[str, str | None, float, Mapping[str, Any], int]:
-    if isinstance(e, Mapping):
-        return e["type"], e.get("step"), parse_iso(e["ts"]), e.get("data") or {}, e["seq"]
-    return e.type, e.step, parse_iso(e.ts), e.data or {}, e.seq
+def _event(e: Any) -> Event:
+    """An Event, or an exported one (`export --format jsonl`: a dict of the same fields)."""
+    if isinstance(e, Event):
+        return e
+    seq = e.get("seq")
+    return Event(
+        str(e.get("run_id") or ""),
+        seq if isinstance(seq, int) else 0,
+        str(e.get("ts") or ""),
+        str(e.get("type") or ""),
+        e.get("step"),
+        e.get("host"),
+        e.get("data") or {},
+    )
 
 
 def observe_events(events: Iterable[Any]) -> Observations:
-    """Fold journal events (Event objects or exported dicts) into Observations."""
-    steps: dict[str, StepObs] = {}
-    started: float | None = None
-    concurrency: int | None = None
-    plan: Mapping[str, Any] | None = None
+    """Journal events (Event objects or exported dicts) as Observations, through the fold."""
+    state = RunState()
     for e in events:
-        kind, step, ts, data, seq = _data(e)
-        if kind == "run_started":
-            started = ts if started is None else started
-            plan = data.get("plan") or plan
-            opts = data.get("options") or {}
-            concurrency = opts.get("concurrency") or None
-            for s in (plan or {}).get("steps", ()):
-                steps.setdefault(str(s["id"]), StepObs())
-            continue
-        if step is None:
-            continue
-        cur = steps.get(step, StepObs())
-        if kind in ("step_started", "manual_waiting"):
-            if cur.category != RUNNING:
-                cur = StepObs(RUNNING, started=ts)
-        elif kind == "step_succeeded":
-            work = data.get("duration_s")
-            if cur.work_s is not None and cur.category == RUNNING:
-                work = cur.work_s  # a manual step's work time, from manual_answered
-            if work is None and cur.started is not None:
-                work = ts - cur.started
-            cur = StepObs(DONE, work_s=None if work is None else float(work), finished_seq=seq)
-        elif kind == "manual_answered":
-            answer = data.get("answer")
-            if answer == "done":
-                work = data.get("work_s")
-                if work is None and cur.started is not None:
-                    work = ts - cur.started
-                cur = replace(cur, work_s=None if work is None else float(work))
-        elif kind == "step_skipped":
-            cur = StepObs(DONE, finished_seq=seq)
-        elif kind in ("step_failed", "step_blocked") or kind == "operator_retry":
-            cur = StepObs(TO_DO)
-        elif kind == "operator_expect":
-            cur = replace(cur, expect_remaining_s=float(data["remaining_s"]), expect_ts=ts)
-        steps[step] = cur
-    return Observations(started, steps, concurrency, plan)
+        state.apply(_event(e))
+    return observe_state(state)
 
 
 def observe_state(state: Any) -> Observations:

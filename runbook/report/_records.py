@@ -1,4 +1,8 @@
-"""The records a report timeline is made of: per step, per host, per decision, per ETA."""
+"""The records a report timeline is made of: per step, per host, per decision, per ETA.
+
+Steps and hosts are views of the fold's state (runbook/report/_timeline.py builds them);
+nothing here decides where a step stands.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +10,18 @@ from dataclasses import dataclass, field
 
 from runbook.report._schedule import PlannedSlot
 
-TAIL_CHARS = 4000  # per host and step: enough to see why it failed, bounded for any output
-TAIL_LINES = 40
 LOCAL = ""  # the host key of a local step's command
 
 
 @dataclass
 class HostRecord:
-    """What happened to one host of one step (its latest attempt wins)."""
+    """What happened to one host of one step over its attempts (the latest one's result)."""
 
     host: str
-    start: float | None = None
-    end: float | None = None
+    start: float | None = None  # its first start
+    end: float | None = None  # its latest outcome
     result: str = "not run"  # not run | running | succeeded | already done | failed
     attempts: int = 0
-    duration_s: float | None = None  # the journal's own figure for the last attempt
-    reason: str | None = None
-    exit_code: int | None = None
-    message: str = ""
-    output: str = ""
-    truncated: bool = False
-
-    def add_output(self, text: str, truncated: bool) -> None:
-        joined = self.output + text
-        if len(joined) > TAIL_CHARS:
-            joined = joined[-TAIL_CHARS:]
-            truncated = True
-        lines = joined.splitlines(keepends=True)
-        if len(lines) > TAIL_LINES:
-            joined = "".join(lines[-TAIL_LINES:])
-            truncated = True
-        self.output = joined
-        self.truncated = self.truncated or truncated
 
 
 @dataclass
@@ -66,34 +50,14 @@ class StepRecord:
     start: float | None = None
     end: float | None = None
     attempts: int = 0
-    duration_s: float | None = None
     operator: str | None = None
     note: str | None = None
-    reason: str | None = None  # skip reason, or why it failed
     blocked_by: tuple[str, ...] = ()
     blocked_at: float | None = None
     wait_s: float | None = None
     work_s: float | None = None
-    attempt_failures: int = 0  # failures recorded since this step last started
     segments: list[Segment] = field(default_factory=list)
-
-    def open_segment(self, ts: float) -> None:
-        if self.segments and self.segments[-1].end is None:
-            self.close_segment(ts, "interrupted")
-        self.segments.append(Segment(ts))
-
-    def close_segment(self, ts: float, outcome: str) -> None:
-        if self.segments and self.segments[-1].end is None:
-            self.segments[-1].end = ts
-            self.segments[-1].outcome = outcome
-
     hosts: dict[str, HostRecord] = field(default_factory=dict)
-
-    def host(self, name: str) -> HostRecord:
-        rec = self.hosts.get(name)
-        if rec is None:
-            rec = self.hosts[name] = HostRecord(name)
-        return rec
 
     @property
     def host_names(self) -> list[str]:

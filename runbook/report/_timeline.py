@@ -1,18 +1,21 @@
 """One pass over a run's events into what an audit report shows.
 
-`runbook.state.fold` answers "where does the run stand"; a report also needs the history:
-every operator decision, every failed attempt with its output, the ETA as it moved. This
-module keeps that history, per step and per host, and nothing else.
+Where each step and host stands, and each step's attempts, are the fold's
+(runbook/events): the report and `status` read the same state, so they cannot disagree.
+What only a report wants is added here, as the events pass: the human timeline (a line
+per event worth reading), every failed attempt with the output that explains it, in the
+order they came, and the ETA as it moved. Step and host records are drawn from the
+folded state at the end (runbook/report/_views.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runbook.clock import parse_iso
 from runbook.durations import format_duration
-from runbook.events import Event
+from runbook.events import Event, RunState
 from runbook.report._records import (
     LOCAL,
     Entry,
@@ -22,7 +25,7 @@ from runbook.report._records import (
     StepRecord,
     Timeline,
 )
-from runbook.report._schedule import planned_schedule
+from runbook.report._views import fill_from_state
 
 __all__ = ["LOCAL", "EtaPoint", "Failure", "HostRecord", "StepRecord", "Timeline", "build_timeline"]
 
@@ -49,270 +52,123 @@ def _ts(text: str) -> float:
 def build_timeline(events: Iterable[Event]) -> Timeline:
     """Fold a run's events, in seq order, into a Timeline."""
     tl = Timeline()
+    state = RunState()
     for ev in events:
-        _apply(tl, ev)
+        state.apply(ev)
+        _describe(tl, state, ev)
+    fill_from_state(tl, state)
     return tl
 
 
-def _plan_steps(tl: Timeline, plan: Mapping[str, Any]) -> None:
-    steps: Sequence[Any] = plan.get("steps") or ()
-    steps = [s for s in steps if isinstance(s, Mapping) and s.get("id")]
-    slots = planned_schedule(steps)
-    for s in steps:
-        sid = str(s["id"])
-        est = s.get("estimate") if isinstance(s.get("estimate"), Mapping) else {}
-        tl.steps[sid] = StepRecord(
-            id=sid,
-            title=str(s.get("title") or sid),
-            phase=str(s.get("phase") or ""),
-            kind=str(s.get("kind") or ""),
-            needs=tuple(str(n) for n in s.get("needs") or ()),
-            planned_hosts=tuple(str(h) for h in s.get("hosts") or ()),
-            owner=_text(s.get("owner")),
-            estimate_s=_num(est.get("likely_s")) if est else None,
-            planned=slots.get(sid),
-        )
-    phases = plan.get("phases")
-    tl.phases = [str(p) for p in phases] if isinstance(phases, list) else []
-    tl.plan_p50_s = _num(plan.get("p50_s"))
-    tl.plan_p90_s = _num(plan.get("p90_s"))
-    tl.critical_path = tuple(str(c) for c in plan.get("critical_path") or ())
-
-
-def _step(tl: Timeline, sid: str) -> StepRecord:
-    rec = tl.steps.get(sid)
-    if rec is None:  # a step the plan does not name (a damaged or older journal): still shown
-        rec = tl.steps[sid] = StepRecord(sid, title=sid)
-    return rec
-
-
-def _apply(tl: Timeline, ev: Event) -> None:
+def _describe(tl: Timeline, state: RunState, ev: Event) -> None:
+    """What the report adds for one event, once the fold has taken it."""
     ts = _ts(ev.ts)
     d: Mapping[str, Any] = ev.data if isinstance(ev.data, Mapping) else {}
     tl.event_count += 1
     tl.head = ev.hash
     tl.last_ts = ts if tl.last_ts is None else max(tl.last_ts, ts)
-    if ev.type == "run_started":
-        _run_started(tl, ts, d, ev)
-        return
     if ev.type == "eta":
         p50, p90 = _ts(str(d.get("p50", ""))), _ts(str(d.get("p90", "")))
         if p50 and p90:
             tl.etas.append(EtaPoint(ts, p50, p90, _num(d.get("rto_risk")), _text(d.get("method"))))
-        return
-    if ev.type in ("run_interrupted", "run_resumed", "run_finished"):
-        _run_event(tl, ts, d, ev)
-        return
-    if ev.step is None:
-        return
-    step = _step(tl, ev.step)
-    if ev.type.startswith("host_"):
-        # A local step's command runs on no host: its record is keyed "" (LOCAL).
-        _host_event(tl, step, step.host(ev.host or LOCAL), ts, d, ev)
-    else:
-        _step_event(tl, step, ts, d, ev)
+    elif ev.type in ("run_started", "run_interrupted", "run_resumed", "run_finished"):
+        _run_entry(tl, state, ts, d, ev.type)
+    elif ev.step is not None and ev.type.startswith("host_"):
+        _host_entry(tl, state, ev.step, ev.host or LOCAL, ts, d, ev.type)
+    elif ev.step is not None:
+        _step_entry(tl, state, ev.step, ts, d, ev.type)
 
 
-def _run_started(tl: Timeline, ts: float, d: Mapping[str, Any], ev: Event) -> None:
-    tl.run_id = ev.run_id
-    tl.playbook = str(d.get("playbook") or "")
-    tl.title = str(d.get("title") or tl.playbook)
-    tl.mode = str(d.get("mode") or "")
-    tl.operator = _text(d.get("operator"))
-    tl.playbook_path = _text(d.get("playbook_path"))
-    tl.rto_s = _num(d.get("rto_s"))
-    tl.started = ts
-    plan = d.get("plan")
-    if isinstance(plan, Mapping):
-        _plan_steps(tl, plan)
-        if tl.rto_s is None:
-            tl.rto_s = _num(plan.get("rto_s"))
-    who = f" by {tl.operator}" if tl.operator else ""
-    tl.entries.append(Entry(ts, None, None, "run", f"run started{who} ({tl.mode or '?'} mode)"))
-
-
-def _run_event(tl: Timeline, ts: float, d: Mapping[str, Any], ev: Event) -> None:
-    if ev.type == "run_interrupted":
-        tl.status = "interrupted"
-        for step in tl.steps.values():
-            step.close_segment(ts, "interrupted")
-        why = d.get("reason")
+def _run_entry(tl: Timeline, state: RunState, ts: float, d: Mapping[str, Any], t: str) -> None:
+    if t == "run_started":
+        who = f" by {state.operator}" if state.operator else ""
+        text = f"run started{who} ({state.mode or '?'} mode)"
+        tl.entries.append(Entry(ts, None, None, "run", text))
+    elif t == "run_interrupted":
+        why = state.interrupted_reason
         tl.entries.append(Entry(ts, None, None, "run", f"run interrupted ({why or 'no reason'})"))
-    elif ev.type == "run_resumed":
-        tl.status = "running"
-        tl.finished = None
-        who = _text(d.get("operator"))
+    elif t == "run_resumed":
         raw = d.get("decisions")
         decisions: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         detail = ", ".join(f"{k}: {v}" for k, v in sorted(decisions.items()))
         text = "run resumed" + (f"; in-flight steps: {detail}" if detail else "")
-        tl.entries.append(Entry(ts, None, None, "decision", text, who))
+        tl.entries.append(Entry(ts, None, None, "decision", text, _text(d.get("operator"))))
     else:
-        tl.status = str(d.get("result") or "finished")
-        tl.finished = ts
-        tl.entries.append(Entry(ts, None, None, "run", f"run finished: {tl.status}"))
+        tl.entries.append(Entry(ts, None, None, "run", f"run finished: {state.status}"))
 
 
-def _host_event(
-    tl: Timeline, step: StepRecord, h: HostRecord, ts: float, d: Mapping[str, Any], ev: Event
+def _host_entry(
+    tl: Timeline, state: RunState, sid: str, host: str, ts: float, d: Mapping[str, Any], t: str
 ) -> None:
-    attempt = _int(d.get("attempt"))
-    if attempt > h.attempts:  # a new attempt: its output is what explains its outcome
-        h.output, h.truncated = "", False
-    h.attempts = max(h.attempts, attempt)
-    if ev.type == "host_started":
-        if h.start is None:
-            h.start = ts
-        if h.result in ("not run", "failed") and d.get("action") in (None, "skip_if", "run"):
-            h.result = "running"
-    elif ev.type == "host_output":
-        h.add_output(str(d.get("text") or ""), bool(d.get("truncated")))
-    elif ev.type == "host_succeeded":
-        h.end, h.duration_s = ts, _num(d.get("duration_s"))
-        h.result = "already done" if d.get("skipped") else "succeeded"
-        h.reason, h.exit_code, h.message = None, None, ""
-    elif ev.type == "host_failed":
-        h.end, h.duration_s = ts, _num(d.get("duration_s"))
-        h.result = "failed"
-        h.reason = _text(d.get("reason")) or "error"
-        code = d.get("exit_code")
-        h.exit_code = code if isinstance(code, int) and not isinstance(code, bool) else None
-        h.message = str(d.get("message") or "")
-        step.attempt_failures += 1
+    s = state.steps.get(sid)
+    h = s.host_states.get(host) if s is not None else None
+    if t == "host_failed" and h is not None:
+        reason = _text(h.reason) or "error"
+        message = str(h.message or "")
         tl.failures.append(
             Failure(
-                ts,
-                step.id,
-                h.host or None,
-                h.attempts,
-                h.reason,
-                h.exit_code,
-                h.message,
-                h.output,
-                h.truncated,
+                ts, sid, host or None, h.attempt, reason, h.exit_code, message, h.tail, h.tail_cut
             )
         )
-        why = h.reason + (f" {h.exit_code}" if h.exit_code is not None else "")
-        msg = f": {h.message}" if h.message else ""
-        where = f" on {h.host}" if h.host else ""
-        tl.entries.append(
-            Entry(ts, step.id, h.host or None, "failure", f"failed{where} ({why}){msg}")
-        )
-    elif ev.type == "host_key_accepted":
+        why = reason + (f" {h.exit_code}" if h.exit_code is not None else "")
+        msg = f": {message}" if message else ""
+        where = f" on {host}" if host else ""
+        tl.entries.append(Entry(ts, sid, host or None, "failure", f"failed{where} ({why}){msg}"))
+    elif t == "host_key_accepted":
         fp = d.get("fingerprint")
-        tl.entries.append(
-            Entry(ts, step.id, h.host, "decision", f"accepted new host key of {h.host}: {fp}")
-        )
+        text = f"accepted new host key of {host}: {fp}"
+        tl.entries.append(Entry(ts, sid, host, "decision", text))
 
 
-def _step_event(tl: Timeline, step: StepRecord, ts: float, d: Mapping[str, Any], ev: Event) -> None:
-    t = ev.type
+def _step_entry(
+    tl: Timeline, state: RunState, sid: str, ts: float, d: Mapping[str, Any], t: str
+) -> None:
+    s = state.steps.get(sid)
+    if s is None:  # an event the fold does not know: nothing to tell of it
+        return
     who = _text(d.get("operator"))
     note = _text(d.get("note")) or None
+
+    def add(kind: str, text: str, operator: str | None = None, note: str | None = None) -> None:
+        tl.entries.append(Entry(ts, sid, None, kind, text, operator, note))
+
     if t == "step_started":
-        step.open_segment(ts)
-        step.status = "running"
-        step.attempt_failures = 0
-        step.start = ts if step.start is None else step.start
-        step.end = None
-        step.attempts = max(step.attempts, _int(d.get("attempt")) or step.attempts + 1)
-        step.kind = step.kind or str(d.get("kind") or "")
-        hosts = d.get("hosts")
-        if not step.planned_hosts and isinstance(hosts, list):
-            step.planned_hosts = tuple(str(x) for x in hosts)
-        attempt = f" (attempt {step.attempts})" if step.attempts > 1 else ""
-        tl.entries.append(Entry(ts, step.id, None, "step", f"started{attempt}"))
+        add("step", "started" + (f" (attempt {s.attempts})" if s.attempts > 1 else ""))
     elif t == "step_retrying":
         delay = _num(d.get("delay_s"))
-        failed = ", ".join(str(x) for x in d.get("failed_hosts") or ())
+        failed = ", ".join(s.failed_hosts)
         text = f"attempt {_int(d.get('attempt'))} failed" + (f" on {failed}" if failed else "")
-        text += f"; retrying in {delay:g}s" if delay is not None else "; retrying"
-        tl.entries.append(Entry(ts, step.id, None, "step", text))
+        add("step", text + (f"; retrying in {delay:g}s" if delay is not None else "; retrying"))
     elif t == "step_succeeded":
-        step.close_segment(ts, "succeeded")
-        step.status, step.end = "succeeded", ts
-        step.duration_s = _num(d.get("duration_s"))
-        step.attempts = max(step.attempts, _int(d.get("attempts")))
-        step.reason = None
-        tl.entries.append(Entry(ts, step.id, None, "step", "succeeded"))
+        add("step", "succeeded")
     elif t == "step_failed":
-        step.close_segment(ts, "failed")
-        step.status, step.end = "failed", ts
-        step.duration_s = _num(d.get("duration_s"))
-        step.attempts = max(step.attempts, _int(d.get("attempts")))
-        failed = ", ".join(str(x) for x in d.get("failed_hosts") or ())
-        step.reason = _text(d.get("reason")) or (f"failed on {failed}" if failed else "failed")
-        if not step.attempt_failures:  # e.g. interrupted, or a failure with no host event
-            tl.failures.append(
-                Failure(ts, step.id, None, max(step.attempts, 1), step.reason, None, "", "", False)
-            )
-        tl.entries.append(Entry(ts, step.id, None, "failure", f"step failed: {step.reason}"))
+        failed = ", ".join(s.failed_hosts)
+        reason = _text(s.reason) or (f"failed on {failed}" if failed else "failed")
+        if not any(h.status == "failed" for h in s.host_states.values()):
+            # No host failure explains it (interrupted, a local command, an operator's
+            # answer): the step's own failure is the record.
+            attempt = max(s.attempts, 1)
+            tl.failures.append(Failure(ts, sid, None, attempt, reason, None, "", "", False))
+        add("failure", f"step failed: {reason}")
     elif t == "step_skipped":
-        step.close_segment(ts, "skipped")
-        step.status, step.end = "skipped", ts
-        step.reason = _text(d.get("reason")) or "operator"
-        step.operator, step.note = who or step.operator, note or step.note
-        kind = "decision" if step.reason == "operator" else "step"
-        tl.entries.append(Entry(ts, step.id, None, kind, f"skipped ({step.reason})", who, note))
+        reason = _text(d.get("reason")) or "operator"
+        add("decision" if reason == "operator" else "step", f"skipped ({reason})", who, note)
     elif t == "step_blocked":
-        step.status = "blocked"
-        step.blocked_at = ts
-        step.blocked_by = tuple(str(x) for x in d.get("by") or ())
-        by = ", ".join(step.blocked_by) or "a failed step"
-        tl.entries.append(Entry(ts, step.id, None, "step", f"blocked by {by}"))
+        add("step", f"blocked by {', '.join(s.blocked_by) or 'a failed step'}")
     elif t == "manual_waiting":
-        if not step.segments or step.segments[-1].end is not None:
-            step.open_segment(ts)
-        step.status = "waiting"
-        step.start = ts if step.start is None else step.start
-        step.kind = step.kind or "manual"
-        tl.entries.append(Entry(ts, step.id, None, "step", "waiting for an operator"))
-    else:
-        _decision(tl, step, ts, d, t, who, note)
-
-
-def _decision(
-    tl: Timeline,
-    step: StepRecord,
-    ts: float,
-    d: Mapping[str, Any],
-    t: str,
-    who: str | None,
-    note: str | None,
-) -> None:
-    if t == "manual_claimed":
-        step.status, step.operator = "claimed", who
-        tl.entries.append(Entry(ts, step.id, None, "decision", "claimed", who))
+        add("step", "waiting for an operator")
+    elif t == "manual_claimed":
+        add("decision", "claimed", who)
     elif t == "manual_answered":
         answer = str(d.get("answer") or "done")
-        step.status = {"done": "succeeded", "skip": "skipped", "fail": "failed"}.get(answer, answer)
-        step.close_segment(ts, step.status)
-        step.end = ts
-        step.operator, step.note = who or step.operator, note
-        step.wait_s, step.work_s = _num(d.get("wait_s")), _num(d.get("work_s"))
-        if answer == "skip":
-            step.reason = "operator"
-        elif answer == "fail":
-            step.reason = "operator answered fail"
-            tl.failures.append(
-                Failure(
-                    ts,
-                    step.id,
-                    None,
-                    max(step.attempts, 1),
-                    step.reason,
-                    None,
-                    note or "",
-                    "",
-                    False,
-                )
-            )
-        tl.entries.append(Entry(ts, step.id, None, "decision", f"answered {answer}", who, note))
+        if answer == "fail":
+            reason = "operator answered fail"
+            attempt = max(s.attempts, 1)
+            tl.failures.append(Failure(ts, sid, None, attempt, reason, None, note or "", "", False))
+        add("decision", f"answered {answer}", who, note)
     elif t == "operator_retry":
-        step.status, step.end, step.reason = "pending", None, None
-        step.operator, step.note = who or step.operator, note or step.note
-        tl.entries.append(Entry(ts, step.id, None, "decision", "retry requested", who, note))
+        add("decision", "retry requested", who, note)
     elif t == "operator_expect":
         remaining = _num(d.get("remaining_s"))
         text = "expects " + (format_duration(remaining) if remaining is not None else "?")
-        tl.entries.append(Entry(ts, step.id, None, "decision", text + " more", who, note))
+        add("decision", text + " more", who, note)

@@ -7,7 +7,7 @@ from pathlib import Path
 from journal_helpers import T0, plan, plan_step, start_run
 
 from runbook.events._event import Event
-from runbook.events._fold import OUTPUT_TAIL_CHARS, RunState, fold, manual_times
+from runbook.events._fold import TAIL_CHARS, RunState, fold, manual_times
 from runbook.journal._store import Journal
 
 
@@ -107,7 +107,7 @@ def test_failure_blocks_and_operator_decisions_release(tmp_path: Path) -> None:
         ts=T0 + 2,
         step="net",
         host="sw1",
-        data={"stream": "stdout", "text": "a" * OUTPUT_TAIL_CHARS + "END", "truncated": False},
+        data={"stream": "stdout", "text": "a" * TAIL_CHARS + "END", "truncated": False},
     )
     j.append(
         run_id,
@@ -145,7 +145,7 @@ def test_failure_blocks_and_operator_decisions_release(tmp_path: Path) -> None:
     assert net.status == "failed" and net.failed_hosts == ("sw1",)
     sw1, sw2 = net.host_states["sw1"], net.host_states["sw2"]
     assert (sw1.status, sw1.exit_code, sw2.status) == ("failed", 3, "skipped")
-    assert len(sw1.tail) == OUTPUT_TAIL_CHARS and sw1.tail.endswith("END")
+    assert len(sw1.tail) == TAIL_CHARS and sw1.tail.endswith("END") and sw1.tail_cut
     assert [s.id for s in state.with_status("blocked")] == ["dns", "mail", "wiki"]
 
     j.append(run_id, "operator_retry", ts=T0 + 5, step="net", data={"operator": "bob"})
