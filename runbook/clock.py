@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+# `wait`'s `block(seconds)`: waits up to that many real seconds, returning early when
+# something arrives (a command ended).
+Block = Callable[[float], None]
 
 
 class Clock(Protocol):
     """What the engine needs from time."""
+
+    # Time moves only when the engine moves it (a rehearsal): nothing is lost by computing
+    # between two instants, so every due ETA can be afforded.
+    virtual: bool
 
     def now(self) -> float:
         """Seconds since the epoch (virtual in rehearsals)."""
@@ -17,6 +26,11 @@ class Clock(Protocol):
 
     def sleep(self, seconds: float) -> None:
         """Wait; a virtual clock may return at once."""
+        ...
+
+    def wait(self, due: float | None, stop: float | None, block: Block, poll_s: float) -> None:
+        """Let time pass towards `due` (the next timer) but not past `stop` (a moment to
+        look again), at most `poll_s` of real time, through `block`."""
         ...
 
 
@@ -33,6 +47,8 @@ class RealClock:
     corrected time.
     """
 
+    virtual = False
+
     def __init__(self) -> None:
         self._wall = time.time()
         self._mono = time.monotonic()
@@ -44,6 +60,10 @@ class RealClock:
         if seconds > 0:
             time.sleep(seconds)
 
+    def wait(self, due: float | None, stop: float | None, block: Block, poll_s: float) -> None:
+        now = self.now()
+        block(min([poll_s, *(max(0.0, at - now) for at in (due, stop) if at is not None)]))
+
 
 class VirtualClock:
     """Time that only moves when told to: `advance_to` jumps, `speed` plays it back slower.
@@ -51,6 +71,8 @@ class VirtualClock:
     With speed None ("max") time jumps straight to the next thing that happens; with
     speed N, advancing by d virtual seconds waits d / N real seconds.
     """
+
+    virtual = True
 
     def __init__(self, start: float, speed: float | None = None) -> None:
         self._now = start
@@ -63,6 +85,17 @@ class VirtualClock:
 
     def sleep(self, seconds: float) -> None:
         self.advance_to(self.now() + max(0.0, seconds))
+
+    def wait(self, due: float | None, stop: float | None, block: Block, poll_s: float) -> None:
+        if due is None:  # only people can move things now: let time pass with them
+            block(poll_s)
+            self.advance_to(self.now() + poll_s * (self.speed or 1.0))
+            return
+        # A due ETA (`stop`) is a stop for the clock, but never a reason for time to move.
+        at = due if stop is None else min(due, stop)
+        if self.speed is not None:
+            at = min(at, self.now() + poll_s * self.speed)
+        self.advance_to(at)
 
     def advance_to(self, t: float) -> None:
         """Move time forward to `t` (never backwards)."""

@@ -1,263 +1,394 @@
-"""The engine's memory: each step's run, the ready queue, blocks, and the journal side.
+"""The run's decisions, with no I/O: inputs in, events and actions out.
 
-`EngineCore` is the base of the engine's layers (engine_steps → engine_operators →
-engine_resume → engine): it holds what they share, emits events through the group
-commit (engine_commit.py) and takes back every committed event — its own and other
-terminals' — into the folded `RunState` and the listener.
+Inputs (a start, command completions, timer firings, answers, other terminals' events)
+come with the clock's time; outputs go to `self.out` (_outbox.py): events to journal,
+commands to start, questions to put. The loop (_engine.py) commits the events, then acts.
+Steps move through StepTable statuses; each host runs the pure `HostAttempt` sequence;
+commands wait for a CommandQueue slot and are journaled when they get one. Reactions to
+operators live in _reactions.py, the start of a run (fresh or resumed) in _start.py.
 """
 
 from __future__ import annotations
 
-import heapq
-import queue
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from runbook.clock import Clock, VirtualClock
-from runbook.engine._attempt import Finished, Mode
-from runbook.engine._commit import Committer
-from runbook.engine._dispatch import Completion, Dispatcher, Job
-from runbook.engine._eta import EtaSchedule
-from runbook.engine._io import (
-    EngineOptions,
-    Listener,
-    NullListener,
-    Question,
-    QuestionKind,
-    StepWork,
-)
-from runbook.events import Event, RunState
-from runbook.forecast import Forecaster
-from runbook.journal import Journal
+from runbook.engine._attempt import Finished, HostAttempt, Next, PollLater, RunCommand
+from runbook.engine._dispatch import TimerHeap
+from runbook.engine._io import EngineOptions, Question, QuestionKind, StepWork
+from runbook.engine._jobs import CommandQueue, Completion, Job
+from runbook.engine._outbox import Ask, Confirm, Outbox, Start, Withdraw
+from runbook.engine._table import DONE_OK, StepRun, StepTable
+from runbook.executors import ACTIONS
 from runbook.model import Step
-from runbook.plan import Plan, PlanStep
+from runbook.plan import Plan
 from runbook.secrets import Redactor
 
-# Events other terminals write that the engine must act on.
-INPUT_TYPES = frozenset(
-    {"manual_claimed", "manual_answered", "operator_retry", "step_skipped", "operator_expect"}
-)
-ETA_TRIGGERS = frozenset(
-    {
-        "run_resumed",
-        "step_started",
-        "step_retrying",
-        "step_succeeded",
-        "step_failed",
-        "step_skipped",
-        "step_blocked",
-        "manual_waiting",
-        "manual_claimed",
-        "manual_answered",
-        "operator_retry",
-        "operator_expect",
-    }
-)
-ACTIVE = frozenset({"running", "waiting", "retry_wait", "gate", "ask"})
-DONE_OK = frozenset({"succeeded", "skipped"})
+RUNNING = frozenset({"running", "waiting", "retry_wait"})
 
 
-@dataclass(eq=False)
-class StepRun:
-    """The engine's view of one step."""
-
-    plan: PlanStep
-    step: Step
-    active_count: list[int]  # shared by all steps: how many are in an ACTIVE status
-    _status: str = "pending"  # pending ready gate ask running retry_wait waiting + finished
-    attempt: int = 0
-    failures: int = 0  # failed attempts counted against `retries`
-    started: float | None = None
-    hosts_ok: set[str | None] = field(default_factory=set)
-    todo: deque[str | None] = field(default_factory=deque)
-    active: dict[str | None, Job] = field(default_factory=dict)
-    failed: dict[str | None, Finished] = field(default_factory=dict)
-    modes: dict[str | None, Mode] = field(default_factory=dict)  # resume: per-host start
-    unmet: int = 0  # needs not yet succeeded or skipped
-    blocked_by: set[str] = field(default_factory=set)
-    gate_passed: bool = False
-    uncertain: list[str | None] = field(default_factory=list)  # resume: hosts to ask about
-
-    @property
-    def status(self) -> str:
-        return self._status
-
-    @status.setter
-    def status(self, value: str) -> None:
-        # Counted here so the loop never scans thousands of steps to know if any is busy.
-        self.active_count[0] += (value in ACTIVE) - (self._status in ACTIVE)
-        self._status = value
-
-    @property
-    def hosts(self) -> tuple[str | None, ...]:
-        return self.plan.hosts if self.plan.kind == "remote" else (None,)
-
-
-class EngineCore:
-    """What every layer of the engine shares."""
+class RunCore:
+    """Decides what happens next in a run; owns the steps, the command slots and timers."""
 
     def __init__(
         self,
         *,
-        journal: Journal,
-        run_id: str,
         plan: Plan,
         steps: Mapping[str, Step],
-        state: RunState,
         work: StepWork,
-        clock: Clock,
-        dispatcher: Dispatcher,
-        forecaster: Forecaster,
+        timers: TimerHeap,
         redactor: Redactor,
         options: EngineOptions,
-        listener: Listener | None = None,
+        live_output: bool = True,
         manual_duration: Callable[[str], float] | None = None,
     ) -> None:
-        self.journal = journal
-        self.run_id = run_id
-        self.plan = plan
-        self.state = state
+        self.table = StepTable(plan, steps)
+        self.queue = CommandQueue(options.forks)
+        self.timers = timers
         self.work = work
-        self.clock = clock
-        self.dispatcher = dispatcher
-        self.timers = dispatcher.timers
-        self.forecaster = forecaster
         self.redactor = redactor
         self.options = options
-        self.listener: Listener = listener or NullListener()
-        self.asker: Any = None  # set by the caller when a terminal can answer questions
+        self.live_output = live_output  # commands run on threads whose output is flushed
         self.manual_duration = manual_duration
-        self.commits = Committer(journal, run_id, clock, redactor, self._ingest_own)
-        self.eta = EtaSchedule(virtual=isinstance(clock, VirtualClock), steps=len(plan.steps))
-        self._active = [0]
-        self.runs: dict[str, StepRun] = {
-            p.id: StepRun(p, steps[p.id], self._active, unmet=len(p.needs)) for p in plan.steps
-        }
-        self.dependents = plan.dependents()
-        self._order = {p.id: (p.wave, p.id) for p in plan.steps}
-        self._ready: list[tuple[int, str]] = []
-        self._blocked_index: dict[str, set[str]] = {}
-        self._inbox: deque[Event] = deque()
-        self._answers: queue.SimpleQueue[tuple[str, str, str, str | None]] = queue.SimpleQueue()
-        self._questions: dict[str, Question] = {}
-        self._early: deque[Completion] = deque()
-        self._threads: set[Job] = set()
-        self._seen = state.last_seq
-        self._aborting = False
-        self._stop: str | None = None
+        self.out = Outbox()
+        self.can_ask = False  # a terminal can answer questions
+        self.questions: dict[str, Question] = {}
+        self.threads: set[Job] = set()  # jobs whose command runs on a worker thread now
+        self.aborting = False
+        self.stopping = False  # the run is being interrupted: start nothing new
+        self.now = 0.0
         self._next_job = 0
 
-    # -- the journal ----------------------------------------------------------------------
+    # -- inputs ---------------------------------------------------------------------------
 
-    def _emit(
-        self, type_: str, *, step: str | None = None, host: str | None = None, **data: Any
-    ) -> None:
-        """Add an event to this turn's batch; it is stored, folded and shown at `_commit`."""
-        self.commits.emit(type_, step, host, data)
+    def fire_due(self, now: float) -> None:
+        """Timers that came due: retries, `until` polls, auto-answers, rehearsed results."""
+        self.now = now
+        for fn in self.timers.pop_due(now):
+            fn()
 
-    def _commit(self) -> None:
-        """Store the batch in one transaction, then do what it announced."""
-        self.commits.commit()
+    def completed(self, c: Completion, now: float) -> None:
+        """A command ended."""
+        self.now = now
+        self.queue.release(c.job)
+        self.threads.discard(c.job)
+        if c.crash is not None:
+            raise c.crash
+        job = c.job
+        if job.done:
+            return  # cancelled (operator skip, interrupt): its end means nothing now
+        nxt = job.seq.after(c.action, c.result, now)
+        if c.action == "until" and isinstance(nxt, PollLater):
+            job.output.finish()  # a failed poll's output is dropped; the last one is kept
+        else:
+            self._journal_output(job, job.output.finish())
+        job.output = type(job.output)()
+        self._advance(job, nxt)
 
-    def _ingest_own(self, events: Sequence[Event]) -> None:
-        if events and events[0].seq != self._seen + 1:
-            self._poll_journal()  # someone else appended meanwhile: take theirs first, in order
+    def start_work(self, now: float) -> None:
+        """Start what may start: queued commands, ready steps, and their first commands."""
+        self.now = now
+        self._take_slots()
+        self._start_ready()
+        self._take_slots()
+
+    def flush_output(self) -> None:
+        """Journal what running commands printed so far."""
+        for job in list(self.threads):
+            if job.action != "until":
+                self._journal_output(job, job.output.drain())
+
+    # -- what the loop asks ---------------------------------------------------------------
+
+    def busy(self) -> bool:
+        """Something will still happen without new input (a step active, a command queued)."""
+        return self.table.active > 0 or not self.queue.idle()
+
+    def can_start(self) -> bool:
+        return not self.aborting and self.table.has_ready()
+
+    def attempt_running(self, sid: str, attempt: int) -> bool:
+        run = self.table.get(sid)
+        return run is not None and run.status in RUNNING and run.attempt == attempt
+
+    def result(self) -> str:
+        """How the run ended: succeeded, aborted or failed."""
+        if all(run.status in DONE_OK for run in self.table):
+            return "succeeded"
+        return "aborted" if self.aborting else "failed"
+
+    def cancel_all(self) -> None:
+        """The run stops: every running command is told to end, every question withdrawn."""
+        self.stopping = True
+        for run in self.table:
+            for job in run.active.values():
+                job.cancel.set()
+        for sid in list(self.questions):
+            self.withdraw(sid, "the run stopped")
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _start_ready(self) -> None:
+        if self.aborting or self.stopping:
             return
-        for event in events:
-            self._ingest(event)
+        limit = self.options.concurrency
+        active = self.table.active if limit else 0
+        while self.table.has_ready() and (not limit or active < limit):
+            self._start(self.table.pop_ready())
+            active += 1
 
-    def _poll_journal(self) -> None:
-        for event in self.journal.events(self.run_id, after_seq=self._seen):
-            self._ingest(event)
+    def _start(self, run: StepRun) -> None:
+        if run.plan.kind == "manual":
+            self._start_manual(run)
+        elif self.options.step_gate and not run.gate_passed:
+            self.table.set(run, "gate")
+            self.ask(run, "gate", self._gate_text(run))
+        else:
+            self.begin_attempt(run)
 
-    def _ingest(self, event: Event) -> None:
-        if event.seq <= self._seen:
+    def _gate_text(self, run: StepRun) -> str:
+        first = run.hosts[0]
+        c = self.work.commands(run.id, first)
+        lines = [f"{a}: {t}" for a in ACTIONS if (t := c.display(a))]
+        where = "on the control machine" if first is None else f"on {len(run.hosts)} host(s)"
+        return self.redactor.text("\n".join([f"runs {where}", *lines]))
+
+    def _start_manual(self, run: StepRun) -> None:
+        p = run.plan
+        run.attempt += 1
+        self.out.emit(
+            "step_started", step=p.id, attempt=run.attempt, kind=p.kind, hosts=list(p.hosts)
+        )
+        text = self.work.instructions(p.id)
+        self.out.emit(
+            "manual_waiting", step=p.id, instructions=text, hosts=list(p.hosts), owner=p.owner
+        )
+        self.table.set(run, "waiting")
+        run.started = run.started or self.now
+        self.await_manual(run)
+
+    def await_manual(self, run: StepRun) -> None:
+        """A manual step waits: answered by the rehearsal's clock, or asked at the terminal."""
+        sid = run.id
+        if self.options.auto_answer and self.manual_duration is not None:
+            at = self.now + self.manual_duration(sid)
+            self.timers.add(at, lambda: self._auto_answer(sid))
+        elif self.can_ask:
+            self.ask(run, "manual", self.redactor.text(self.work.instructions(sid)))
+
+    def _auto_answer(self, sid: str) -> None:
+        if self.table[sid].status == "waiting":
+            self.out.add(Confirm(sid, "done", "", "rehearsal"))
+
+    def begin_attempt(self, run: StepRun) -> None:
+        """The step's next attempt, on the hosts that have not succeeded yet."""
+        p = run.plan
+        run.attempt += 1
+        run.failed.clear()
+        hosts = [h for h in run.hosts if h not in run.hosts_ok]
+        self.out.emit(
+            "step_started",
+            step=p.id,
+            attempt=run.attempt,
+            kind=p.kind,
+            hosts=[h for h in hosts if h is not None],
+        )
+        self.table.set(run, "running")
+        run.started = run.started or self.now
+        run.todo = deque(hosts)
+        self.pump_hosts(run)
+
+    # -- hosts and commands ---------------------------------------------------------------
+
+    def pump_hosts(self, run: StepRun) -> None:
+        """Start hosts while the step's `parallel` allows; the attempt ends with the last."""
+        width = run.plan.parallel or len(run.hosts) or 1
+        while run.todo and len(run.active) < width and run.status == "running":
+            host = run.todo.popleft()
+            s = run.step
+            self._next_job += 1
+            seq = HostAttempt(
+                self.work.commands(run.id, host),
+                started=self.now,
+                timeout_s=s.timeout_s,
+                every_s=s.every_s,
+                mode=run.modes.pop(host, "normal"),
+            )
+            job = Job(
+                self._next_job,
+                run.id,
+                host,
+                run.attempt,
+                seq,
+                seq.commands,
+                remote=host is not None,
+                started=self.now,
+            )
+            run.active[host] = job
+            self._advance(job, seq.begin(self.now))
+        if not run.todo and not run.active and run.status == "running":
+            self._attempt_done(run)
+
+    def _advance(self, job: Job, nxt: Next) -> None:
+        if isinstance(nxt, RunCommand):
+            self.queue.submit(job, nxt)
+        elif isinstance(nxt, PollLater):
+            self.timers.add(nxt.at, lambda: self._poll(job))
+        else:
+            self._host_done(job, nxt)
+
+    def _poll(self, job: Job) -> None:
+        if not job.done:
+            self._advance(job, job.seq.poll(self.now))
+
+    def _take_slots(self) -> None:
+        taken = self.queue.take(self._before_start)
+        if taken:
+            self.out.add(Start(taken))
+
+    def _before_start(self, job: Job, cmd: RunCommand) -> RunCommand | None:
+        """Journal a command about to start (commit before act), with a fresh timeout."""
+        now = self.now
+        if not job.began:
+            job.began = True
+            job.started = now
+            job.seq.restart(now)
+        timeout = max(job.seq.remaining(now), 0.001)
+        if cmd.action != "until" or job.polls == 0:
+            self.out.emit(
+                "host_started",
+                step=job.step_id,
+                host=job.host,
+                attempt=job.attempt,
+                action=cmd.action,
+                command=job.commands.display(cmd.action),
+            )
+        if cmd.action == "until":
+            job.polls += 1
+        job.command_started = now
+        if self.live_output:
+            self.threads.add(job)
+        return RunCommand(cmd.action, cmd.command, timeout)
+
+    def _journal_output(self, job: Job, chunks: list[Any]) -> None:
+        for chunk in chunks:
+            self.out.emit("host_output", step=job.step_id, host=job.host, **job.output_data(chunk))
+
+    def _host_done(self, job: Job, fin: Finished) -> None:
+        job.done = True
+        run = self.table[job.step_id]
+        run.active.pop(job.host, None)
+        duration = round(self.now - job.started, 3)
+        if fin.ok:
+            self.out.emit(
+                "host_succeeded",
+                step=job.step_id,
+                host=job.host,
+                attempt=job.attempt,
+                duration_s=duration,
+                skipped=fin.skipped,
+            )
+            run.hosts_ok.add(job.host)
+        else:
+            self.out.emit(
+                "host_failed",
+                step=job.step_id,
+                host=job.host,
+                attempt=job.attempt,
+                duration_s=duration,
+                reason=fin.reason,
+                exit_code=fin.exit_code,
+                message=fin.message,
+            )
+            run.failed[job.host] = fin
+        self.pump_hosts(run)
+
+    # -- the end of an attempt ------------------------------------------------------------
+
+    def _attempt_done(self, run: StepRun) -> None:
+        p = run.plan
+        now = self.now
+        if not run.failed:
+            self.out.emit(
+                "step_succeeded",
+                step=p.id,
+                duration_s=round(now - (run.started or now), 3),
+                attempts=run.attempt,
+            )
+            self.succeed(run)
             return
-        self._seen = event.seq
-        self.state.apply(event)
-        self.listener.event(event, self.state)
-        if event.type in INPUT_TYPES:
-            self._inbox.append(event)
-        if event.type in ETA_TRIGGERS:
-            self.eta.transition()
-        if event.step is not None and event.step in self.runs:
-            self._schedule_eta_marks(event)
-
-    def _schedule_eta_marks(self, event: Event) -> None:
-        st = self.state.steps.get(event.step or "")
-        if st is None:
+        failed_hosts = sorted(h for h in run.failed if h is not None)
+        if run.failures < run.step.retries:
+            run.failures += 1
+            delay = run.step.retry_delay_s
+            self.out.emit(
+                "step_retrying",
+                step=p.id,
+                attempt=run.attempt,
+                delay_s=delay,
+                failed_hosts=failed_hosts,
+            )
+            self.table.set(run, "retry_wait")
+            self.timers.add(now + delay, lambda: self._retry(run))
             return
-        if event.type == "step_started":
-            e = self.runs[st.id].plan.estimate
-            at = st.attempt_started or self.clock.now()
-            self.eta.step_started(st.id, st.attempts, at, (e.likely_s, e.max_s))
-        elif event.type == "operator_expect" and st.expect is not None:
-            self.eta.expected(st.id, st.attempts, st.expect.at + st.expect.remaining_s)
+        self.fail(run, self._failure_reason(run), failed_hosts)
 
-    # -- ready, blocked, released ---------------------------------------------------------
+    def _retry(self, run: StepRun) -> None:
+        if run.status == "retry_wait" and not self.stopping:
+            self.begin_attempt(run)
 
-    def _key(self, item: tuple[str, Any]) -> tuple[int, str]:
-        return self._order[item[0]]
+    def _failure_reason(self, run: StepRun) -> str:
+        items = sorted(run.failed.items(), key=lambda kv: kv[0] or "")
+        if run.plan.kind != "remote":
+            return items[0][1].message
+        shown = "; ".join(f"{h}: {f.message}" for h, f in items[:3])
+        more = f"; +{len(items) - 3} more" if len(items) > 3 else ""
+        return f"{len(items)} of {len(run.hosts)} hosts failed: {shown}{more}"
 
-    def _make_ready(self, run: StepRun) -> None:
-        run.status = "ready"
-        heapq.heappush(self._ready, self._order[run.plan.id])
+    def succeed(self, run: StepRun) -> None:
+        """The step succeeded (its event is emitted): its dependents may go on."""
+        self.table.set(run, "succeeded")
+        self.table.release(run.id)
 
-    def _has_ready(self) -> bool:
-        while self._ready and self.runs[self._ready[0][1]].status != "ready":
-            heapq.heappop(self._ready)
-        return bool(self._ready)
+    def fail(self, run: StepRun, reason: str, failed_hosts: list[str]) -> None:
+        """The step failed: journal it, block what depends on it (or abort the run)."""
+        now = self.now
+        self.out.emit(
+            "step_failed",
+            step=run.id,
+            duration_s=round(now - (run.started or now), 3),
+            attempts=run.attempt,
+            failed_hosts=failed_hosts,
+            reason=reason,
+        )
+        self.table.set(run, "failed")
+        if run.plan.on_failure == "abort":
+            self.aborting = True
+        self.block_from(run)
 
-    def _block_from(self, root: str) -> None:
-        """Mark every not-yet-started step downstream of `root` blocked by it."""
-        todo = list(self.dependents.get(root, ()))
-        seen: set[str] = set()
-        while todo:
-            sid = todo.pop(0)
-            if sid in seen:
-                continue
-            seen.add(sid)
-            run = self.runs[sid]
-            if run.status in ("pending", "ready", "blocked"):
-                newly = run.status != "blocked"
-                run.blocked_by.add(root)
-                self._blocked_index.setdefault(root, set()).add(sid)
-                if newly:
-                    self._emit("step_blocked", step=sid, by=sorted(run.blocked_by))
-                    run.status = "blocked"
-                todo.extend(self.dependents.get(sid, ()))
+    def block_from(self, run: StepRun) -> None:
+        for blocked in self.table.block_from(run.id):
+            self.out.emit("step_blocked", step=blocked.id, by=sorted(blocked.blocked_by))
 
-    def _release(self, sid: str) -> None:
-        """`sid` succeeded or was skipped: its dependents may start, its blocks lift."""
-        self._unblock(sid)
-        for d in self.dependents.get(sid, ()):
-            run = self.runs[d]
-            run.unmet -= 1
-            if run.unmet == 0 and run.status == "pending":
-                self._make_ready(run)
+    def skip(self, run: StepRun, operator: str | None, note: str | None) -> None:
+        """An operator skipped the step (its event not yet journaled): count it done."""
+        self.out.emit("step_skipped", step=run.id, reason="operator", operator=operator, note=note)
+        self.skipped(run)
 
-    def _unblock(self, root: str) -> None:
-        for sid in sorted(self._blocked_index.pop(root, set())):
-            run = self.runs[sid]
-            run.blocked_by.discard(root)
-            if run.status == "blocked" and not run.blocked_by:
-                run.status = "pending"
-                if run.unmet == 0:
-                    self._make_ready(run)
+    def skipped(self, run: StepRun) -> None:
+        self.table.set(run, "skipped")
+        self.table.release(run.id)
 
     # -- questions ------------------------------------------------------------------------
 
-    def _ask(self, run: StepRun, kind: QuestionKind, text: str) -> None:
+    def ask(self, run: StepRun, kind: QuestionKind, text: str) -> None:
         p = run.plan
         q = Question(p.id, kind, p.title, text, p.hosts, p.owner)
-        self._questions[p.id] = q
-        if self.asker is not None:
-            # Put only once the events that led to it (step_started, manual_waiting) are stored.
-            asker = self.asker
-            self.commits.act(lambda: asker.ask(q) if self._questions.get(q.step) is q else None)
+        self.questions[p.id] = q
+        if self.can_ask:
+            self.out.add(Ask(q))
 
-    def _withdraw(self, sid: str, why: str) -> None:
-        if self._questions.pop(sid, None) is not None and self.asker is not None:
-            self.asker.withdraw(sid, why)
+    def withdraw(self, sid: str, why: str) -> None:
+        if self.questions.pop(sid, None) is not None and self.can_ask:
+            self.out.add(Withdraw(sid, why))

@@ -1,8 +1,9 @@
-"""Starting commands under the global limits; their results come back to the engine thread.
+"""Starting commands, and handing their results back: the engine's only I/O with hosts.
 
-Live commands run on a bounded thread pool through a Transport; rehearsed ones are
-timers on the engine's heap. Either way the result lands on one completion queue, so the
-engine has a single place where things finish.
+Live commands run on a bounded thread pool through a Transport; rehearsed ones are timers
+on the engine's heap. Either way the result lands on one completion queue, so the engine
+has a single place where things finish. Which command may start, and when, is decided
+before it gets here (runbook/engine/_jobs.py: the slots; _core.py: the journal first).
 """
 
 from __future__ import annotations
@@ -10,26 +11,14 @@ from __future__ import annotations
 import heapq
 import itertools
 import queue
-import threading
-from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from runbook.clock import Clock
-from runbook.engine._attempt import HostAttempt, RunCommand
-from runbook.executors import (
-    Action,
-    CommandResult,
-    Commands,
-    OutputBuffer,
-    SimulatedWork,
-    Transport,
-    runs_locally,
-)
+from runbook.engine._attempt import RunCommand
+from runbook.engine._jobs import LOCAL_SLOTS, Completion, Job
+from runbook.executors import CommandResult, SimulatedWork, Transport, runs_locally
 from runbook.model import Host
-
-LOCAL_SLOTS = 32  # local commands at once; --forks bounds remote ones (SPEC §2)
 
 
 class TimerHeap:
@@ -55,40 +44,8 @@ class TimerHeap:
         return len(self._heap)
 
 
-@dataclass(eq=False)
-class Job:
-    """One host's attempt at a step, as the engine tracks it."""
-
-    id: int
-    step_id: str
-    host: str | None  # None: a local step
-    attempt: int
-    seq: HostAttempt
-    commands: Commands
-    remote: bool
-    started: float
-    cancel: threading.Event = field(default_factory=threading.Event)
-    output: OutputBuffer = field(default_factory=OutputBuffer)
-    action: Action | None = None
-    command_started: float = 0.0
-    in_flight: bool = False  # a command is running (or simulated as running)
-    polls: int = 0  # `until` runs so far in this attempt
-    began: bool = False  # its first command has started (the attempt's clock runs)
-    done: bool = False
-
-
-@dataclass(frozen=True)
-class Completion:
-    """A command ended (or its worker thread crashed: `crash`)."""
-
-    job: Job
-    action: Action
-    result: CommandResult
-    crash: BaseException | None = None
-
-
 class Dispatcher:
-    """Queues commands and starts them while `--forks` (remote) and local slots allow."""
+    """Runs the commands it is given on a transport, or simulates them on the timer heap."""
 
     def __init__(
         self,
@@ -107,48 +64,18 @@ class Dispatcher:
         self.transports: dict[bool, Transport | None] = {False: local, True: remote}
         self.simulated = simulated
         self.hosts = hosts
-        self.limits = {True: max(1, forks), False: max(1, local_slots)}
-        self.busy = {True: 0, False: 0}
-        self.waiting: dict[bool, deque[tuple[Job, RunCommand]]] = {True: deque(), False: deque()}
+        self.forks = forks
+        self.local_slots = local_slots
         self.completions: queue.Queue[Completion] = queue.Queue()
         self.threads_in_flight = 0
         self._pool: ThreadPoolExecutor | None = None
         if simulated is None:
             self._pool = ThreadPoolExecutor(
-                max_workers=self.limits[True] + self.limits[False], thread_name_prefix="runbook"
+                max_workers=max(1, forks) + max(1, local_slots), thread_name_prefix="runbook"
             )
 
-    def submit(self, job: Job, cmd: RunCommand) -> None:
-        """Queue `cmd` for `job`; `pump` starts it when a slot is free."""
-        self.waiting[job.remote].append((job, cmd))
-
-    def pump(
-        self, before_start: Callable[[Job, RunCommand], RunCommand | None]
-    ) -> list[tuple[Job, RunCommand]]:
-        """Take a slot for each queued command while slots allow; `start` starts them.
-
-        `before_start` journals the command (commit before act) and may return None to
-        drop it (its job was cancelled meanwhile) or a command with a fresh timeout. The
-        caller commits those events, then calls `start` with what this returned.
-        """
-        taken: list[tuple[Job, RunCommand]] = []
-        for remote in (False, True):
-            q = self.waiting[remote]
-            while q and self.busy[remote] < self.limits[remote]:
-                job, cmd = q.popleft()
-                if job.done or job.cancel.is_set():
-                    continue
-                ready = before_start(job, cmd)
-                if ready is None:
-                    continue
-                self.busy[remote] += 1
-                job.in_flight = True
-                job.action = ready.action
-                taken.append((job, ready))
-        return taken
-
     def start(self, taken: list[tuple[Job, RunCommand]]) -> None:
-        """Start commands `pump` gave slots to (their host_started events are committed)."""
+        """Start commands that have a slot (their host_started events are committed)."""
         for job, cmd in taken:
             self._start(job, cmd)
 
@@ -184,17 +111,10 @@ class Dispatcher:
             return
         self.completions.put(Completion(job, cmd.action, result))
 
-    def release(self, completion: Completion) -> None:
-        """The engine took `completion`: free its slot."""
-        job = completion.job
-        job.in_flight = False
-        self.busy[job.remote] -= 1
+    def taken(self, completion: Completion) -> None:
+        """The engine took `completion` off the queue."""
         if self.simulated is None:
             self.threads_in_flight -= 1
-
-    def idle(self) -> bool:
-        """Nothing queued and nothing running."""
-        return not any(self.busy.values()) and not any(self.waiting.values())
 
     def shutdown(self, kill: bool) -> None:
         """Stop the pool; `kill` ends every running local process group at once."""

@@ -1,63 +1,151 @@
-"""The scheduler: ready steps → dispatcher → journal events. It never prints.
+"""The loop around the run's decisions: inputs gathered, events committed, then acted on.
 
-One loop on one thread, on a real or a virtual clock: a timer heap (retry delays, `until`
-polls, rehearsed completions, auto-answers) plus one completion queue fed by worker
-threads. Each loop turn gathers every transition it can — all completions waiting, due
-timers, answers, the next steps and commands — commits them in one transaction, and only
-then acts on them (STYLE rule 7, by group commit: runbook/engine/_commit.py). Everything
-the engine learns from outside — `confirm`, `claim`, `retry`, `skip`, `expect` from any
-terminal — arrives as journal events, polled a few times a second.
-
-The engine is built in layers, each a module with one job: engine_core (shared memory,
-ready queue, blocks, the journal side), engine_steps (attempts, hosts, commands,
-results), engine_operators (operator reactions), engine_resume (resume), engine_eta
-(when to forecast); this module is the loop and the end of a run.
+One loop on one thread, on a real or a virtual clock. Each turn gathers every input it
+can (other terminals' decisions from the journal, completed commands, due timers, this
+terminal's answers), hands them to the core (_core.py, no I/O), commits every event the
+turn produced in one transaction, folds them into the run's state, shows them, and only
+then starts the commands and puts the questions they announce (commit before act, by
+group commit: _commit.py). The engine never prints; listeners and askers show things.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from runbook.clock import VirtualClock, iso
-from runbook.engine._core import DONE_OK
-from runbook.engine._resume import ResumingEngine
-from runbook.errors import JournalError
-from runbook.forecast import eta_data
+from runbook.clock import Clock, iso
+from runbook.engine import _reactions
+from runbook.engine._commit import Committer
+from runbook.engine._core import RunCore
+from runbook.engine._dispatch import Dispatcher
+from runbook.engine._eta import EtaSchedule
+from runbook.engine._io import Asker, EngineOptions, Listener, NullListener, StepWork
+from runbook.engine._jobs import Completion
+from runbook.engine._outbox import Ask, Confirm, Emit, Start, Withdraw
+from runbook.engine._recovery import StepResume
+from runbook.engine._start import start_fresh, start_resumed
+from runbook.errors import JournalError, StateError
+from runbook.events import Event, RunState
+from runbook.forecast import Forecaster, eta_data
+from runbook.journal import Journal, confirm
+from runbook.model import Step
+from runbook.plan import Plan
+from runbook.secrets import Redactor
 
 POLL_S = 0.25  # how often the journal is read for other terminals' decisions (real time)
 FLUSH_S = 0.3  # how often running commands' output is journaled
-RUNNING = frozenset({"running", "waiting", "retry_wait"})
+ETA_TRIGGERS = frozenset(
+    {
+        "run_resumed",
+        "step_started",
+        "step_retrying",
+        "step_succeeded",
+        "step_failed",
+        "step_skipped",
+        "step_blocked",
+        "manual_waiting",
+        "manual_claimed",
+        "manual_answered",
+        "operator_retry",
+        "operator_expect",
+    }
+)
 
 
-class Engine(ResumingEngine):
+class Engine:
     """Runs one run to its end, or until interrupted; `run()` returns the result word."""
 
-    _next_poll = 0.0
-    _next_flush = 0.0
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        run_id: str,
+        plan: Plan,
+        steps: Mapping[str, Step],
+        state: RunState,
+        work: StepWork,
+        clock: Clock,
+        dispatcher: Dispatcher,
+        forecaster: Forecaster,
+        redactor: Redactor,
+        options: EngineOptions,
+        listener: Listener | None = None,
+        manual_duration: Callable[[str], float] | None = None,
+    ) -> None:
+        self.journal = journal
+        self.run_id = run_id
+        self.plan = plan
+        self.state = state
+        self.clock = clock
+        self.dispatcher = dispatcher
+        self.forecaster = forecaster
+        self.options = options
+        self.listener: Listener = listener or NullListener()
+        self.core = RunCore(
+            plan=plan,
+            steps=steps,
+            work=work,
+            timers=dispatcher.timers,
+            redactor=redactor,
+            options=options,
+            live_output=dispatcher.simulated is None,
+            manual_duration=manual_duration,
+        )
+        self.commits = Committer(journal, run_id, clock, redactor, self._ingest_own)
+        self.eta = EtaSchedule(virtual=clock.virtual, steps=len(plan.steps))
+        self._asker: Asker | None = None
+        self._inbox: deque[Event] = deque()
+        self._answers: queue.SimpleQueue[tuple[str, str, str, str | None]] = queue.SimpleQueue()
+        self._early: deque[Completion] = deque()
+        self._seen = state.last_seq
+        self._stop: str | None = None
+        self._next_poll = 0.0
+        self._next_flush = 0.0
+
+    # -- what callers use -----------------------------------------------------------------
+
+    @property
+    def asker(self) -> Asker | None:
+        return self._asker
+
+    @asker.setter
+    def asker(self, asker: Asker | None) -> None:
+        """A terminal that can answer questions (set before the run starts)."""
+        self._asker = asker
+        self.core.can_ask = asker is not None
+
+    def answer(self, step: str, choice: str, note: str = "", operator: str | None = None) -> None:
+        """An operator's answer to a Question (any thread)."""
+        self._answers.put((step, choice, note, operator))
 
     def request_stop(self, reason: str) -> None:
         """Interrupt the run at the next loop turn (signal handlers, any thread)."""
         self._stop = reason
+        self.core.stopping = True  # nothing more starts, even later in this turn
 
     def start_fresh(self) -> None:
         """A new run: journal the steps skipped by --only/--from/--limit, queue the rest."""
-        for sid, reason in sorted(self.options.initial_skips.items(), key=self._key):
-            run = self.runs[sid]
-            self._emit("step_skipped", step=sid, reason=reason, operator=None, note=None)
-            run.status = "skipped"
-        for run in self.runs.values():
-            if run.status == "skipped":
-                self._release(run.plan.id)
-        for run in self.runs.values():
-            if run.status == "pending" and run.unmet == 0:
-                self._make_ready(run)
+        start_fresh(self.core, self.clock.now())
+        self._apply()
+
+    def start_resumed(
+        self, resume: Mapping[str, StepResume], orphans: Sequence[Mapping[str, Any]] = ()
+    ) -> None:
+        """An interrupted run: journal `run_resumed`, then pick every step up where it was."""
+        started = {sid: st.started for sid, st in self.state.steps.items()}
+        now = self.clock.now()
+        start_resumed(self.core, resume, started, orphans, self.options.operator, now)
+        self._apply()
 
     def run(self) -> str:
         """Drive the run until nothing more can happen: succeeded, failed, aborted, interrupted."""
         try:
-            self._commit()  # skips journaled by start_fresh / start_resumed come first
+            self.commits.commit()  # skips journaled by start_fresh / start_resumed come first
             self._write_eta(force=True)
             while True:
                 if self._stop is not None:
@@ -77,70 +165,78 @@ class Engine(ResumingEngine):
         finally:
             self.dispatcher.shutdown(kill=self._stop is not None)
 
-    # -- the loop -------------------------------------------------------------------------
+    # -- one turn -------------------------------------------------------------------------
 
     def _turn(self) -> None:
+        core = self.core
         now_real = time.monotonic()
         if now_real >= self._next_poll:
             self._next_poll = now_real + POLL_S
             self._poll_journal()
         self._drain_completions()
-        for fn in self.timers.pop_due(self.clock.now()):
-            fn()
+        core.fire_due(self.clock.now())
+        self._apply()
         self._drain_completions()
         self._take_answers()
         while self._inbox:
-            self._react(self._inbox.popleft())
+            _reactions.react(core, self._inbox.popleft(), self.clock.now())
+            self._apply()
         if now_real >= self._next_flush:
             self._next_flush = now_real + FLUSH_S
-            self._flush_output()
-        self._start_commands()
-        self._start_ready()
-        self._start_commands()
-        self._commit()  # the whole turn in one transaction, then its actions
-        self.eta.check(self.clock.now(), self._active[0] > 0, self._attempt_running)
+            core.flush_output()
+        core.start_work(self.clock.now())
+        self._apply()
+        self.commits.commit()  # the whole turn in one transaction, then its actions
+        self.eta.check(self.clock.now(), core.table.active > 0, core.attempt_running)
         if self.eta.dirty:
             self._write_eta()
         self.listener.tick(self.state, self.clock.now())
 
-    def _attempt_running(self, sid: str, attempt: int) -> bool:
-        run = self.runs.get(sid)
-        return run is not None and run.status in RUNNING and run.attempt == attempt
-
-    def _finished(self) -> bool:
-        if self._inbox or not self._answers.empty() or self._early or self.commits.pending:
-            return False
-        if self._active[0]:
-            return False
-        if not self.dispatcher.idle():
-            return False
-        return self._aborting or not self._has_ready()
-
-    def _wait(self) -> None:
-        clock = self.clock
-        next_at = self.timers.next_at()
-        eta_at = self.eta.next_at(self._active[0] > 0)
-        if isinstance(clock, VirtualClock) and not self.dispatcher.threads_in_flight:
-            if next_at is None:  # only people can move things now: let time pass with them
-                time.sleep(POLL_S)
-                clock.advance_to(clock.now() + POLL_S * (clock.speed or 1.0))
-                return
-            # A due ETA is a stop for the clock, but never a reason for time to move.
-            if eta_at is not None:
-                next_at = min(next_at, eta_at)
-            if clock.speed is None:
-                clock.advance_to(next_at)
+    def _apply(self) -> None:
+        """Carry out what the core decided, in order (events wait for the commit)."""
+        for item in self.core.out.drain():
+            if isinstance(item, Emit):
+                self.commits.emit(item.type, item.step, item.host, item.data)
+            elif isinstance(item, Start):
+                self.commits.act(functools.partial(self.dispatcher.start, item.taken))
+            elif isinstance(item, Ask):
+                self._ask_later(item)
+            elif isinstance(item, Withdraw):
+                if self._asker is not None:
+                    self._asker.withdraw(item.step, item.why)
             else:
-                clock.advance_to(min(next_at, clock.now() + POLL_S * clock.speed))
+                self._confirm(item)
+
+    def _ask_later(self, item: Ask) -> None:
+        asker, q, questions = self._asker, item.question, self.core.questions
+        if asker is not None:
+            # Put only once the events that led to it are stored, and if still open then.
+            self.commits.act(lambda: asker.ask(q) if questions.get(q.step) is q else None)
+
+    def _confirm(self, c: Confirm) -> None:
+        """Answer a manual step through the journal, as `runbook confirm` would."""
+        self.commits.commit()  # `confirm` checks the step still waits: store ours first
+        try:
+            event = confirm(
+                self.journal,
+                self.run_id,
+                c.step,
+                answer=c.choice,  # type: ignore[arg-type]
+                note=c.note or None,
+                operator=c.operator,
+                clock=self.clock,
+            ).events[0]
+        except StateError:
+            self._poll_journal()  # answered elsewhere first: that answer stands
             return
-        timeout = POLL_S
-        for at in (next_at, eta_at):
-            if at is not None:
-                timeout = min(timeout, max(0.0, at - clock.now()))
-        if self._threads:
-            timeout = min(timeout, FLUSH_S)
-        with contextlib.suppress(queue.Empty):
-            self._early.append(self.dispatcher.completions.get(timeout=timeout))
+        self.commits.committed([event])
+
+    def _take_answers(self) -> None:
+        while not self._answers.empty():
+            sid, choice, note, operator = self._answers.get()
+            who = operator or self.options.operator
+            _reactions.answered(self.core, sid, choice, note, who, self.clock.now())
+            self._apply()
 
     def _drain_completions(self) -> None:
         while True:
@@ -151,7 +247,70 @@ class Engine(ResumingEngine):
                     c = self.dispatcher.completions.get_nowait()
                 except queue.Empty:
                     return
-            self._complete(c)
+            self.dispatcher.taken(c)
+            self.core.completed(c, self.clock.now())
+            self._apply()
+
+    def _finished(self) -> bool:
+        if self._inbox or not self._answers.empty() or self._early or self.commits.pending:
+            return False
+        return not self.core.busy() and not self.core.can_start()
+
+    def _wait(self) -> None:
+        """Let time pass until the next thing is due, or a command ends."""
+        next_at = self.core.timers.next_at()
+        eta_at = self.eta.next_at(self.core.table.active > 0)
+        if self.dispatcher.threads_in_flight:  # commands run in real time: wait with them
+            self._block(self._real_timeout(next_at, eta_at))
+        else:
+            self.clock.wait(next_at, eta_at, self._block, POLL_S)
+
+    def _real_timeout(self, *ats: float | None) -> float:
+        now = self.clock.now()
+        return min([POLL_S, *(max(0.0, at - now) for at in ats if at is not None)])
+
+    def _block(self, timeout: float) -> None:
+        """Wait up to `timeout` real seconds for a command to end."""
+        with contextlib.suppress(queue.Empty):
+            self._early.append(self.dispatcher.completions.get(timeout=timeout))
+
+    # -- the journal ----------------------------------------------------------------------
+
+    def _ingest_own(self, events: Sequence[Event]) -> None:
+        if events and events[0].seq != self._seen + 1:
+            self._poll_journal()  # someone else appended meanwhile: take theirs first, in order
+            return
+        for event in events:
+            self._ingest(event)
+
+    def _poll_journal(self) -> None:
+        for event in self.journal.events(self.run_id, after_seq=self._seen):
+            self._ingest(event)
+
+    def _ingest(self, event: Event) -> None:
+        """A committed event: into the state, on screen, to the core if it is a decision."""
+        if event.seq <= self._seen:
+            return
+        self._seen = event.seq
+        self.state.apply(event)
+        self.listener.event(event, self.state)
+        if event.type in _reactions.INPUT_TYPES:
+            self._inbox.append(event)
+        if event.type in ETA_TRIGGERS:
+            self.eta.transition()
+        if event.step is not None and event.step in self.core.table.runs:
+            self._eta_marks(event)
+
+    def _eta_marks(self, event: Event) -> None:
+        st = self.state.steps.get(event.step or "")
+        if st is None:
+            return
+        if event.type == "step_started":
+            e = self.core.table[st.id].plan.estimate
+            at = st.attempt_started or self.clock.now()
+            self.eta.step_started(st.id, st.attempts, at, (e.likely_s, e.max_s))
+        elif event.type == "operator_expect" and st.expect is not None:
+            self.eta.expected(st.id, st.attempts, st.expect.at + st.expect.remaining_s)
 
     def _write_eta(self, force: bool = False) -> None:
         """Forecast from the committed state and journal it, within the forecasting budget."""
@@ -160,32 +319,21 @@ class Engine(ResumingEngine):
         t = time.monotonic()
         now = self.clock.now()
         forecast = self.forecaster.forecast(self.state, now)
-        self._emit("eta", **eta_data(forecast, iso))
-        self._commit()
+        self.commits.emit("eta", None, None, eta_data(forecast, iso))
+        self.commits.commit()
         self.eta.written(now, time.monotonic() - t)
 
     # -- the end --------------------------------------------------------------------------
 
     def _finish(self) -> str:
-        statuses = [r.status for r in self.runs.values()]
-        if all(s in DONE_OK for s in statuses):
-            result = "succeeded"
-        elif self._aborting:
-            result = "aborted"
-        else:
-            result = "failed"
+        result = self.core.result()
         if self.eta.dirty:
             self._write_eta(force=True)
-        self._emit("run_finished", result=result, counts=self.state.counts())
-        self._commit()
+        self.commits.emit(
+            "run_finished", None, None, {"result": result, "counts": self.state.counts()}
+        )
+        self.commits.commit()
         return result
-
-    def _cancel_all(self) -> None:
-        for run in self.runs.values():
-            for job in run.active.values():
-                job.cancel.set()
-        for sid in list(self._questions):
-            self._withdraw(sid, "the run stopped")
 
     def _interrupt(self, reason: str) -> str:
         """Ctrl-C or SIGTERM: kill what runs, journal it, leave the run resumable."""
@@ -193,14 +341,16 @@ class Engine(ResumingEngine):
         # What this turn learnt is still stored (hosts that finished stay finished), but
         # nothing it was about to start is started.
         self.commits.drop_actions()
-        self._cancel_all()
+        self.core.cancel_all()
+        self._apply()
         self.dispatcher.shutdown(kill=True)
-        self._emit("run_interrupted", reason=reason)
-        self._commit()
+        self.commits.emit("run_interrupted", None, None, {"reason": reason})
+        self.commits.commit()
         return "interrupted"
 
     def _abandon(self) -> None:
         """The journal cannot be written: stop everything we could not record."""
         self._stop = "journal"
         self.commits.drop_actions()
-        self._cancel_all()
+        self.core.cancel_all()
+        self._apply()

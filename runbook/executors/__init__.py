@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         Commands as Commands,
         OutputBuffer as OutputBuffer,
         OutputCallback as OutputCallback,
+        OutputChunk as OutputChunk,
         Transport as Transport,
         runs_locally as runs_locally,
     )
@@ -36,6 +37,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
                 "Commands",
                 "NUL_IN_COMMAND",
                 "OutputBuffer",
+                "OutputChunk",
                 "OutputCallback",
                 "Transport",
                 "runs_locally",
