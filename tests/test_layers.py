@@ -39,7 +39,6 @@ UI_PACKAGES = ("cli", "present")
 MAX_LINES = 400
 MAX_FOUNDATION_MODULES = 12
 MAX_CLASS_DEPTH = 2
-ENGINE_REWRITE = pytest.mark.xfail(strict=True, reason="engine rewrite in progress")
 
 
 @dataclass(frozen=True)
@@ -235,9 +234,7 @@ def project_depth(cls: type) -> int:
     return 1 + max((project_depth(b) for b in bases), default=0)
 
 
-@pytest.mark.parametrize(
-    "layer", [pytest.param(p, marks=ENGINE_REWRITE) if p == "engine" else p for p in packages()]
-)
+@pytest.mark.parametrize("layer", packages())
 def test_class_trees_are_at_most_two_deep(layer: str) -> None:
     deep = []
     for module in modules().values():
