@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 StepKind = Literal["manual", "remote", "local"]
-OnFailure = Literal["block", "abort"]
+OnFailure = Literal["block", "abort", "continue"]
+OutputType = Literal["text", "int", "float", "json", "lines"]
 RunMode = Literal["live", "dry-run", "rehearsal"]
 
 DEFAULT_ESTIMATE_S = 300.0  # a step without `estimate` counts as 5m (SPEC §2)
@@ -55,6 +56,25 @@ class Variable:
 
 
 @dataclass(frozen=True)
+class Output:
+    """`output:`: how each host's stdout of `run` becomes its `value`."""
+
+    type: OutputType = "text"
+    secret: bool = False  # stdout and value masked in the journal, the screen and exports
+
+
+@dataclass(frozen=True)
+class Input:
+    """`input:` on a manual step: the value the operator gives (templates: plain text)."""
+
+    choices: tuple[str, ...] | str | None = None  # a list, or a template giving one
+    pattern: str | None = None  # a regex the whole value must match
+    default: str | None = None
+    prompt: str | None = None
+    secret: bool = False
+
+
+@dataclass(frozen=True)
 class Step:
     """One restore step after defaults, includes and `phase:` needs are resolved."""
 
@@ -79,8 +99,28 @@ class Step:
     idempotent: bool = False
     estimate: Estimate = field(default_factory=lambda: Estimate.single(DEFAULT_ESTIMATE_S, False))
     owner: str | None = None
+    # Steps that decide (docs/playbook.md "Steps that decide")
+    output: Output | None = None
+    example: Any = None  # what rehearsals and dry-runs take as printed: a value or host → value
+    input: Input | None = None
+    when: str | None = None  # a Jinja expression, evaluated when the step becomes ready
+    chance: float | None = None  # what plan and forecast assume of `when` until decided
+    run_once: bool = False
+    reads: tuple[str, ...] = ()  # steps whose results its templates read, sorted
     # Where each field was written, for errors found after loading (patterns, templates).
     field_locations: Mapping[str, Location] = field(default_factory=dict, compare=False)
+
+    @property
+    def hosts_at_run_time(self) -> bool:
+        """`hosts` is a template: its hosts are known only when the step starts."""
+        return self.hosts is not None and ("{{" in self.hosts or "{%" in self.hosts)
+
+    @property
+    def decides(self) -> bool:
+        """Something about this step is decided only when it becomes ready."""
+        return bool(
+            self.reads or self.when or self.input or self.hosts_at_run_time or self.run_once
+        )
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from runbook.executors import Transport
 from runbook.model import RunMode
 
 if TYPE_CHECKING:  # the engine is imported when one is built (see session.py)
-    from runbook.engine import Asker, Engine, Listener
+    from runbook.engine import Asker, Decider, Engine, Listener
     from runbook.events import RunState
     from runbook.executors import RehearsalTimes
     from runbook.forecast import Forecaster
@@ -111,6 +111,8 @@ def build_engine(
     work = RenderedWork(
         prepared.steps, prepared.step_hosts, hosts, prepared.values, run_id, mode, prepared.redactor
     )
+    decider = make_decider(prepared, state, run_id, mode, req)
+    work.decider = decider
     local, remote = transports
     dispatcher = Dispatcher(
         clock=clock,
@@ -144,7 +146,25 @@ def build_engine(
         options=options,
         listener=ui.listener,
         manual_duration=times.step if times is not None else None,
+        decider=decider,
     )
     if ui.asker is not None:
         engine.asker = ui.asker(engine)
     return engine
+
+
+def make_decider(
+    prepared: Prepared, state: RunState, run_id: str, mode: RunMode, req: RunRequest
+) -> Decider | None:
+    """The run-time decisions, for a playbook with steps that decide or are read."""
+    from runbook.engine import Decider
+    from runbook.load import select_hosts
+
+    steps = prepared.steps
+    if not any(s.decides or s.output is not None for s in steps.values()):
+        return None
+    inventory = prepared.resolved.inventory
+    allowed = None
+    if req.limit is not None and inventory.hosts:
+        allowed = frozenset(select_hosts(inventory, req.limit))
+    return Decider(steps, state, inventory, allowed, prepared.values, run_id, mode, req.seed)

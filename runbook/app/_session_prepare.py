@@ -114,7 +114,10 @@ def _ancestors(steps: Sequence[StepLike], sid: str) -> set[str]:
 
 
 def initial_skips(
-    steps: Sequence[StepLike], only: Sequence[str], from_step: str | None
+    steps: Sequence[StepLike],
+    only: Sequence[str],
+    from_step: str | None,
+    defined: Mapping[str, Step] | None = None,
 ) -> dict[str, str]:
     """Steps a new run journals as skipped: --only, --from, and --limit leaving no host.
 
@@ -137,10 +140,34 @@ def initial_skips(
         for sid in ids:
             if sid not in only:
                 skips.setdefault(sid, "only")
+    defined = defined or {}
     for s in steps:
-        if s.kind == "remote" and not s.hosts:
+        step = defined.get(s.id)
+        if s.kind == "remote" and not s.hosts and not (step and step.hosts_at_run_time):
             skips.setdefault(s.id, "limit")
+    _check_reads_selected(skips, defined)
     return skips
+
+
+def _check_reads_selected(skips: Mapping[str, str], defined: Mapping[str, Step]) -> None:
+    """A step this run starts may not read one that --only/--from leaves out: nothing
+    would be journaled for it to read."""
+    issues = []
+    for sid, step in defined.items():
+        if sid in skips:
+            continue
+        for read in step.reads:
+            why = skips.get(read)
+            if why in ("only", "from"):
+                issues.append(
+                    Issue(
+                        step.field_locations.get("when", step.location),
+                        f"--{why}: step '{sid}' reads steps['{read}'], which this run skips",
+                        f"add '{read}' to --only, or start --from a step before it",
+                    )
+                )
+    if issues:
+        raise InputError(issues)
 
 
 def prepare(req: RunRequest, environ: Mapping[str, str], state: Path | None = None) -> Prepared:
@@ -175,11 +202,12 @@ def check(req: RunRequest, environ: Mapping[str, str]) -> Checked:
         for s in playbook.steps
     )
     variables = resolve_vars(playbook, environ)
-    skips = initial_skips(shapes, req.only, req.from_step)
+    steps = {s.id: s for s in playbook.steps}
+    skips = initial_skips(shapes, req.only, req.from_step, steps)
     return Checked(
         resolved,
         shapes,
-        {s.id: s for s in playbook.steps},
+        steps,
         step_hosts,
         variables.values,
         Redactor((*variables.secrets, *inventory_secrets(resolved.inventory.hosts))),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from runbook.exports import lazy_exports
 
 if TYPE_CHECKING:
+    from runbook.engine._decide import Decider as Decider
     from runbook.engine._dispatch import (
         Dispatcher as Dispatcher,
         TimerHeap as TimerHeap,
@@ -24,6 +25,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
     __getattr__, __all__ = lazy_exports(
         __name__,
         {
+            "_decide": ("Decider",),
             "_dispatch": ("Dispatcher", "TimerHeap"),
             "_engine": ("Engine",),
             "_io": ("Asker", "EngineOptions", "Listener", "Question"),

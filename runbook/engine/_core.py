@@ -15,12 +15,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from runbook.engine._attempt import Finished, HostAttempt, Next, PollLater, RunCommand
+from runbook.engine._decide import Decider
+from runbook.engine._deciding import decide_start
 from runbook.engine._dispatch import TimerHeap
+from runbook.engine._host_result import captured_result, keep_stdout
 from runbook.engine._io import EngineOptions, Question, QuestionKind, StepWork
 from runbook.engine._jobs import CommandQueue, Completion, Job
-from runbook.engine._outbox import Ask, Confirm, Outbox, Start, Withdraw
-from runbook.engine._table import DONE_OK, StepRun, StepTable
-from runbook.executors import ACTIONS
+from runbook.engine._manual import await_manual, start_manual
+from runbook.engine._outbox import Ask, Outbox, Start, Withdraw
+from runbook.engine._table import StepRun, StepTable
+from runbook.engine._texts import failure_reason, gate_text
 from runbook.model import Step
 from runbook.plan import Plan
 from runbook.secrets import Redactor
@@ -57,8 +61,12 @@ class RunCore:
         self.threads: set[Job] = set()  # jobs whose command runs on a worker thread now
         self.aborting = False
         self.stopping = False  # the run is being interrupted: start nothing new
+        self.deferred = False  # a ready step waits for this turn's events to be folded
         self.now = 0.0
         self._next_job = 0
+        # Run-time decisions and captured results (engine/_decide.py), for playbooks with
+        # steps that decide or are read; None keeps every other run on its old path.
+        self.decider: Decider | None = None
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -78,6 +86,8 @@ class RunCore:
         job = c.job
         if job.done:
             return  # cancelled (operator skip, interrupt): its end means nothing now
+        if c.action == "run":
+            job.ran, job.rc = True, c.result.exit_code
         nxt = job.seq.after(c.action, c.result, now)
         if c.action == "until" and isinstance(nxt, PollLater):
             job.output.finish()  # a failed poll's output is dropped; the last one is kept
@@ -114,7 +124,7 @@ class RunCore:
 
     def result(self) -> str:
         """How the run ended: succeeded, aborted or failed."""
-        if all(run.status in DONE_OK for run in self.table):
+        if all(run.met for run in self.table):
             return "succeeded"
         return "aborted" if self.aborting else "failed"
 
@@ -134,52 +144,34 @@ class RunCore:
             return
         limit = self.options.concurrency
         active = self.table.active if limit else 0
+        self.deferred = False
         while self.table.has_ready() and (not limit or active < limit):
+            if self.decider is not None and self._must_wait_for_fold(self.table.peek_ready()):
+                self.deferred = True  # the loop commits this turn's events, then comes back
+                return
             self._start(self.table.pop_ready())
             active += 1
 
+    def _must_wait_for_fold(self, run: StepRun) -> bool:
+        """A step that reads others starts only once the fold has every event before it."""
+        return bool(run.step.reads) and not run.decided and self.out.has_events()
+
     def _start(self, run: StepRun) -> None:
+        decider = self.decider
+        if decider is not None and not run.decided and run.step.decides:
+            if not decide_start(self, decider, run):
+                return
         if run.plan.kind == "manual":
-            self._start_manual(run)
+            start_manual(self, run)
         elif self.options.step_gate and not run.gate_passed:
             self.table.set(run, "gate")
-            self.ask(run, "gate", self._gate_text(run))
+            self.ask(run, "gate", self.redactor.text(gate_text(self.work, run)))
         else:
             self.begin_attempt(run)
 
-    def _gate_text(self, run: StepRun) -> str:
-        first = run.hosts[0]
-        c = self.work.commands(run.id, first)
-        lines = [f"{a}: {t}" for a in ACTIONS if (t := c.display(a))]
-        where = "on the control machine" if first is None else f"on {len(run.hosts)} host(s)"
-        return self.redactor.text("\n".join([f"runs {where}", *lines]))
-
-    def _start_manual(self, run: StepRun) -> None:
-        p = run.plan
-        run.attempt += 1
-        self.out.emit(
-            "step_started", step=p.id, attempt=run.attempt, kind=p.kind, hosts=list(p.hosts)
-        )
-        text = self.work.instructions(p.id)
-        self.out.emit(
-            "manual_waiting", step=p.id, instructions=text, hosts=list(p.hosts), owner=p.owner
-        )
-        self.table.set(run, "waiting")
-        run.started = run.started or self.now
-        self.await_manual(run)
-
     def await_manual(self, run: StepRun) -> None:
         """A manual step waits: answered by the rehearsal's clock, or asked at the terminal."""
-        sid = run.id
-        if self.options.auto_answer and self.manual_duration is not None:
-            at = self.now + self.manual_duration(sid)
-            self.timers.add(at, lambda: self._auto_answer(sid))
-        elif self.can_ask:
-            self.ask(run, "manual", self.redactor.text(self.work.instructions(sid)))
-
-    def _auto_answer(self, sid: str) -> None:
-        if self.table[sid].status == "waiting":
-            self.out.add(Confirm(sid, "done", "", "rehearsal"))
+        await_manual(self, run)
 
     def begin_attempt(self, run: StepRun) -> None:
         """The step's next attempt, on the hosts that have not succeeded yet."""
@@ -187,12 +179,14 @@ class RunCore:
         run.attempt += 1
         run.failed.clear()
         hosts = [h for h in run.hosts if h not in run.hosts_ok]
+        extra = {"pattern": run.pattern} if run.pattern is not None else {}
         self.out.emit(
             "step_started",
             step=p.id,
             attempt=run.attempt,
             kind=p.kind,
             hosts=[h for h in hosts if h is not None],
+            **extra,
         )
         self.table.set(run, "running")
         run.started = run.started or self.now
@@ -272,6 +266,8 @@ class RunCore:
         return RunCommand(cmd.action, cmd.command, timeout)
 
     def _journal_output(self, job: Job, chunks: list[Any]) -> None:
+        if job.action == "run" and self.decider is not None:
+            keep_stdout(job, chunks)
         for chunk in chunks:
             self.out.emit("host_output", step=job.step_id, host=job.host, **job.output_data(chunk))
 
@@ -280,6 +276,10 @@ class RunCore:
         run = self.table[job.step_id]
         run.active.pop(job.host, None)
         duration = round(self.now - job.started, 3)
+        captured: dict[str, Any] = {}
+        decider = self.decider
+        if decider is not None and not fin.skipped and decider.captures(run.step):
+            captured, fin = captured_result(decider, run.step, job, fin)
         if fin.ok:
             self.out.emit(
                 "host_succeeded",
@@ -288,6 +288,7 @@ class RunCore:
                 attempt=job.attempt,
                 duration_s=duration,
                 skipped=fin.skipped,
+                **captured,
             )
             run.hosts_ok.add(job.host)
         else:
@@ -300,6 +301,7 @@ class RunCore:
                 reason=fin.reason,
                 exit_code=fin.exit_code,
                 message=fin.message,
+                **captured,
             )
             run.failed[job.host] = fin
         self.pump_hosts(run)
@@ -319,7 +321,8 @@ class RunCore:
             self.succeed(run)
             return
         failed_hosts = sorted(h for h in run.failed if h is not None)
-        if run.failures < run.step.retries:
+        final = all(f.reason == "output" for f in run.failed.values())  # same text again
+        if run.failures < run.step.retries and not final:
             run.failures += 1
             delay = run.step.retry_delay_s
             self.out.emit(
@@ -332,19 +335,11 @@ class RunCore:
             self.table.set(run, "retry_wait")
             self.timers.add(now + delay, lambda: self._retry(run))
             return
-        self.fail(run, self._failure_reason(run), failed_hosts)
+        self.fail(run, failure_reason(run), failed_hosts)
 
     def _retry(self, run: StepRun) -> None:
         if run.status == "retry_wait" and not self.stopping:
             self.begin_attempt(run)
-
-    def _failure_reason(self, run: StepRun) -> str:
-        items = sorted(run.failed.items(), key=lambda kv: kv[0] or "")
-        if run.plan.kind != "remote":
-            return items[0][1].message
-        shown = "; ".join(f"{h}: {f.message}" for h, f in items[:3])
-        more = f"; +{len(items) - 3} more" if len(items) > 3 else ""
-        return f"{len(items)} of {len(run.hosts)} hosts failed: {shown}{more}"
 
     def succeed(self, run: StepRun) -> None:
         """The step succeeded (its event is emitted): its dependents may go on."""
@@ -354,6 +349,7 @@ class RunCore:
     def fail(self, run: StepRun, reason: str, failed_hosts: list[str]) -> None:
         """The step failed: journal it, block what depends on it (or abort the run)."""
         now = self.now
+        tolerated = run.step.on_failure == "continue"
         self.out.emit(
             "step_failed",
             step=run.id,
@@ -361,8 +357,13 @@ class RunCore:
             attempts=run.attempt,
             failed_hosts=failed_hosts,
             reason=reason,
+            **({"tolerated": True} if tolerated else {}),
         )
         self.table.set(run, "failed")
+        if tolerated:
+            run.tolerated = True  # its dependents go on (they can test steps['x'].failed)
+            self.table.release(run.id)
+            return
         if run.plan.on_failure == "abort":
             self.aborting = True
         self.block_from(run)
@@ -382,9 +383,11 @@ class RunCore:
 
     # -- questions ------------------------------------------------------------------------
 
-    def ask(self, run: StepRun, kind: QuestionKind, text: str) -> None:
+    def ask(
+        self, run: StepRun, kind: QuestionKind, text: str, value: Mapping[str, Any] | None = None
+    ) -> None:
         p = run.plan
-        q = Question(p.id, kind, p.title, text, p.hosts, p.owner)
+        q = Question(p.id, kind, p.title, text, p.hosts, p.owner, value)
         self.questions[p.id] = q
         if self.can_ask:
             self.out.add(Ask(q))

@@ -22,6 +22,7 @@ from runbook.clock import Clock, iso
 from runbook.engine import _reactions
 from runbook.engine._commit import Committer
 from runbook.engine._core import RunCore
+from runbook.engine._decide import Decider
 from runbook.engine._dispatch import Dispatcher
 from runbook.engine._eta import EtaSchedule
 from runbook.engine._io import Asker, EngineOptions, Listener, NullListener, StepWork
@@ -35,7 +36,7 @@ from runbook.forecast import Forecaster, eta_data
 from runbook.journal import Journal, confirm
 from runbook.model import Step
 from runbook.plan import Plan
-from runbook.secrets import Redactor
+from runbook.secrets import MASK, Redactor
 
 POLL_S = 0.25  # how often the journal is read for other terminals' decisions (real time)
 FLUSH_S = 0.3  # how often running commands' output is journaled
@@ -76,6 +77,7 @@ class Engine:
         options: EngineOptions,
         listener: Listener | None = None,
         manual_duration: Callable[[str], float] | None = None,
+        decider: Decider | None = None,
     ) -> None:
         self.journal = journal
         self.run_id = run_id
@@ -96,11 +98,14 @@ class Engine:
             live_output=dispatcher.simulated is None,
             manual_duration=manual_duration,
         )
+        self.core.decider = decider
         self.commits = Committer(journal, run_id, clock, redactor, self._ingest_own)
         self.eta = EtaSchedule(virtual=clock.virtual, steps=len(plan.steps))
         self._asker: Asker | None = None
         self._inbox: deque[Event] = deque()
-        self._answers: queue.SimpleQueue[tuple[str, str, str, str | None]] = queue.SimpleQueue()
+        self._answers: queue.SimpleQueue[tuple[str, str, str, str | None, str | None]] = (
+            queue.SimpleQueue()
+        )
         self._early: deque[Completion] = deque()
         self._seen = state.last_seq
         self._stop: str | None = None
@@ -119,9 +124,16 @@ class Engine:
         self._asker = asker
         self.core.can_ask = asker is not None
 
-    def answer(self, step: str, choice: str, note: str = "", operator: str | None = None) -> None:
-        """An operator's answer to a Question (any thread)."""
-        self._answers.put((step, choice, note, operator))
+    def answer(
+        self,
+        step: str,
+        choice: str,
+        note: str = "",
+        operator: str | None = None,
+        value: str | None = None,
+    ) -> None:
+        """An operator's answer to a Question (any thread); `value` answers its `input`."""
+        self._answers.put((step, choice, note, operator, value))
 
     def request_stop(self, reason: str) -> None:
         """Interrupt the run at the next loop turn (signal handlers, any thread)."""
@@ -184,6 +196,9 @@ class Engine:
         if now_real >= self._next_flush:
             self._next_flush = now_real + FLUSH_S
             core.flush_output()
+        if core.decider is not None and self.commits.pending:
+            # A step that decides reads the fold: what this turn learnt must be in it first.
+            self.commits.commit()
         core.start_work(self.clock.now())
         self._apply()
         self.commits.commit()  # the whole turn in one transaction, then its actions
@@ -225,17 +240,22 @@ class Engine:
                 note=c.note or None,
                 operator=c.operator,
                 clock=self.clock,
+                value=c.value,
+                at_engine=True,
             ).events[0]
         except StateError:
             self._poll_journal()  # answered elsewhere first: that answer stands
             return
+        decider = self.core.decider
+        if decider is not None and c.value is not None and event.data.get("value") == MASK:
+            decider.secrets[(c.step, "")] = c.value  # a secret lives in memory only
         self.commits.committed([event])
 
     def _take_answers(self) -> None:
         while not self._answers.empty():
-            sid, choice, note, operator = self._answers.get()
+            sid, choice, note, operator, value = self._answers.get()
             who = operator or self.options.operator
-            _reactions.answered(self.core, sid, choice, note, who, self.clock.now())
+            _reactions.answered(self.core, sid, choice, note, who, self.clock.now(), value)
             self._apply()
 
     def _drain_completions(self) -> None:
@@ -258,6 +278,8 @@ class Engine:
 
     def _wait(self) -> None:
         """Let time pass until the next thing is due, or a command ends."""
+        if self.core.deferred:
+            return  # a ready step waited for this turn's commit: start it now
         next_at = self.core.timers.next_at()
         eta_at = self.eta.next_at(self.core.table.active > 0)
         if self.dispatcher.threads_in_flight:  # commands run in real time: wait with them
@@ -329,9 +351,11 @@ class Engine:
         result = self.core.result()
         if self.eta.dirty:
             self._write_eta(force=True)
-        self.commits.emit(
-            "run_finished", None, None, {"result": result, "counts": self.state.counts()}
-        )
+        data: dict[str, Any] = {"result": result, "counts": self.state.counts()}
+        tolerated = sum(1 for run in self.core.table if run.tolerated and run.status == "failed")
+        if tolerated:
+            data["tolerated"] = tolerated
+        self.commits.emit("run_finished", None, None, data)
         self.commits.commit()
         return result
 

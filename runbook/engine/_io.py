@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from runbook.events import Event, RunState
 from runbook.executors import Commands
@@ -33,6 +33,8 @@ class Question:
     text: str  # instructions (manual), the command (gate), what is uncertain (resume)
     hosts: tuple[str, ...] = ()
     owner: str | None = None
+    # a manual step's `input` as rendered: choices, pattern, default, prompt, secret
+    input: Mapping[str, Any] | None = None
 
     @property
     def choices(self) -> tuple[str, ...]:

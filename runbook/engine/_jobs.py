@@ -39,6 +39,11 @@ class Job:
     polls: int = 0  # `until` runs so far in this attempt
     began: bool = False  # its first command has started (the attempt's clock runs)
     done: bool = False
+    # `run`'s stdout, for steps that are read (engine/_host_result.py)
+    ran: bool = False  # `run` ended (its rc is known)
+    rc: int | None = None
+    stdout: list[str] = field(default_factory=list)
+    stdout_cut: bool = False
 
     def output_data(self, chunk: OutputChunk) -> dict[str, Any]:
         """A `host_output` event's data for a chunk of this job's output."""

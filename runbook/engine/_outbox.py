@@ -56,6 +56,7 @@ class Confirm:
     choice: str
     note: str
     operator: str
+    value: str | None = None  # the answer to the step's `input`
 
 
 Output = Emit | Start | Ask | Withdraw | Confirm
@@ -74,6 +75,10 @@ class Outbox:
 
     def add(self, item: Output) -> None:
         self.items.append(item)
+
+    def has_events(self) -> bool:
+        """Events decided and not yet handed to the loop."""
+        return any(isinstance(item, Emit) for item in self.items)
 
     def drain(self) -> list[Output]:
         items, self.items = self.items, []

@@ -20,15 +20,23 @@ INPUT_TYPES = frozenset(
 )
 
 
-def answered(core: RunCore, sid: str, choice: str, note: str, operator: str, now: float) -> None:
-    """An operator answered this terminal's question about `sid`."""
+def answered(
+    core: RunCore,
+    sid: str,
+    choice: str,
+    note: str,
+    operator: str,
+    now: float,
+    value: str | None = None,
+) -> None:
+    """An operator answered this terminal's question about `sid` (`value`: its input)."""
     core.now = now
     q = core.questions.get(sid)
     run = core.table.get(sid)
     if q is None or run is None:
         return
     if q.kind == "manual":
-        core.out.add(Confirm(sid, choice, note, operator))
+        core.out.add(Confirm(sid, choice, note, operator, value))
         return
     core.questions.pop(sid, None)
     if q.kind == "gate":
@@ -53,7 +61,9 @@ def _gate_answer(core: RunCore, run: StepRun, choice: str, note: str, operator: 
 def _resume_answer(core: RunCore, run: StepRun, choice: str, note: str, operator: str) -> None:
     if run.status != "ask":
         return
-    if choice == "rerun":
+    if choice == "rerun" and not run.decided:
+        core.table.set(run, "ready")  # its `when`, `hosts` or `input` is evaluated again
+    elif choice == "rerun":
         for host in run.todo:
             run.modes[host] = "normal"
         core.table.set(run, "running")

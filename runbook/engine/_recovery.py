@@ -44,6 +44,9 @@ class StepResume:
     uncertain: list[str | None] = field(default_factory=list)
     decision: Decision | None = None
     blocked_by: tuple[str, ...] = ()
+    chosen: tuple[str, ...] | None = None  # hosts decided when it started (templated hosts)
+    pattern: str | None = None
+    tolerated: bool = False  # failed with `on_failure: continue`: its dependents go on
 
 
 def analyse(
@@ -58,6 +61,10 @@ def analyse(
     out: dict[str, StepResume] = {}
     for sid, st in state.steps.items():
         r = StepResume(st.status, st.attempts, st.failures, _hosts_done(st))
+        step = steps.get(sid)
+        if st.attempts and step is not None and (step.hosts_at_run_time or step.run_once):
+            r.chosen, r.pattern = st.selected, st.pattern
+        r.tolerated = st.status == "failed" and st.tolerated
         if st.status == "claimed":
             r.status = "waiting"
         elif st.status == "blocked":
@@ -89,7 +96,7 @@ def _host_state(st: StepState, h: str | None) -> HostState | None:
 
 
 def _in_flight(r: StepResume, st: StepState, step: Step, life: int) -> None:
-    hosts: tuple[str | None, ...] = st.hosts if st.kind == "remote" else (None,)
+    hosts: tuple[str | None, ...] = (st.selected or st.hosts) if st.kind == "remote" else (None,)
     if st.retry_wait:  # the attempt had ended and a retry was due: start it now
         r.status = "retry"
         return

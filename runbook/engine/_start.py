@@ -63,6 +63,10 @@ def start_resumed(
             continue
         run.attempt, run.failures, run.hosts_ok = r.attempt, r.failures, set(r.hosts_ok)
         run.started = started.get(sid)
+        # Decided when it started: the same hosts again, `when` not asked twice.
+        run.decided = r.attempt > 0 and r.status not in ("pending",)
+        run.chosen, run.pattern = r.chosen, r.pattern
+        run.tolerated = r.tolerated
         if r.status == "blocked":
             table.restore_blocks(run, r.blocked_by)
         elif r.status in ("running", "retry"):
@@ -72,7 +76,7 @@ def start_resumed(
     table.count_unmet()
     ordered = table.in_order()
     for run in ordered:
-        if run.status == "failed":
+        if run.status == "failed" and not run.tolerated:
             core.block_from(run)
     for run in ordered:
         if run.status == "pending":

@@ -12,6 +12,7 @@ import heapq
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from runbook.engine._attempt import Finished, Mode
 from runbook.engine._jobs import Job
@@ -42,6 +43,12 @@ class StepRun:
     blocked_by: set[str] = field(default_factory=set)
     gate_passed: bool = False
     uncertain: list[str | None] = field(default_factory=list)  # resume: hosts to ask about
+    # decided when it became ready (engine/_deciding.py): `when`, run-time hosts, run_once
+    decided: bool = False
+    chosen: tuple[str, ...] | None = None  # its hosts, when decided at its start
+    pattern: str | None = None  # a templated `hosts:` as rendered
+    tolerated: bool = False  # failed with `on_failure: continue`
+    input: dict[str, Any] | None = None  # a manual step's `input`, as rendered when it waited
 
     @property
     def status(self) -> str:
@@ -53,7 +60,14 @@ class StepRun:
 
     @property
     def hosts(self) -> tuple[str | None, ...]:
-        return self.plan.hosts if self.plan.kind == "remote" else (None,)
+        if self.plan.kind != "remote":
+            return (None,)
+        return self.chosen if self.chosen is not None else self.plan.hosts
+
+    @property
+    def met(self) -> bool:
+        """Lets its dependents start: succeeded, skipped, or a tolerated failure."""
+        return self.status in DONE_OK or (self.status == "failed" and self.tolerated)
 
 
 class StepTable:
@@ -95,6 +109,10 @@ class StepTable:
         while self._ready and self.runs[self._ready[0][1]].status != "ready":
             heapq.heappop(self._ready)
         return bool(self._ready)
+
+    def peek_ready(self) -> StepRun:
+        """The first ready step, left in the queue (call `has_ready` first)."""
+        return self.runs[self._ready[0][1]]
 
     def pop_ready(self) -> StepRun:
         """The first ready step in plan order (call `has_ready` first)."""
@@ -160,4 +178,4 @@ class StepTable:
     def count_unmet(self) -> None:
         """Resume: each step's needs not yet succeeded or skipped, from the statuses."""
         for run in self.runs.values():
-            run.unmet = sum(1 for n in run.plan.needs if self.runs[n].status not in DONE_OK)
+            run.unmet = sum(1 for n in run.plan.needs if not self.runs[n].met)

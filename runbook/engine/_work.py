@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from runbook.engine._decide import Decider
 from runbook.executors import ACTIONS, Commands
 from runbook.model import Host, RunMode, Step
 from runbook.secrets import Redactor
-from runbook.templates import SecretForms, context, render_command, render_text
+from runbook.templates import SecretForms, context, hosts_view, render_command, render_text
 
 
 class RenderedWork:
@@ -38,6 +39,7 @@ class RenderedWork:
         self.values = values
         self.run_id = run_id
         self.mode = mode
+        self.decider: Decider | None = None  # `steps` for templates that read earlier steps
         self._commands: dict[tuple[str, str | None], Commands] = {}
         self._text: dict[str, str] = {}
         # Only a run with secrets pays for looking for them.
@@ -53,9 +55,11 @@ class RenderedWork:
         found = self._commands.get(key)
         if found is None:
             step = self.steps[step_id]
-            ctx = context(
-                self.values, self.hosts.get(host) if host else None, self.run_id, self.mode
-            )
+            on = self.hosts.get(host) if host else None
+            if step.reads and self.decider is not None:
+                ctx = self.decider.context(step_id, on)
+            else:
+                ctx = context(self.values, on, self.run_id, self.mode)
             where = step.field_locations
             sources: dict[str, str] = {
                 a: src for a in ACTIONS if (src := getattr(step, a)) is not None
@@ -79,6 +83,11 @@ class RenderedWork:
         if text is None:
             step = self.steps[step_id]
             ctx = context(self.values, None, self.run_id, self.mode)
+            if step.reads and self.decider is not None:
+                ctx = self.decider.context(step_id)
+            if step.hosts is not None:
+                names = self.step_hosts.get(step_id, ())
+                ctx["hosts"] = hosts_view([self.hosts[n] for n in names if n in self.hosts])
             loc = step.field_locations.get("manual", step.location)
             source = step.manual or step.title
             text = render_text(source, ctx, loc)
@@ -94,6 +103,8 @@ class RenderedWork:
         if secrets is None:
             return
         for sid, step in self.steps.items():
+            if step.reads and self.decider is None:
+                continue  # rendered when it starts, with what it reads
             if step.kind == "manual":
                 if secrets.reaches(step.manual or step.title, False):
                     self.instructions(sid)
@@ -106,6 +117,8 @@ class RenderedWork:
     def check_all(self) -> None:
         """Render everything once (InputError on the first template that cannot render)."""
         for sid, step in self.steps.items():
+            if step.reads:
+                continue  # what it reads exists only during the run
             if step.kind == "manual":
                 self.instructions(sid)
             elif step.kind == "local":

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         keep_tail as keep_tail,
         manual_times as manual_times,
     )
+    from runbook.events._step_state import HostResult as HostResult
 else:  # at run time each name is imported on first use: see runbook/exports.py
     __getattr__, __all__ = lazy_exports(
         __name__,
@@ -40,6 +41,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
                 "chain_hash",
                 "event_hash",
             ),
+            "_step_state": ("HostResult",),
             "_fold": (
                 "Attempt",
                 "EngineLife",

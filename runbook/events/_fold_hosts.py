@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from runbook.events._data import count, number
 from runbook.events._event import Event
 from runbook.events._host_state import ACTIONS_AFTER_RUN, HostState
-from runbook.events._step_state import StepState
+from runbook.events._step_state import HostResult, StepState
 from runbook.events._tail import keep_tail
 
 if TYPE_CHECKING:
@@ -63,13 +63,27 @@ def host_succeeded(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> No
     h.reason = h.message = h.exit_code = None
     h.tail, h.tail_cut = "", False
     s.hosts_done.add(h.name)
+    s.results[h.name] = _result(h.status, d)
 
 
 def host_failed(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
-    h = _host(r, e, d)
+    s, h = _step_host(r, e, d)
     h.status, h.finished, h.duration_s = "failed", ts, number(d.get("duration_s"))
     h.reason, h.message = d.get("reason"), d.get("message")
     h.exit_code = count(d.get("exit_code"))
+    s.results[h.name] = _result("failed", d)
+
+
+def _result(status: str, d: Mapping[str, Any]) -> HostResult:
+    """What steps that read this one see of the host (docs/journal.md: rc, stdout, value)."""
+    stdout = d.get("stdout")
+    return HostResult(
+        status,
+        count(d.get("rc")),
+        stdout if isinstance(stdout, str) else None,
+        bool(d.get("stdout_cut")),
+        d.get("value"),
+    )
 
 
 HOST_HANDLERS = {

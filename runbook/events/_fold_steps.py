@@ -49,12 +49,16 @@ def step_started(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None
     s.started = s.started if s.started is not None else ts
     s.attempt_started, s.finished, s.duration_s = ts, None, None
     s.reason, s.failed_hosts, s.blocked_by, s.blocked_at = None, (), (), None
-    s.retry_pending, s.retry_due = False, None
+    s.retry_pending, s.retry_due, s.tolerated = False, None, False
     s.answer = s.answered_at = s.wait_s = s.work_s = None
     s.waiting_since = s.claimed_at = s.claimed_by = None
     hosts = d.get("hosts")
     listed = names(hosts) if isinstance(hosts, (list, tuple)) else s.hosts
     s.host_states = {h: HostState(h) for h in listed}
+    if not s.selected or s.attempts <= 1:
+        s.selected = listed
+    if isinstance(d.get("pattern"), str):
+        s.pattern = d["pattern"]
     s.history.append(Attempt(s.attempts, ts, r.life, s.host_states, listed))
 
 
@@ -88,12 +92,17 @@ def step_failed(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
     _finish(r, s, "failed", ts, d)
     s.failed_hosts = names(d.get("failed_hosts"))
     s.reason = d.get("reason")
+    s.tolerated = d.get("tolerated") is True
+    if s.tolerated:
+        _release(r, s.id)
 
 
 def step_skipped(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
     s = _step(r, e)
     _finish(r, s, "skipped", ts, d)
     s.reason, s.blocked_by, s.blocked_at = d.get("reason"), (), None
+    if isinstance(d.get("when"), str):
+        s.when = d["when"]
     if d.get("operator") is not None:
         s.operator, s.note = d.get("operator"), d.get("note")
     _release(r, s.id)
@@ -111,6 +120,8 @@ def manual_waiting(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> No
     s.started = s.started if s.started is not None else ts
     s.attempt_started = s.attempt_started or ts
     s.instructions = d.get("instructions")
+    if isinstance(d.get("input"), Mapping):
+        s.input = d["input"]
     if d.get("owner") and not s.owner:
         s.owner = d.get("owner")
     if not s.planned and s.kind == "remote":
@@ -129,6 +140,8 @@ def manual_answered(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> N
     answer = str(d.get("answer") or "done")
     wait, work, _ = manual_times(s, ts)
     s.answer, s.answered_at = answer, ts
+    if "value" in d:
+        s.value = d.get("value")
     s.operator, s.note = d.get("operator"), d.get("note")
     s.wait_s = number(d.get("wait_s"))
     s.work_s = number(d.get("work_s"))

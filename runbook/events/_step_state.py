@@ -66,6 +66,17 @@ class Expectation:
 
 
 @dataclass
+class HostResult:
+    """What a later step may read of one host's outcome (`steps['x'].results`)."""
+
+    status: str  # succeeded, failed, skipped
+    rc: int | None = None
+    stdout: str | None = None  # None: not journaled (the step is read by no one)
+    stdout_cut: bool = False  # past the 64 KiB kept: stdout and value are not readable
+    value: Any = None
+
+
+@dataclass
 class StepState:
     """Where one step stands."""
 
@@ -107,6 +118,14 @@ class StepState:
     operator: str | None = None
     note: str | None = None
     expect: Expectation | None = None
+    # steps that decide (docs/playbook.md): what later steps may read of this one
+    selected: tuple[str, ...] = ()  # the hosts its first attempt started on, in order
+    pattern: str | None = None  # `hosts:` as rendered when it started (templated hosts)
+    results: dict[str, HostResult] = field(default_factory=dict)  # host → its last outcome
+    value: Any = None  # a manual step's `input` answer
+    input: Mapping[str, Any] | None = None  # the rendered `input` it waits with
+    when: str | None = None  # the `when` that skipped it
+    tolerated: bool = False  # failed with `on_failure: continue`: dependents went on
 
     @property
     def retry_wait(self) -> bool:
@@ -115,8 +134,10 @@ class StepState:
 
     @property
     def finished_ok(self) -> bool:
-        """Succeeded, or skipped: what lets dependents start."""
-        return self.status in ("succeeded", "skipped")
+        """Succeeded, skipped, or failed with `on_failure: continue`: what lets dependents start."""
+        return self.status in ("succeeded", "skipped") or (
+            self.status == "failed" and self.tolerated
+        )
 
     def elapsed(self, now: float) -> float:
         """Seconds since the latest attempt started (to its end if it ended)."""

@@ -23,6 +23,7 @@ from runbook.clock import Clock, iso
 from runbook.durations import format_duration
 from runbook.errors import InputError, StateError
 from runbook.events import Event, RunState, StepState, manual_times
+from runbook.journal._input_value import input_value
 from runbook.journal._store import Journal
 
 Answer = Literal["done", "skip", "fail"]
@@ -152,15 +153,21 @@ def confirm(
     note: str | None,
     operator: str,
     clock: Clock,
+    value: str | None = None,
+    at_engine: bool = False,
 ) -> Recorded:
-    """Answer a waiting (or claimed) manual step: done, skip or fail."""
+    """Answer a waiting (or claimed) manual step: done, skip or fail; `value` answers its
+    `input` (a secret one only from the engine's own terminal: `at_engine`)."""
 
     def rule(s: StepState) -> str | None:
-        return None if s.status in ("waiting", "claimed") else _not_waiting(s)
+        if s.status not in ("waiting", "claimed"):
+            return _not_waiting(s)
+        return input_value(s, answer, value, at_engine)[0]
 
     def data(state: RunState, ts: float) -> dict[str, Any]:
-        wait_s, work_s, claimed = manual_times(state.steps[step_id], ts)
-        return {
+        s = state.steps[step_id]
+        wait_s, work_s, claimed = manual_times(s, ts)
+        found: dict[str, Any] = {
             "answer": answer,
             "operator": operator,
             "note": note,
@@ -168,6 +175,9 @@ def confirm(
             "work_s": round(work_s, 3),
             "claimed": claimed,
         }
+        if s.input is not None and answer == "done":
+            found["value"] = input_value(s, answer, value, at_engine)[1]
+        return found
 
     event = journal.append_checked(
         run_id,
@@ -179,7 +189,9 @@ def confirm(
     )
     work = format_duration(float(event.data["work_s"]))
     wait = format_duration(float(event.data["wait_s"]))
-    message = f"step {step_id}: {answer} (by {operator}; waited {wait}, worked {work})"
+    given = event.data.get("value")
+    shown = f" with value {given}" if given is not None else ""
+    message = f"step {step_id}: {answer}{shown} (by {operator}; waited {wait}, worked {work})"
     return _recorded(journal, [event], message, hint_resume=True)
 
 

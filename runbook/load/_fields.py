@@ -29,6 +29,11 @@ Kind = Literal[
     "defaults",
     "steps",
     "include",
+    "output",  # a type name, or {type, secret}
+    "input",  # {choices, pattern, default, prompt, secret}
+    "expression",  # a Jinja expression without braces (`when`)
+    "chance",  # 0-1 or N%
+    "any",  # any YAML value (`example`)
 ]
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -102,8 +107,9 @@ STEP_FIELDS: Mapping[str, Field] = _table(
     Field(
         "on_failure",
         "choice",
-        "block: dependents wait; abort: no new step starts (default block).",
-        choices=("block", "abort"),
+        "block: dependents wait; abort: no new step starts; continue: dependents go on and "
+        "can test steps['ID'].failed (default block).",
+        choices=("block", "abort", "continue"),
     ),
     Field("idempotent", "bool", "Safe to run again after a crash mid-step (default false)."),
     Field(
@@ -112,6 +118,38 @@ STEP_FIELDS: Mapping[str, Field] = _table(
         "Time the whole step takes: a duration or {min, likely, max} (default 5m).",
     ),
     Field("owner", "text", "Team or person responsible."),
+    Field(
+        "output",
+        "output",
+        "Parse each host's stdout of `run` into `value`: text, int, float, json or lines; "
+        "or {type: T, secret: true}.",
+        in_defaults=False,
+    ),
+    Field(
+        "example",
+        "any",
+        "What rehearsals and dry-runs take as the output: one value, or host → value.",
+        in_defaults=False,
+    ),
+    Field(
+        "input",
+        "input",
+        "A manual step's value from the operator: {choices, pattern, default, prompt, secret}.",
+        in_defaults=False,
+    ),
+    Field(
+        "when",
+        "expression",
+        "Jinja expression (no braces) evaluated when the step is ready; false skips the step.",
+        in_defaults=False,
+    ),
+    Field(
+        "chance",
+        "chance",
+        "Probability that `when` holds (0-1 or N%), for plan and forecast until it is decided.",
+        in_defaults=False,
+    ),
+    Field("run_once", "bool", "Run on the first selected host only.", in_defaults=False),
 )
 
 TOP_FIELDS: Mapping[str, Field] = _table(
@@ -142,3 +180,5 @@ ENV_VAR_KEYS: Mapping[str, str] = {
 COMMAND_FIELDS = tuple(n for n, f in STEP_FIELDS.items() if f.kind == "command")
 # Step fields rendered as plain text.
 TEXT_TEMPLATE_FIELDS = ("title", "manual")
+# Fields that are templates or expressions and may read `steps[...]`.
+DECIDING_FIELDS = ("hosts", "when")

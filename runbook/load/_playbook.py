@@ -14,6 +14,7 @@ from typing import Any
 from runbook.bulk import frozen, paused_gc
 from runbook.errors import InputError, Issue
 from runbook.load._includes import load_tree
+from runbook.load._step_reads import step_reads
 from runbook.load._steps import Draft
 from runbook.load._values import slug_id
 from runbook.model import Location, Playbook, Step
@@ -33,6 +34,9 @@ def _load(path: Path | str) -> Playbook:
     issues: list[Issue] = []
     tree = load_tree(Path(path), label, issues)
     steps = _steps(tree.drafts, issues)
+    if not issues:
+        steps, problems = step_reads(steps)
+        issues.extend(problems)
     root = tree.root
     if root is not None and not tree.drafts and not issues:
         issues.append(
@@ -238,6 +242,12 @@ def _step(draft: Draft, needs: tuple[str, ...]) -> Step:
         until=v.get("until"),
         verify=v.get("verify"),
         owner=v.get("owner"),
+        output=v.get("output"),
+        example=v.get("example"),
+        input=v.get("input"),
+        when=v.get("when"),
+        chance=v.get("chance"),
+        run_once=v.get("run_once", False),
         field_locations=draft.locations,
     )
     return frozen(Step, optional)

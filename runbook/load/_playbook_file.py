@@ -12,9 +12,10 @@ import yaml
 
 from runbook.errors import InputError, Issue
 from runbook.load._fields import ENV_VAR_KEYS, TOP_FIELDS
+from runbook.load._read import read_field
 from runbook.load._source import Document, load_yaml, read_text
 from runbook.load._steps import Defaults, Draft, read_defaults, read_step, unknown_field_hint
-from runbook.load._values import BadValue, read_field, type_name
+from runbook.load._values import BadValue, type_name
 from runbook.model import Location, Variable
 from runbook.secrets import is_secret_name
 

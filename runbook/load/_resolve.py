@@ -135,8 +135,8 @@ def _select(
     cache: dict[str, tuple[str, ...] | list[tuple[str, str]]] = {}
     result: dict[str, tuple[str, ...]] = {}
     for step in playbook.steps:
-        if not _pattern_step(step) or step.hosts is None:
-            result[step.id] = ()
+        if not _pattern_step(step) or step.hosts is None or step.hosts_at_run_time:
+            result[step.id] = ()  # templated hosts: resolved when the step starts
             continue
         names = cache.get(step.hosts)
         if names is None:

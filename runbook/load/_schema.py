@@ -69,6 +69,42 @@ def _fragment(field: Field) -> dict[str, Any]:
         frag = {"$ref": "#/$defs/defaults"}
     elif kind == "steps":
         frag = {"type": "array", "items": {"$ref": "#/$defs/step"}}
+    elif kind == "output":
+        types = {"enum": ["text", "int", "float", "json", "lines"]}
+        frag = {
+            "anyOf": [
+                types,
+                {
+                    "type": "object",
+                    "properties": {"type": types, "secret": {"type": "boolean"}},
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    elif kind == "input":
+        text = {"type": "string", "minLength": 1}
+        frag = {
+            "type": "object",
+            "properties": {
+                "choices": {"anyOf": [text, {"type": "array", "items": text, "minItems": 1}]},
+                "pattern": text,
+                "default": {"type": ["string", "number"]},
+                "prompt": text,
+                "secret": {"type": "boolean"},
+            },
+            "additionalProperties": False,
+        }
+    elif kind == "expression":
+        frag = {"type": "string", "minLength": 1}
+    elif kind == "chance":
+        frag = {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 1},
+                {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"},
+            ]
+        }
+    elif kind == "any":
+        frag = {}
     else:  # pragma: no cover - a new kind must get a fragment here
         raise AssertionError(f"no schema for field kind {kind}")
     return {**frag, "description": field.help}

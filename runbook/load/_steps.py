@@ -9,8 +9,9 @@ from typing import Any
 
 from runbook.errors import Issue
 from runbook.load._fields import DEFAULTS_FIELDS, STEP_FIELDS, Field
+from runbook.load._read import read_field
 from runbook.load._source import Document, Locations, PathKey, marks_in
-from runbook.load._values import BadValue, SubPath, read_field, type_name
+from runbook.load._values import BadValue, SubPath, type_name
 from runbook.model import Location, StepKind
 
 # Names other tools use for our fields: a better hint than a spelling match.

@@ -215,7 +215,7 @@ def read_estimate(field: Field, value: Any) -> Estimate:
     return Estimate(lo, likely, hi)
 
 
-READERS: dict[str, Callable[[Field, Any], Any]] = {
+BASIC_READERS: dict[str, Callable[[Field, Any], Any]] = {
     "id": read_id,
     "text": read_text,
     "command": read_text,
@@ -228,8 +228,3 @@ READERS: dict[str, Callable[[Field, Any], Any]] = {
     "needs": read_needs,
     "estimate": read_estimate,
 }
-
-
-def read_field(field: Field, value: Any) -> Any:
-    """The value of `field` as the model holds it; BadValue when it does not fit."""
-    return READERS[field.kind](field, value)

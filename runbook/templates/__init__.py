@@ -13,12 +13,17 @@ if TYPE_CHECKING:
         compile_template as compile_template,
         context as context,
         describe_error as describe_error,
+        evaluate as evaluate,
         has_template as has_template,
+        hosts_view as hosts_view,
+        parse_template as parse_template,
         render_command as render_command,
+        render_names as render_names,
         render_text as render_text,
         syntax_hint as syntax_hint,
     )
     from runbook.templates._secret_forms import SecretForms as SecretForms
+    from runbook.templates._steps import steps_view as steps_view
 else:  # at run time each name is imported on first use: see runbook/exports.py
     __getattr__, __all__ = lazy_exports(
         __name__,
@@ -28,11 +33,16 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
                 "compile_template",
                 "context",
                 "describe_error",
+                "evaluate",
                 "has_template",
+                "hosts_view",
+                "parse_template",
                 "render_command",
+                "render_names",
                 "render_text",
                 "syntax_hint",
             ),
             "_secret_forms": ("SecretForms",),
+            "_steps": ("steps_view",),
         },
     )

@@ -11,10 +11,11 @@ import difflib
 import json
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
@@ -164,6 +165,11 @@ def compile_template(source: str, command: bool) -> jinja2.Template:
     return template
 
 
+def parse_template(source: str, command: bool) -> nodes.Template:
+    """The syntax tree of a template (TemplateSyntaxError when it has none)."""
+    return (_COMMAND_ENV if command else _TEXT_ENV).parse(source)
+
+
 def template_reads(source: str, command: bool) -> tuple[Read, ...]:
     """What a template reads of `vars` and `host` (see template_reads.py)."""
     key = (command, source)
@@ -175,13 +181,23 @@ def template_reads(source: str, command: bool) -> tuple[Read, ...]:
 
 
 def context(
-    vars: Mapping[str, Any], host: Host | None, run_id: str, mode: RunMode
+    vars: Mapping[str, Any],
+    host: Host | None,
+    run_id: str,
+    mode: RunMode,
+    steps: Mapping[str, Any] | None = None,
+    hosts: Sequence[Host] | None = None,
 ) -> dict[str, Any]:
-    """What templates see: `vars`, `run` and, for remote steps only, `host`."""
+    """What templates see: `vars`, `run`, for remote steps `host`; `steps` where a step
+    reads others, and a manual step's `hosts` (name, address, vars)."""
     ctx: dict[str, Any] = {
         "vars": Namespace("vars", vars),
         "run": Namespace("run", {"id": run_id, "mode": mode}),
     }
+    if steps is not None:
+        ctx["steps"] = steps
+    if hosts is not None:
+        ctx["hosts"] = hosts_view(hosts)
     if host is not None:
         ctx["host"] = Namespace(
             "host",
@@ -195,6 +211,17 @@ def context(
             },
         )
     return ctx
+
+
+def hosts_view(hosts: Sequence[Host]) -> list[Namespace]:
+    """A manual step's `hosts` in its text: name, address and vars of each."""
+    return [
+        Namespace(
+            f"hosts['{h.name}']",
+            {"name": h.name, "address": h.address, "vars": Namespace("host.vars", h.vars)},
+        )
+        for h in hosts
+    ]
 
 
 def render_command(template: str, ctx: Mapping[str, Any], location: Location | None = None) -> str:
@@ -215,6 +242,60 @@ def _render(source: str, ctx: Mapping[str, Any], command: bool, where: Location 
     except RENDER_ERRORS as e:
         message, hint = describe_error(e, ctx)
         raise InputError([Issue(where, f"template: {message}", hint)]) from None
+
+
+_expressions: dict[str, Any] = {}
+_WHOLE = re.compile(r"\s*\{\{-?(.*?)-?\}\}\s*", re.S)
+
+
+def evaluate(expression: str, ctx: Mapping[str, Any], where: Location | None = None) -> Any:
+    """A Jinja expression's value with its native type (`when`, `choices`), sandboxed.
+
+    A template that is one `{{ expr }}` is taken as `expr`. InputError when it fails.
+    """
+    whole = _WHOLE.fullmatch(expression)
+    source = whole.group(1) if whole else expression
+    try:
+        compiled = _expressions.get(source)
+        if compiled is None:
+            compiled = _expressions[source] = _TEXT_ENV.compile_expression(
+                source, undefined_to_none=False
+            )
+        value = compiled(**ctx)
+        if isinstance(value, jinja2.Undefined):
+            str(value)  # raises with the undefined name
+        return value
+    except RENDER_ERRORS as e:
+        message, hint = describe_error(e, ctx)
+        raise InputError([Issue(where, message, hint)]) from None
+
+
+def render_names(
+    source: str, ctx: Mapping[str, Any], names: Container[str], where: Location | None = None
+) -> str:
+    """A templated `hosts:` pattern: each substituted value must be an inventory host or
+    group name (pattern syntax only with `| raw`); null or empty fails."""
+
+    def finalize(value: Any) -> str:
+        if isinstance(value, Raw):
+            return str(value)
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if value is None or not items:
+            raise ValueError("the value substituted in `hosts` is empty")
+        for item in items:
+            text = _text(item, ":")
+            if text not in names:
+                raise ValueError(
+                    f"{text!r} is not a host or group of the inventory "
+                    "(write `| raw` to substitute a pattern)"
+                )
+        return ":".join(_text(i, ":") for i in items)
+
+    try:
+        return str(_environment(finalize).from_string(source).render(ctx))
+    except RENDER_ERRORS as e:
+        message, hint = describe_error(e, ctx)
+        raise InputError([Issue(where, message, hint)]) from None
 
 
 def render_masked(source: str, ctx: Mapping[str, Any], command: bool, seen: list[str]) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from runbook.load._fields import STEP_FIELDS, TOP_FIELDS
-from runbook.load._values import BadValue, read_field, slug_id, type_name
+from runbook.load._read import read_field
+from runbook.load._values import BadValue, slug_id, type_name
 from runbook.model import Estimate
 
 

@@ -1,0 +1,60 @@
+"""A step that decides, at the moment it becomes ready (docs/playbook.md "Steps that decide").
+
+Order: `when` first (false: the step is skipped, with its reason and expression), then
+the hosts (a templated pattern rendered and resolved, `--limit` applied; `run_once`).
+An expression that cannot be evaluated puts the step to an operator, as after a crash
+(rerun evaluates it again, skip, or fail); with no terminal to ask, the step fails with
+the message. A pattern that matches no host fails the step, naming the rendered pattern.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from runbook.engine._decide import DecideError, Decider, NoHosts
+from runbook.engine._table import StepRun
+
+if TYPE_CHECKING:
+    from runbook.engine._core import RunCore
+
+
+def decide_start(core: RunCore, decider: Decider, run: StepRun) -> bool:
+    """Decide what only the start can; False when the step does not go on now."""
+    step = run.step
+    run.decided = True
+    try:
+        if step.when is not None and not decider.when_holds(step):
+            core.out.emit(
+                "step_skipped", step=run.id, reason="when", when=step.when, operator=None, note=None
+            )
+            core.skipped(run)
+            return False
+        if run.plan.kind == "remote" and (step.hosts_at_run_time or step.run_once):
+            planned = run.plan.hosts
+            run.pattern, run.chosen = decider.hosts(step, tuple(h for h in planned if h))
+    except NoHosts as e:
+        run.attempt += 1
+        core.out.emit(
+            "step_started",
+            step=run.id,
+            attempt=run.attempt,
+            kind=run.plan.kind,
+            hosts=[],
+            pattern=e.pattern,
+        )
+        core.fail(run, str(e), [])
+        return False
+    except DecideError as e:
+        run.decided = False  # evaluated again when the operator says rerun
+        ask_operator(core, run, str(e))
+        return False
+    return True
+
+
+def ask_operator(core: RunCore, run: StepRun, message: str) -> None:
+    """Nothing can decide but an operator: wait for one (or fail, with no terminal)."""
+    if not core.can_ask:
+        core.fail(run, f"{message} (needs an operator decision)", [])
+        return
+    core.table.set(run, "ask")
+    core.ask(run, "resume", f"{message}\nrerun: evaluate it again; skip; fail")

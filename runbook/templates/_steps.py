@@ -1,0 +1,130 @@
+"""`steps` as templates and `when` see it: what earlier steps did, from the fold alone.
+
+Built from journaled data only (runbook/events fold), so a live run and a resumed one see
+the same values. Each step is a Namespace (`steps['x'].ok`, `.results`, `.hosts`, and
+`.rc`/`.stdout`/`.value` where it has one result); a value that cannot be read (output
+past the kept 64 KiB, a secret lost with a previous engine) is an Undefined that says why
+as soon as a template uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jinja2
+
+from runbook.events import HostResult, StepState
+from runbook.templates._render import Namespace
+
+MASK = "***"
+
+
+class Unreadable(jinja2.StrictUndefined):
+    """A value a template may not use; its message says why."""
+
+
+def _unreadable(why: str) -> Unreadable:
+    return Unreadable(hint=why)
+
+
+def step_view(s: StepState, secrets: Mapping[tuple[str, str], Any] | None = None) -> Namespace:
+    """What a template sees of step `s` (`steps[s.id]`)."""
+    label = f"steps['{s.id}']"
+    skipped = s.status == "skipped"
+    order = list(s.selected) + [h for h in s.results if h not in s.selected]
+    results = [
+        _host_view(s.id, h, s.results.get(h), skipped, secrets or {})
+        for h in order
+        if h in s.results or skipped or s.status in ("succeeded", "failed")
+    ]
+    view: dict[str, Any] = {
+        "id": s.id,
+        "status": s.status,
+        "ok": s.status == "succeeded",
+        "failed": s.status == "failed",
+        "skipped": skipped,
+        "results": results,
+        "hosts": {str(r["host"]): r for r in results},
+        "value": None,
+    }
+    if s.kind == "manual":
+        view["value"] = _manual_value(s, secrets or {})
+    elif len(results) == 1:
+        one = results[0]
+        view.update(rc=one["rc"], stdout=one["stdout"], value=one["value"])
+    return Namespace(label, view)
+
+
+def _manual_value(s: StepState, secrets: Mapping[tuple[str, str], Any]) -> Any:
+    secret = secrets.get((s.id, ""))
+    if secret is not None:
+        return secret
+    if s.value == MASK and (s.input or {}).get("secret"):
+        return _unreadable(
+            f"steps['{s.id}'].value is a secret answered before the engine restarted: "
+            f"it is asked again (runbook retry {s.id})"
+        )
+    return s.value
+
+
+def _host_view(
+    sid: str,
+    host: str,
+    r: HostResult | None,
+    step_skipped: bool,
+    secrets: Mapping[tuple[str, str], Any],
+) -> Namespace:
+    label = f"steps['{sid}'].hosts['{host}']"
+    if r is None:
+        status = "skipped" if step_skipped else "not_started"
+        return Namespace(
+            label,
+            {
+                "host": host,
+                "status": status,
+                "rc": None,
+                "stdout": None,
+                "stderr": None,
+                "value": None,
+                "ok": False,
+                "skipped": step_skipped,
+            },
+        )
+    stdout: Any = r.stdout
+    value: Any = r.value
+    if r.stdout_cut:
+        why = (
+            f"steps['{sid}'] on {host} printed more than the 64 KiB kept: its stdout and "
+            "value cannot be read; make the command print less"
+        )
+        stdout = value = _unreadable(why)
+    elif (sid, host) in secrets:
+        value = secrets[(sid, host)]
+    elif value == MASK and stdout == MASK:
+        stdout = value = _unreadable(
+            f"steps['{sid}'] on {host} is a secret output from before the engine restarted: "
+            f"run the step again (runbook retry {sid})"
+        )
+    return Namespace(
+        label,
+        {
+            "host": host,
+            "status": r.status,
+            "rc": r.rc,
+            "stdout": stdout,
+            "stderr": None,
+            "value": value,
+            "ok": r.status in ("succeeded", "skipped"),
+            "skipped": r.status == "skipped",
+        },
+    )
+
+
+def steps_view(
+    states: Mapping[str, StepState],
+    ids: Iterable[str],
+    secrets: Mapping[tuple[str, str], Any] | None = None,
+) -> dict[str, Namespace]:
+    """`steps` for a template that reads `ids` (validate made sure they are needed)."""
+    return {sid: step_view(states[sid], secrets) for sid in ids if sid in states}
