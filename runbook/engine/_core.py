@@ -158,9 +158,9 @@ class RunCore:
 
     def _start(self, run: StepRun) -> None:
         decider = self.decider
-        if decider is not None and not run.decided and run.step.decides:
-            if not decide_start(self, decider, run):
-                return
+        decides = decider is not None and not run.decided and run.step.decides
+        if decides and not decide_start(self, decider, run):  # type: ignore[arg-type]
+            return
         if run.plan.kind == "manual":
             start_manual(self, run)
         elif self.options.step_gate and not run.gate_passed:

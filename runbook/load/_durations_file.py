@@ -65,7 +65,7 @@ def parse_durations(
                     Issue(
                         doc.loc((key,)),
                         f"step '{name}' runs on no inventory host",
-                        "give the whole step's duration instead, e.g. `{name}: 10m`",
+                        f"give the whole step's duration instead, e.g. `{name}: 10m`",
                     )
                 )
                 continue

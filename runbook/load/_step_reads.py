@@ -21,11 +21,19 @@ from jinja2.exceptions import TemplateSyntaxError
 
 from runbook.errors import Issue
 from runbook.model import Location, Step
-from runbook.templates import compile_template, has_template, parse_template, syntax_hint
+from runbook.templates import (
+    check_expression,
+    compile_template,
+    has_template,
+    parse_template,
+    syntax_hint,
+)
 
 COMMAND_FIELDS = ("run", "skip_if", "until", "verify")
 TEXT_FIELDS = ("title", "manual", "hosts")
 INPUT_FIELDS = ("choices", "default", "prompt")
+# Their syntax errors are located line by line by _template_check.py, for every step.
+CHECKED_LINE_BY_LINE = frozenset({"title", "manual", *COMMAND_FIELDS})
 
 
 def step_reads(steps: Sequence[Step]) -> tuple[list[Step], list[Issue]]:
@@ -82,11 +90,22 @@ def _tree(
     source: str, command: bool, field: str, where: Location, issues: list[Issue]
 ) -> nodes.Template | None:
     try:
-        compile_template(source, command)
+        if field == "when":
+            check_expression(source[len("{{ (") : -len(") }}")])
+        else:
+            compile_template(source, command)
         return parse_template(source, command)
     except TemplateSyntaxError as e:
-        what = "expression" if field == "when" else "template"
-        issues.append(Issue(where, f"`{field}` {what}: syntax error: {e.message}", syntax_hint(e)))
+        if field == "when":
+            message = (e.message or "").replace("'end of template'", "end of the expression")
+            hint = (
+                "write a Jinja expression, e.g. not steps['check'].ok and steps['size'].value < 3"
+            )
+            issues.append(Issue(where, f"`when` expression: syntax error: {message}", hint))
+        elif field not in CHECKED_LINE_BY_LINE:
+            issues.append(
+                Issue(where, f"`{field}` template: syntax error: {e.message}", syntax_hint(e))
+            )
         return None
 
 
@@ -161,11 +180,15 @@ def dynamic_reads(tree: nodes.Node) -> bool:
     constant = 0
     for node in tree.find_all((nodes.Getitem, nodes.Getattr)):
         inner = node.node
-        if isinstance(inner, nodes.Name) and inner.name == "steps":
-            if isinstance(node, nodes.Getattr) or (
-                isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str)
-            ):
-                constant += 1
+        if (
+            isinstance(inner, nodes.Name)
+            and inner.name == "steps"
+            and (
+                isinstance(node, nodes.Getattr)
+                or (isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str))
+            )
+        ):
+            constant += 1
     names = sum(1 for n in tree.find_all(nodes.Name) if n.name == "steps" and n.ctx == "load")
     return names > constant
 

@@ -127,7 +127,8 @@ def read_bool(field: Field, value: Any) -> bool:
 
 
 def read_choice(field: Field, value: Any) -> str:
-    options = " or ".join(field.choices)
+    *first, last = field.choices
+    options = f"{', '.join(first)} or {last}" if first else last
     if not isinstance(value, str) or value not in field.choices:
         shown = repr(value) if isinstance(value, (str, int, float)) else type_name(value)
         raise BadValue(f"`{field.name}` must be {options}, not {shown}", f"write {options}")

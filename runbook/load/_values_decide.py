@@ -22,6 +22,7 @@ INPUT_KEYS: Mapping[str, str] = {
     "prompt": "The question asked (template).",
     "secret": "Never shown or journaled; asked again after a resume.",
 }
+_ONE_OF = f"{', '.join(OUTPUT_TYPES[:-1])} or {OUTPUT_TYPES[-1]}"
 _TYPES_HINT = f"write one of {', '.join(OUTPUT_TYPES)}, or {{type: int, secret: true}}"
 
 
@@ -47,9 +48,7 @@ def read_output(field: Field, value: Any) -> Output:
 def _output_type(value: Any, at: tuple[str, ...]) -> OutputType:
     if not isinstance(value, str) or value not in OUTPUT_TYPES:
         shown = repr(value) if isinstance(value, (str, int, float)) else type_name(value)
-        raise BadValue(
-            f"`output` type must be {' or '.join(OUTPUT_TYPES)}, not {shown}", _TYPES_HINT, at
-        )
+        raise BadValue(f"`output` type must be {_ONE_OF}, not {shown}", _TYPES_HINT, at)
     return value  # type: ignore[return-value]
 
 

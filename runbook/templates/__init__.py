@@ -10,6 +10,7 @@ from runbook.exports import lazy_exports
 if TYPE_CHECKING:
     from runbook.templates._render import (
         RENDER_ERRORS as RENDER_ERRORS,
+        check_expression as check_expression,
         compile_template as compile_template,
         context as context,
         describe_error as describe_error,
@@ -30,6 +31,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
         {
             "_render": (
                 "RENDER_ERRORS",
+                "check_expression",
                 "compile_template",
                 "context",
                 "describe_error",

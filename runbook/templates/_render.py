@@ -245,6 +245,13 @@ def _render(source: str, ctx: Mapping[str, Any], command: bool, where: Location 
 
 
 _expressions: dict[str, Any] = {}
+
+
+def check_expression(source: str) -> None:
+    """TemplateSyntaxError when `source` is not one Jinja expression (`when`)."""
+    _TEXT_ENV.compile_expression(source)
+
+
 _WHOLE = re.compile(r"\s*\{\{-?(.*?)-?\}\}\s*", re.S)
 
 

@@ -10,6 +10,7 @@ header if they have one, else from tests/inventory_helpers.py.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -30,7 +31,9 @@ def runbook(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         cwd=cwd,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+        # PYTHONPATH passes through: a worktree's tests run its own code
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
+        | ({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
     )
 
 

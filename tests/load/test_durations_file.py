@@ -83,10 +83,6 @@ def test_every_mistake_is_located_with_a_fix(tmp_path: Path) -> None:
     assert issues[3].hint == "did you mean 'mail-02'?"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runbook/load/_durations_file.py: the hint is not an f-string, it shows `{name}`",
-)
 def test_the_hint_for_hosts_on_a_manual_step_names_the_step(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load(tmp_path, "utility-power: {noc: 5m}\n")

@@ -49,7 +49,10 @@ def test_numbers_where_text_belongs_and_quotes_where_numbers_belong() -> None:
     )
     assert bad("retries", "2").hint == "remove the quotes: 2"
     assert bad("idempotent", "yes").hint == "write true or false without quotes"
-    assert bad("on_failure", "stop").message == "`on_failure` must be block or abort, not 'stop'"
+    assert (
+        bad("on_failure", "stop").message
+        == "`on_failure` must be block, abort or continue, not 'stop'"
+    )
     assert bad("run", "a\x00b").message == "`run` holds a NUL character (\\0)"
     assert bad("title", "  ").message == "`title` is empty"
 
