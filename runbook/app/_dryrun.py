@@ -6,6 +6,7 @@ from runbook.app._session import Prepared
 from runbook.durations import format_duration
 from runbook.engine import RenderedWork
 from runbook.executors import ACTIONS
+from runbook.model import Step
 
 
 def dry_run_lines(prepared: Prepared) -> list[str]:
@@ -36,9 +37,12 @@ def dry_run_lines(prepared: Prepared) -> list[str]:
             if skip:
                 continue
             step = prepared.steps[sid]
+            lines.extend(_decided_lines(step))
             if p.kind == "manual":
-                for text in work.instructions(sid).splitlines():
-                    lines.append(f"      | {mask(text)}")
+                # what it reads exists only during the run: the template as written
+                text = (step.manual or step.title) if step.reads else work.instructions(sid)
+                for line in text.splitlines():
+                    lines.append(f"      | {mask(line)}")
                 continue
             targets: tuple[str | None, ...] = p.hosts if p.kind == "remote" else (None,)
             extra = f", {p.parallel} at a time" if p.parallel else ""
@@ -46,6 +50,13 @@ def dry_run_lines(prepared: Prepared) -> list[str]:
                 f"    timeout {format_duration(step.timeout_s)} per attempt, "
                 f"retries {step.retries}{extra}"
             )
+            if step.reads or step.hosts_at_run_time:
+                lines.append("    on each host, as written (rendered when the step starts):")
+                for action in ACTIONS:
+                    source = getattr(step, action)
+                    if source is not None:
+                        lines.append(f"      {action}: {mask(source)}")
+                continue
             for host in targets:
                 where = "local" if host is None else f"{host} ({hosts[host].address})"
                 lines.append(f"    {where}:")
@@ -55,3 +66,34 @@ def dry_run_lines(prepared: Prepared) -> list[str]:
                     if command is not None:
                         lines.append(f"      {action}: {mask(command)}")
     return lines
+
+
+def _decided_lines(step: Step) -> list[str]:
+    """What the step decides only when it starts: its condition, hosts and question."""
+    out: list[str] = []
+    if step.when is not None:
+        chance = f" (plan counts it at {step.chance:.0%})" if step.chance is not None else ""
+        out.append(f"    when: {step.when}{chance}")
+    if step.hosts_at_run_time:
+        out.append(f"    hosts decided at run time: {step.hosts}")
+    if step.run_once:
+        out.append("    run_once: the first selected host only")
+    if step.input is not None:
+        spec = step.input
+        choices = spec.choices if isinstance(spec.choices, str) else ", ".join(spec.choices or ())
+        parts = [
+            f"choices {choices}" if choices else "",
+            f"pattern {spec.pattern}" if spec.pattern else "",
+        ]
+        if spec.default:
+            parts.append(f"default {spec.default}")
+        if spec.secret:
+            parts.append("secret")
+        out.append(
+            "    asks a value: " + "; ".join(p for p in parts if p)
+            if any(parts)
+            else "    asks a value"
+        )
+    if step.output is not None:
+        out.append(f"    output: {step.output.type}" + (" (secret)" if step.output.secret else ""))
+    return out

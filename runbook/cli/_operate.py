@@ -70,6 +70,9 @@ def confirm_command(
     fail: bool = typer.Option(False, "--fail", help="Answer 'fail': it could not be done."),
     note: str | None = typer.Option(None, "--note", help="Why, or what you saw (journaled)."),
     operator: str | None = typer.Option(None, "--operator", help=OPERATOR_HELP),
+    value: str | None = typer.Option(
+        None, "--value", help="The value a step with `input:` asks for (one of its choices)."
+    ),
 ) -> None:
     """Answer a manual step from any terminal: done (default), --skip or --fail."""
     from runbook.clock import RealClock
@@ -89,6 +92,7 @@ def confirm_command(
             note=note,
             operator=_operator(operator),
             clock=RealClock(),
+            value=value,
         )
         _report(recorded)
 

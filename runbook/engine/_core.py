@@ -22,7 +22,7 @@ from runbook.engine._host_result import captured_result, keep_stdout
 from runbook.engine._io import EngineOptions, Question, QuestionKind, StepWork
 from runbook.engine._jobs import CommandQueue, Completion, Job
 from runbook.engine._manual import await_manual, start_manual
-from runbook.engine._outbox import Ask, Outbox, Start, Withdraw
+from runbook.engine._outbox import Ask, Emit, Outbox, Start, Withdraw
 from runbook.engine._table import StepRun, StepTable
 from runbook.engine._texts import failure_reason, gate_text
 from runbook.model import Step
@@ -350,15 +350,15 @@ class RunCore:
         """The step failed: journal it, block what depends on it (or abort the run)."""
         now = self.now
         tolerated = run.step.on_failure == "continue"
-        self.out.emit(
-            "step_failed",
-            step=run.id,
-            duration_s=round(now - (run.started or now), 3),
-            attempts=run.attempt,
-            failed_hosts=failed_hosts,
-            reason=reason,
-            **({"tolerated": True} if tolerated else {}),
-        )
+        data: dict[str, Any] = {
+            "duration_s": round(now - (run.started or now), 3),
+            "attempts": run.attempt,
+            "failed_hosts": failed_hosts,
+            "reason": reason,
+        }
+        if tolerated:
+            data["tolerated"] = True
+        self.out.add(Emit("step_failed", run.id, None, data))
         self.table.set(run, "failed")
         if tolerated:
             run.tolerated = True  # its dependents go on (they can test steps['x'].failed)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from runbook.engine._decide import DecideError
 from runbook.engine._deciding import ask_operator
-from runbook.engine._outbox import Confirm
+from runbook.engine._outbox import Confirm, Emit
 from runbook.engine._table import StepRun
 
 if TYPE_CHECKING:
@@ -34,10 +34,10 @@ def start_manual(core: RunCore, run: StepRun) -> None:
     run.attempt += 1
     core.out.emit("step_started", step=p.id, attempt=run.attempt, kind=p.kind, hosts=list(p.hosts))
     text = core.work.instructions(p.id)
-    extra = {"input": rendered} if rendered is not None else {}
-    core.out.emit(
-        "manual_waiting", step=p.id, instructions=text, hosts=list(p.hosts), owner=p.owner, **extra
-    )
+    data: dict[str, Any] = {"instructions": text, "hosts": list(p.hosts), "owner": p.owner}
+    if rendered is not None:
+        data["input"] = rendered
+    core.out.add(Emit("manual_waiting", p.id, None, data))
     core.table.set(run, "waiting")
     run.started = run.started or core.now
     await_manual(core, run)

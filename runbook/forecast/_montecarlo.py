@@ -87,6 +87,9 @@ class MonteCarloForecaster:
         self._e = rng.standard_exponential(shape, dtype=np.float32)  # ziggurat: 4× −log(u)
         self._zt = rng.standard_normal((self.samples, 1 + len(models.phases)))
         self._night = rng.random(self.samples)  # which sampled nights are troubled ones
+        # A conditional step runs in a sample with its `chance`, until its `when` is decided
+        # (then it is skipped: done, or started: running). Drawn last: other draws unchanged.
+        self._runs = _conditional_runs(self.plan, self.graph.ids, rng, self.samples)
         self._every = max(1, n_steps // RECOMPUTE_EVERY_STEPS)
         self._last: tuple[dict[str, tuple[str, float | None]], Forecast] | None = None
         # False: no critical path (the plan's P50/P90 only); saves its third of the time.
@@ -142,6 +145,9 @@ class MonteCarloForecaster:
             x += sd[rows, None] * self._z[rows]
             x += overrun(self._e[rows], p, lam)
             durations[rows] = np.exp(x, out=x)
+        for i, runs in self._runs.items():
+            if not done[i] and i not in running:
+                durations[i] *= runs  # 0 in the samples where its `when` is false
         log_w = np.zeros(n)
         fixed: dict[int, FloatArray] = {}
         for i in running:
@@ -236,6 +242,19 @@ def _weighted_quantiles(x: FloatArray, w: FloatArray, qs: Sequence[float]) -> li
 
 
 __all__ = ["Forecast", "Forecaster", "MonteCarloForecaster", "eta_data", "planned"]
+
+
+def _conditional_runs(
+    plan: Mapping[str, Any], ids: Sequence[str], rng: np.random.Generator, samples: int
+) -> dict[int, FloatArray]:
+    """For each step with a `chance` below 1: 1.0 where it runs in a sample, else 0.0."""
+    chances = {s["id"]: s.get("chance") for s in plan.get("steps", ()) if s.get("when")}
+    out: dict[int, FloatArray] = {}
+    for i, sid in enumerate(ids):
+        p = chances.get(sid)
+        if p is not None and p < 1.0:
+            out[i] = (rng.random(samples) < float(p)).astype(np.float64)
+    return out
 
 
 def planned(

@@ -112,12 +112,22 @@ def _tree(
 def _steps_keys(tree: nodes.Node) -> Iterator[str]:
     """The constant key of each read of `steps` (`steps['x']`, `steps.x`)."""
     for node in tree.find_all((nodes.Getitem, nodes.Getattr)):
-        inner = node.node
-        if isinstance(inner, nodes.Name) and inner.name == "steps":
-            if isinstance(node, nodes.Getattr):
-                yield node.attr
-            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-                yield node.arg.value
+        key = _constant_key(node)
+        if key is not None:
+            yield key
+
+
+def _constant_key(node: nodes.Node) -> str | None:
+    """`x` of `steps['x']` or `steps.x`; None for anything else."""
+    inner = getattr(node, "node", None)
+    if not (isinstance(inner, nodes.Name) and inner.name == "steps"):
+        return None
+    if isinstance(node, nodes.Getattr):
+        return str(node.attr)
+    arg = getattr(node, "arg", None)
+    if isinstance(arg, nodes.Const) and isinstance(arg.value, str):
+        return arg.value
+    return None
 
 
 def _check_key(
@@ -177,18 +187,11 @@ class _Closure:
 
 def dynamic_reads(tree: nodes.Node) -> bool:
     """`steps` read other than by a constant key: `steps[name]`, `steps | list`..."""
-    constant = 0
-    for node in tree.find_all((nodes.Getitem, nodes.Getattr)):
-        inner = node.node
-        if (
-            isinstance(inner, nodes.Name)
-            and inner.name == "steps"
-            and (
-                isinstance(node, nodes.Getattr)
-                or (isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str))
-            )
-        ):
-            constant += 1
+    constant = sum(
+        1
+        for node in tree.find_all((nodes.Getitem, nodes.Getattr))
+        if _constant_key(node) is not None
+    )
     names = sum(1 for n in tree.find_all(nodes.Name) if n.name == "steps" and n.ctx == "load")
     return names > constant
 

@@ -61,9 +61,18 @@ class PlanStep:
     owner: str | None
     estimate: Estimate
     wave: int
+    # steps that decide: shown for what they are, counted by `chance` until decided
+    when: str | None = None
+    chance: float | None = None
+    hosts_template: str | None = None  # `hosts:` rendered when the step starts
+
+    @property
+    def conditional_in_full(self) -> bool:
+        """A `when` without a `chance`: plan and forecast count it as if it runs."""
+        return self.when is not None and self.chance is None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "id": self.id,
             "title": self.title,
             "phase": self.phase,
@@ -79,6 +88,13 @@ class PlanStep:
             "estimate": _estimate_json(self.estimate),
             "wave": self.wave,
         }
+        # Only steps that decide carry these: other plans keep their bytes.
+        if self.when is not None:
+            found["when"] = self.when
+            found["chance"] = self.chance
+        if self.hosts_template is not None:
+            found["hosts_template"] = self.hosts_template
+        return found
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PlanStep:
@@ -100,6 +116,9 @@ class PlanStep:
                 float(e["min_s"]), float(e["likely_s"]), float(e["max_s"]), bool(e["given"])
             ),
             wave=int(data["wave"]),
+            when=data.get("when"),
+            chance=None if data.get("chance") is None else float(data["chance"]),
+            hosts_template=data.get("hosts_template"),
         )
 
 
@@ -307,5 +326,8 @@ def _plan_step(s: Step, hosts: Sequence[str], wave: int) -> PlanStep:
             "owner": s.owner,
             "estimate": s.estimate,
             "wave": wave,
+            "when": s.when,
+            "chance": s.chance,
+            "hosts_template": s.hosts if s.hosts_at_run_time else None,
         },
     )

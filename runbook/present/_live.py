@@ -8,7 +8,9 @@ confirm` from another terminal (whichever is first wins; the other is told).
 
 from __future__ import annotations
 
+import os
 import queue
+import re
 import select
 import sys
 import threading
@@ -230,9 +232,9 @@ class LiveView:
                     self._paused = False
                     self._next_draw = 0.0
             if answer is not None and self._engine is not None:
-                self._engine.answer(q.step, answer[0], answer[1])
+                self._engine.answer(q.step, answer[0], answer[1], None, answer[2])
 
-    def _prompt(self, q: Question) -> tuple[str, str] | None:
+    def _prompt(self, q: Question) -> tuple[str, str, str | None] | None:
         c = self.console
         c.print()
         kind = {"manual": "manual step", "gate": "next step", "resume": "interrupted step"}
@@ -253,10 +255,59 @@ class LiveView:
             if len(match) == 1:
                 break
             c.print(f"  please answer one of: {choices}")
+        value = None
+        if q.input is not None and match[0] == "done":
+            value = self._value(q, q.input)
+            if value is None:
+                return None
         note = self._read_line(q, "Note (optional, Enter to skip): ")
         if note is None:
             return None
-        return match[0], note.strip()
+        return match[0], note.strip(), value
+
+    def _value(self, q: Question, spec: Mapping[str, Any]) -> str | None:
+        """The value a step's `input` asks for, checked as `runbook confirm` checks it."""
+        c = self.console
+        choices = [str(x) for x in spec.get("choices") or ()]
+        default = spec.get("default")
+        for i, choice in enumerate(choices, 1):
+            c.print(f"  {i}. {choice}" + ("  (default)" if choice == default else ""))
+        prompt = str(spec.get("prompt") or "Value")
+        shown = f" [{default}]" if default else ""
+        while True:
+            if spec.get("secret"):
+                typed = self._read_secret(q, f"{prompt} (not shown): ")
+            else:
+                typed = self._read_line(q, f"{prompt}{shown}: ")
+            if typed is None:
+                return None
+            value = typed.strip() or (str(default) if default else "")
+            if choices and value.isdigit() and 1 <= int(value) <= len(choices):
+                value = choices[int(value) - 1]
+            pattern = spec.get("pattern")
+            if choices and value not in choices:
+                c.print(f"  please answer one of: {', '.join(choices)}")
+            elif pattern and re.fullmatch(str(pattern), value) is None:
+                c.print(f"  the value must match {pattern}")
+            elif value:
+                return value
+
+    def _read_secret(self, q: Question, prompt: str) -> str | None:
+        """A line typed without echo (a secret `input`)."""
+        fd = self.stdin.fileno() if hasattr(self.stdin, "fileno") else -1
+        if fd < 0 or not os.isatty(fd):
+            return self._read_line(q, prompt)
+        import termios
+
+        old = termios.tcgetattr(fd)
+        new = termios.tcgetattr(fd)
+        new[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSADRAIN, new)
+        try:
+            return self._read_line(q, prompt)
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, old)
+            self.console.print()
 
     def _read_line(self, q: Question, prompt: str) -> str | None:
         """A line from the terminal, or None when the question was settled elsewhere."""

@@ -38,6 +38,9 @@ def describe(e: Event) -> str | None:
     if t == "step_started":
         hosts = d.get("hosts") or []
         where = f" on {len(hosts)} host(s)" if hosts else ""
+        if d.get("pattern") is not None:
+            where += f" ({', '.join(map(str, hosts[:5]))}{' …' if len(hosts) > 5 else ''}"
+            where += f" from hosts '{d.get('pattern')}')"
         return f"attempt {d.get('attempt')}{where}"
     if t == "host_started":
         return f"{d.get('action')}: {d.get('command')}"
@@ -49,24 +52,35 @@ def describe(e: Event) -> str | None:
     if t == "step_succeeded":
         return f"in {format_duration(float(d.get('duration_s') or 0))}"
     if t == "step_failed":
-        return str(d.get("reason") or "")
+        tolerated = " (tolerated: on_failure continue)" if d.get("tolerated") else ""
+        return str(d.get("reason") or "") + tolerated
     if t == "step_retrying":
         failed = ", ".join(d.get("failed_hosts") or []) or "it"
         return f"attempt {d.get('attempt')} failed ({failed}); again in {d.get('delay_s')}s"
     if t == "step_skipped":
         note = f": {d.get('note')}" if d.get("note") else ""
         who = f" by {d.get('operator')}" if d.get("operator") else ""
+        if d.get("reason") == "when":
+            return f"when: {d.get('when')} is false"
         return f"{d.get('reason')}{who}{note}"
     if t == "step_blocked":
         return "by " + ", ".join(d.get("by") or [])
     if t == "manual_waiting":
         text = " ".join(str(d.get("instructions") or "").split())
-        return f"{text}  [answer: runbook confirm {e.run_id} {e.step}]"
+        spec = d.get("input") if isinstance(d.get("input"), dict) else None
+        value = ""
+        if spec is not None:
+            choices = spec.get("choices") or []
+            value = " --value " + ("|".join(map(str, choices)) if choices else "TEXT")
+            if spec.get("default"):
+                text += f" (default: {spec['default']})"
+        return f"{text}  [answer: runbook confirm {e.run_id} {e.step}{value}]"
     if t == "manual_claimed":
         return f"by {d.get('operator')}"
     if t == "manual_answered":
         note = f": {d.get('note')}" if d.get("note") else ""
-        return f"{d.get('answer')} by {d.get('operator')}{note}"
+        value = f" with {d.get('value')}" if d.get("value") is not None else ""
+        return f"{d.get('answer')}{value} by {d.get('operator')}{note}"
     if t == "operator_retry":
         return f"by {d.get('operator')}"
     if t == "operator_expect":
@@ -81,6 +95,10 @@ def describe(e: Event) -> str | None:
     if t == "run_finished":
         counts = d.get("counts") or {}
         shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        n = d.get("tolerated")
+        if n and d.get("result") == "succeeded":
+            word = "failure" if n == 1 else "failures"
+            return f"succeeded with {n} tolerated {word} ({shown})"
         return f"{d.get('result')} ({shown})"
     if t == "host_key_accepted":
         return f"{d.get('key_type')} {d.get('fingerprint')}"

@@ -6,7 +6,7 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from runbook.durations import format_duration
-from runbook.plan import Plan, estimate_text
+from runbook.plan import Plan, PlanStep, estimate_text
 from runbook.present._grid import Column, Grid
 
 CRITICAL_MARK = "◆"
@@ -49,12 +49,24 @@ def plan_table(plan: Plan) -> Grid:
                 (sid, "bold" if on_path else ""),
                 s.phase,
                 s.kind,
-                str(len(s.hosts)) if s.hosts else "-",
+                _hosts_cell(s),
                 (estimate_text(s), "yellow" if not s.estimate.given else ""),
                 (CRITICAL_MARK, "red") if on_path else "",
                 s.title,
             )
     return grid
+
+
+def _hosts_cell(s: PlanStep) -> str:
+    """How many hosts; `run time` when a template decides them; `if` for a condition."""
+    if s.hosts_template is not None:
+        cell = "run time"
+    else:
+        cell = str(len(s.hosts)) if s.hosts else "-"
+    if s.when is not None:
+        chance = f" {s.chance:.0%}" if s.chance is not None else ""
+        cell = f"if{chance} {cell}" if cell != "-" else f"if{chance}"
+    return cell
 
 
 def plan_summary(plan: Plan) -> Text:
@@ -86,4 +98,15 @@ def plan_summary(plan: Plan) -> Text:
         n = len(plan.default_estimates)
         out.append(f"\n{n} step{'s' if n != 1 else ''} without an estimate, 5m assumed: ")
         out.append(", ".join(plan.default_estimates), style="yellow")
+    decided = [s for s in plan.steps if s.hosts_template is not None]
+    if decided:
+        out.append("\nHosts decided at run time: ")
+        out.append("; ".join(f"{s.id} ({s.hosts_template})" for s in decided))
+    full = [s.id for s in plan.steps if s.conditional_in_full]
+    if full:
+        n = len(full)
+        out.append(
+            f"\n{n} conditional step{'s' if n != 1 else ''} counted in full (no `chance:`): "
+        )
+        out.append(", ".join(full), style="yellow")
     return out
