@@ -113,9 +113,11 @@ class Decider:
         where = step.field_locations.get("hosts", step.location)
         names = set(inv.hosts) | set(inv.groups)
         try:
-            pattern = render_names(step.hosts, self.context(step.id), names, where)
+            pattern, problems = render_names(step.hosts, self.context(step.id), names, where)
         except InputError as e:
             raise DecideError(f"`hosts` could not be rendered: {_message(e)}") from None
+        if problems:
+            raise NoHosts(pattern, "; ".join(problems))
         try:
             found = select_hosts(inv, pattern, where)
         except InputError:
@@ -201,8 +203,9 @@ class Decider:
 
 
 class NoHosts(DecideError):
-    """A run-time `hosts` pattern that matched no host (the step fails)."""
+    """A run-time `hosts` pattern that matched no host, or substituted a value that names
+    none: the step fails (an expression that cannot be evaluated is an operator's call)."""
 
-    def __init__(self, pattern: str) -> None:
-        super().__init__(f"hosts '{pattern}' matched no host")
+    def __init__(self, pattern: str, why: str = "") -> None:
+        super().__init__(f"hosts '{pattern}' matched no host" + (f": {why}" if why else ""))
         self.pattern = pattern

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from runbook.errors import InputError
+
 from runbook.engine._decide import DecideError, Decider, NoHosts
 from runbook.engine._table import StepRun
 
@@ -32,6 +34,8 @@ def decide_start(core: RunCore, decider: Decider, run: StepRun) -> bool:
         if run.plan.kind == "remote" and (step.hosts_at_run_time or step.run_once):
             planned = run.plan.hosts
             run.pattern, run.chosen = decider.hosts(step, tuple(h for h in planned if h))
+        if step.reads:
+            _render_now(core, run)
     except NoHosts as e:
         run.attempt += 1
         core.out.emit(
@@ -49,6 +53,20 @@ def decide_start(core: RunCore, decider: Decider, run: StepRun) -> bool:
         ask_operator(core, run, str(e))
         return False
     return True
+
+
+def _render_now(core: RunCore, run: StepRun) -> None:
+    """Render what reads earlier steps now, so a value that cannot be read is an operator's
+    question before anything runs (not an error half-way through the hosts)."""
+    try:
+        if run.plan.kind == "manual":
+            core.work.instructions(run.id)
+            return
+        for host in run.hosts:
+            core.work.commands(run.id, host)
+    except InputError as e:
+        issue = e.issues[0] if e.issues else None
+        raise DecideError(f"a template could not be rendered: {issue.message if issue else e}")
 
 
 def ask_operator(core: RunCore, run: StepRun, message: str) -> None:

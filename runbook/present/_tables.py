@@ -59,10 +59,9 @@ def plan_table(plan: Plan) -> Grid:
 
 def _hosts_cell(s: PlanStep) -> str:
     """How many hosts; `run time` when a template decides them; `if` for a condition."""
+    cell = str(len(s.hosts)) if s.hosts else "-"
     if s.hosts_template is not None:
         cell = "run time"
-    else:
-        cell = str(len(s.hosts)) if s.hosts else "-"
     if s.when is not None:
         chance = f" {s.chance:.0%}" if s.chance is not None else ""
         cell = f"if{chance} {cell}" if cell != "-" else f"if{chance}"

@@ -279,27 +279,25 @@ def evaluate(expression: str, ctx: Mapping[str, Any], where: Location | None = N
 
 def render_names(
     source: str, ctx: Mapping[str, Any], names: Container[str], where: Location | None = None
-) -> str:
-    """A templated `hosts:` pattern: each substituted value must be an inventory host or
-    group name (pattern syntax only with `| raw`); null or empty fails."""
+) -> tuple[str, list[str]]:
+    """A templated `hosts:` pattern, and what is wrong with its values: each must be an
+    inventory host or group name (pattern syntax only with `| raw`), never null or empty."""
+    problems: list[str] = []
 
     def finalize(value: Any) -> str:
         if isinstance(value, Raw):
             return str(value)
-        items = value if isinstance(value, (list, tuple)) else [value]
-        if value is None or not items:
-            raise ValueError("the value substituted in `hosts` is empty")
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if value is None or not items or not any(_text(i, ":") for i in items):
+            problems.append("a value substituted in `hosts` is empty")
         for item in items:
             text = _text(item, ":")
-            if text not in names:
-                raise ValueError(
-                    f"{text!r} is not a host or group of the inventory "
-                    "(write `| raw` to substitute a pattern)"
-                )
+            if text and text not in names:
+                problems.append(f"{text!r} is not a host or group of the inventory")
         return ":".join(_text(i, ":") for i in items)
 
     try:
-        return str(_environment(finalize).from_string(source).render(ctx))
+        return str(_environment(finalize).from_string(source).render(ctx)), problems
     except RENDER_ERRORS as e:
         message, hint = describe_error(e, ctx)
         raise InputError([Issue(where, message, hint)]) from None

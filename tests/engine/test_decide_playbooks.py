@@ -1,8 +1,9 @@
 """The two example playbooks of steps that decide, run for real over SSH.
 
-playbooks/galera-power-loss.yml and playbooks/etcd-restore.yml run unchanged against a real OpenSSH server on six loopback addresses, with shell stubs in
-place of mysqld, galera_new_cluster, mysql, cluster-restore.sh... that answer per address
-and log what ran where. An operator answers from a second process with `runbook confirm
+playbooks/galera-power-loss.yml and playbooks/etcd-restore.yml run unchanged against a
+real OpenSSH server on six loopback addresses, with shell stubs in place of mysqld,
+galera_new_cluster, mysql, cluster-restore.sh... that answer per address and log what ran
+where. An operator answers from a second process with `runbook confirm
 --value`, as a second terminal would. What is checked is what the journal and the hosts
 say: the bootstrap ran on the chosen host only, the others joined, a skipped branch has its
 reason and expression, a value outside the choices is refused with the choices listed.
@@ -43,7 +44,8 @@ STUBS = {
     "galera_new_cluster": 'echo "$addr galera_new_cluster" >> "$LOG"',
     "mysql": 'case "$*" in *cluster_status*) printf "wsrep_cluster_status\\tPrimary\\n";; '
     '*local_state*) printf "wsrep_local_state_comment\\tSynced\\n";; '
-    '*cluster_size*) printf "wsrep_cluster_size\\t3\\n";; *) echo "$addr mysql $*" >> "$LOG";; esac',
+    '*cluster_size*) printf "wsrep_cluster_size\\t3\\n";; '
+    '*) echo "$addr mysql $*" >> "$LOG";; esac',
     "cluster-restore.sh": 'echo "$addr cluster-restore.sh $*" >> "$LOG"',
     "etcdctl": "exit 0",
 }
