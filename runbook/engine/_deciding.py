@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from runbook.errors import InputError
-
 from runbook.engine._decide import DecideError, Decider, NoHosts
 from runbook.engine._table import StepRun
+from runbook.errors import InputError
 
 if TYPE_CHECKING:
     from runbook.engine._core import RunCore
@@ -66,7 +65,8 @@ def _render_now(core: RunCore, run: StepRun) -> None:
             core.work.commands(run.id, host)
     except InputError as e:
         issue = e.issues[0] if e.issues else None
-        raise DecideError(f"a template could not be rendered: {issue.message if issue else e}")
+        why = issue.message if issue else str(e)
+        raise DecideError(f"a template could not be rendered: {why}") from None
 
 
 def ask_operator(core: RunCore, run: StepRun, message: str) -> None:
