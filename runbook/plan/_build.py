@@ -284,6 +284,7 @@ def planned_quantiles(
                 "needs": s.needs,
                 "wave": s.wave,
                 "estimate": _estimate_json(s.estimate),
+                **({"when": s.when, "chance": s.chance} if s.when is not None else {}),
             }
             for s in plan.steps
         ],
