@@ -8,18 +8,20 @@ from typing import TYPE_CHECKING
 from runbook.exports import lazy_exports
 
 if TYPE_CHECKING:
+    from runbook.templates._expressions import (
+        check_expression as check_expression,
+        evaluate as evaluate,
+        render_names as render_names,
+    )
     from runbook.templates._render import (
         RENDER_ERRORS as RENDER_ERRORS,
-        check_expression as check_expression,
         compile_template as compile_template,
         context as context,
         describe_error as describe_error,
-        evaluate as evaluate,
         has_template as has_template,
         hosts_view as hosts_view,
         parse_template as parse_template,
         render_command as render_command,
-        render_names as render_names,
         render_text as render_text,
         syntax_hint as syntax_hint,
     )
@@ -29,18 +31,16 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
     __getattr__, __all__ = lazy_exports(
         __name__,
         {
+            "_expressions": ("check_expression", "evaluate", "render_names"),
             "_render": (
                 "RENDER_ERRORS",
-                "check_expression",
                 "compile_template",
                 "context",
                 "describe_error",
-                "evaluate",
                 "has_template",
                 "hosts_view",
                 "parse_template",
                 "render_command",
-                "render_names",
                 "render_text",
                 "syntax_hint",
             ),
