@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,24 +26,26 @@ FORKS = typer.Option(50, "--forks", help="SSH sessions open at once, all steps."
 OPERATOR = typer.Option(None, "--operator", help=OPERATOR_HELP, metavar="NAME")
 
 
-def _ui() -> Ui:
-    """A live board on a terminal, one plain line per event otherwise."""
+PLAIN = typer.Option(
+    False, "--plain", help="One line per event, even on a terminal (no full-screen console)."
+)
+
+
+def _show(call: Callable[[Ui], int], plain: bool) -> int:
+    """The console on a terminal; one plain line per event when piped or with --plain."""
     from runbook.app import Ui
 
     s = settings()
+    if sys.stdout.isatty() and not plain and s.verbosity >= 0:
+        from runbook.present import run_console
+
+        return run_console(call, s.state, color=s.color, ask=sys.stdin.isatty())
+    from runbook.present import PlainListener
 
     def announce(run_id: str) -> None:
         print(f"run {run_id}", flush=True)
 
-    if sys.stdout.isatty() and s.verbosity >= 0:
-        from runbook.present import LiveView
-
-        view = LiveView(color=s.color)
-        asker = view.bind if sys.stdin.isatty() else None
-        return Ui(announce=announce, listener=view, asker=asker, done=view.close)
-    from runbook.present import PlainListener
-
-    return Ui(announce=announce, listener=PlainListener(verbosity=s.verbosity))
+    return call(Ui(announce=announce, listener=PlainListener(verbosity=s.verbosity)))
 
 
 def _positive(value: int | None, flag: str) -> None:
@@ -80,8 +83,9 @@ def run_command(
         False, "--accept-new-host-keys", help="Accept unknown SSH host keys (journaled)."
     ),
     operator: str | None = OPERATOR,
+    plain: bool = PLAIN,
 ) -> None:
-    """Execute a playbook with the live view; prints the run id first."""
+    """Execute a playbook with the console (a terminal) or plain lines; prints the run id first."""
     from runbook.app import RunRequest, _session as session
 
     _positive(concurrency, "--concurrency")
@@ -101,7 +105,8 @@ def run_command(
     if dry_run:
         _dry_run(req)
         return
-    raise typer.Exit(session.execute(settings().state, req, _ui(), mode="live"))
+    state = settings().state
+    raise typer.Exit(_show(lambda ui: session.execute(state, req, ui, mode="live"), plain))
 
 
 def _dry_run(req: RunRequest) -> None:
@@ -152,6 +157,7 @@ def rehearse_command(
         False, "--interactive", help="Ask for manual steps instead of answering them 'done'."
     ),
     operator: str | None = OPERATOR,
+    plain: bool = PLAIN,
 ) -> None:
     """A full simulated run: nothing executed, same engine, same journal, same ETA."""
     from runbook.app import RunRequest, _session as session
@@ -169,7 +175,8 @@ def rehearse_command(
         seed=seed,
         interactive=interactive,
     )
-    raise typer.Exit(session.execute(settings().state, req, _ui(), mode="rehearsal"))
+    state = settings().state
+    raise typer.Exit(_show(lambda ui: session.execute(state, req, ui, mode="rehearsal"), plain))
 
 
 @app.command("resume")
@@ -178,8 +185,29 @@ def resume_command(
         ..., help="Run id, a unique prefix of one, or `latest`.", show_default=False
     ),
     operator: str | None = OPERATOR,
+    plain: bool = PLAIN,
 ) -> None:
     """Continue an interrupted or failed run where it stopped."""
     from runbook.app import _session as session
 
-    raise typer.Exit(session.resume(settings().state, run, _ui(), operator=operator))
+    state = settings().state
+    raise typer.Exit(_show(lambda ui: session.resume(state, run, ui, operator=operator), plain))
+
+
+@app.command("watch")
+def watch_command(
+    run: str = typer.Argument(
+        "latest", help="Run id, a unique prefix of one, or `latest`.", show_default=True
+    ),
+    operator: str | None = OPERATOR,
+) -> None:
+    """The console on a run from any terminal: answer its questions (journaled with
+    --operator); leaves when the run ends or on q, with the summary. A finished run: its
+    final board and summary, and its exit code."""
+    from runbook.journal import Journal, operator_name
+    from runbook.present import watch
+
+    s = settings()
+    with Journal(s.state, create=False) as journal:
+        run_id = journal.resolve_run_id(run)
+    raise typer.Exit(watch(s.state, run_id, operator_name(operator), color=s.color))

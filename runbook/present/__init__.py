@@ -1,4 +1,6 @@
-"""The terminal: live view, plain lines, status, tables. The only importer of rich."""
+"""The terminal: the console (Textual), plain lines, status, tables, the summary.
+
+The only importer of rich and Textual; Textual is imported only when a console opens."""
 
 from __future__ import annotations
 
@@ -7,12 +9,16 @@ from typing import TYPE_CHECKING
 from runbook.exports import lazy_exports
 
 if TYPE_CHECKING:
+    from runbook.present._console_run import (
+        print_end as print_end,
+        run_console as run_console,
+        watch as watch,
+    )
     from runbook.present._grid import (
         Column as Column,
         Grid as Grid,
         print_out as print_out,
     )
-    from runbook.present._live import LiveView as LiveView
     from runbook.present._plain import PlainListener as PlainListener
     from runbook.present._status import (
         event_lines as event_lines,
@@ -26,7 +32,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
         __name__,
         {
             "_grid": ("Column", "Grid", "print_out"),
-            "_live": ("LiveView",),
+            "_console_run": ("print_end", "run_console", "watch"),
             "_plain": ("PlainListener",),
             "_status": ("event_lines", "render_status", "runs_text", "status_text"),
             "_tables": ("render_plan",),

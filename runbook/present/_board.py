@@ -1,0 +1,369 @@
+"""What the console shows of one moment of a run, and how each part is drawn.
+
+`board_of(state, now, ...)` copies out of the fold what the screen needs into frozen
+values: the engine thread builds one a few times a second and the screen thread draws
+it, so the screen never reads a RunState the engine is changing. The `render_*`
+functions are pure: a Board in, rich text out (the console's widgets and the final
+board on the normal screen draw the same text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from runbook.clock import iso, parse_iso
+from runbook.durations import format_duration
+from runbook.events import RunState, StepState
+from runbook.visible import visible
+
+ACTIVE = ("running", "waiting", "claimed")
+TAIL_SHOWN = 3  # a failed host's last output lines on the board
+BAND = 36  # cells of the ETA band
+
+
+@dataclass(frozen=True)
+class Eta:
+    """The forecast against the RTO, as absolute times (seconds since the epoch)."""
+
+    p50: float
+    p90: float
+    risk: float | None
+    first_p50: float  # the run's first forecast: the trend is measured from it
+    previous_p50: float  # the forecast before this one
+
+
+@dataclass(frozen=True)
+class PhaseRow:
+    name: str
+    done: int
+    total: int
+    extra: str  # "1 running, 1 failed"
+
+
+@dataclass(frozen=True)
+class StepRow:
+    id: str
+    status: str
+    where: str  # "3/5" hosts done, or the step's kind
+    elapsed_s: float
+    estimate_s: float
+    last: str  # the last output line, or who it waits for
+
+
+@dataclass(frozen=True)
+class HostFailure:
+    host: str
+    why: str
+    tail: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Failure:
+    step: str
+    reason: str
+    holds_up: tuple[str, ...]
+    hosts: tuple[HostFailure, ...]
+
+
+@dataclass(frozen=True)
+class Board:
+    run_id: str
+    playbook: str
+    title: str
+    mode: str
+    status: str  # running, succeeded, failed, aborted, interrupted
+    started: float | None
+    now: float
+    rto_s: float | None
+    eta: Eta | None
+    phases: tuple[PhaseRow, ...]
+    active: tuple[StepRow, ...]
+    finished: tuple[StepRow, ...]  # the latest to end, newest first
+    failures: tuple[Failure, ...]
+    counts: tuple[tuple[str, int], ...]
+
+
+def _tail(text: str, n: int) -> tuple[str, ...]:
+    lines = [visible(ln) for ln in text.splitlines() if ln.strip()]
+    return tuple(lines[-n:])
+
+
+def _row(s: StepState, now: float, last_lines: Mapping[str, str]) -> StepRow:
+    done = sum(1 for h in s.host_states.values() if h.status in ("succeeded", "skipped"))
+    where = f"{done}/{len(s.host_states)}" if s.kind == "remote" and s.host_states else s.kind
+    if s.status in ("waiting", "claimed"):
+        last = f"claimed by {s.claimed_by}" if s.claimed_by else "waits for an operator"
+    elif s.status == "running":
+        last = last_lines.get(s.id, "")
+    else:
+        last = s.reason or s.status
+    est = float(s.estimate.get("likely_s", 0) or 0)
+    return StepRow(s.id, s.status, where, s.elapsed(now), est, last)
+
+
+def _failure(state: RunState, s: StepState) -> Failure:
+    hosts = []
+    for h in s.host_states.values():
+        if h.status != "failed":
+            continue
+        why = h.reason or "failed"
+        if h.exit_code is not None:
+            why += f" (exit {h.exit_code})"
+        hosts.append(HostFailure(h.name or "this machine", why, _tail(h.tail, TAIL_SHOWN)))
+    return Failure(s.id, s.reason or "failed", tuple(state.holds_up(s.id)), tuple(hosts))
+
+
+def _eta(state: RunState, first: float | None, previous: float | None) -> Eta | None:
+    eta = state.eta
+    if not eta:
+        return None
+    p50, p90 = parse_iso(str(eta["p50"])), parse_iso(str(eta["p90"]))
+    risk = eta.get("rto_risk")
+    return Eta(
+        p50,
+        p90,
+        float(risk) if isinstance(risk, (int, float)) else None,
+        first if first is not None else p50,
+        previous if previous is not None else p50,
+    )
+
+
+def board_of(
+    state: RunState,
+    now: float,
+    last_lines: Mapping[str, str] | None = None,
+    first_p50: float | None = None,
+    previous_p50: float | None = None,
+    recent: int = 5,
+) -> Board:
+    """Copy out of the fold what the console draws (called on the engine's thread)."""
+    last_lines = last_lines or {}
+    phases = tuple(
+        PhaseRow(
+            p.name or "-",
+            p.done,
+            p.total,
+            ", ".join(
+                f"{n} {k}"
+                for k, n in sorted(p.counts.items())
+                if k not in ("succeeded", "skipped", "pending") and n
+            ),
+        )
+        for p in state.phases()
+    )
+    active = tuple(_row(s, now, last_lines) for s in state.steps.values() if s.status in ACTIVE)
+    ended = sorted(
+        (s for s in state.steps.values() if s.finished is not None and s.status not in ACTIVE),
+        key=lambda s: s.finished or 0.0,
+        reverse=True,
+    )
+    finished = tuple(_row(s, now, last_lines) for s in ended[:recent])
+    failures = tuple(_failure(state, s) for s in state.with_status("failed"))
+    counts = tuple((k, n) for k, n in state.counts().items() if n)
+    status = state.result or state.status
+    return Board(
+        state.run_id,
+        state.playbook,
+        state.title,
+        state.mode,
+        status,
+        state.started,
+        now,
+        state.rto_s,
+        _eta(state, first_p50, previous_p50),
+        phases,
+        active,
+        finished,
+        failures,
+        counts,
+    )
+
+
+# -- drawing --------------------------------------------------------------------------------
+
+
+def _clock(ts: float) -> str:
+    return iso(ts)[11:16] + "Z"
+
+
+def render_header(board: Board) -> Text:
+    """Playbook, run id, mode, status and elapsed time: wraps rather than cuts."""
+    end = board.now
+    elapsed = format_duration(end - board.started) if board.started else "-"
+    head = Text(board.playbook, style="bold")
+    if board.title:
+        head.append(f" · {board.title}")
+    head.append(f"   run {board.run_id}", style="cyan")
+    mode = " REHEARSAL" if board.mode == "rehearsal" else ""
+    head.append(mode, style="bold magenta")
+    style = {"succeeded": "bold green", "running": "bold"}.get(board.status, "bold red")
+    head.append(f"   {board.status}", style=style)
+    head.append(f" · {elapsed}")
+    return head
+
+
+def _band(board: Board, eta: Eta, width: int) -> Text:
+    """A time line from the start: done, the P50-P90 band, and the RTO mark."""
+    start = board.started or board.now
+    deadline = start + board.rto_s if board.rto_s is not None else None
+    end = max(eta.p90, deadline or 0.0, board.now) - start
+    scale = (width - 1) / end if end > 0 else 0.0
+
+    def at(ts: float) -> int:
+        return min(width - 1, max(0, round((ts - start) * scale)))
+
+    now, p50, p90 = at(board.now), at(eta.p50), at(eta.p90)
+    cells: list[tuple[str, str]] = []
+    for i in range(width):
+        if i <= now:
+            cells.append(("█", "green"))
+        elif i < p50:
+            cells.append(("─", "dim"))
+        elif i <= p90:
+            cells.append(("▒", "yellow"))
+        else:
+            cells.append((" ", ""))
+    if deadline is not None:
+        late = eta.p90 > deadline
+        cells[at(deadline)] = ("┃", "bold red" if late else "bold green")
+    text = Text()
+    for ch, style in cells:
+        text.append(ch, style=style)
+    return text
+
+
+def render_eta(board: Board, band: int = BAND) -> Text:
+    """ETA P50-P90 against the RTO, the forecast's risk, and how it moved."""
+    eta = board.eta
+    if board.status != "running":
+        return render_outcome(board)
+    if eta is None:
+        return Text("ETA: computing…", style="dim")
+    line = Text("ETA ", style="bold")
+    line.append(f"{_clock(eta.p50)}–{_clock(eta.p90)}", style="bold")
+    line.append(f" (P50 +{format_duration(max(0.0, eta.p50 - board.now))}")
+    line.append(f", P90 +{format_duration(max(0.0, eta.p90 - board.now))})")
+    if board.rto_s is not None and board.started is not None:
+        deadline = board.started + board.rto_s
+        risk = f"{eta.risk:.0%}" if eta.risk is not None else "?"
+        late = eta.p90 > deadline
+        line.append(f"  RTO {_clock(deadline)} risk {risk}", style="bold red" if late else "green")
+    moved = eta.p50 - eta.first_p50
+    step = eta.p50 - eta.previous_p50
+    arrow = "↑ later" if step > 1 else ("↓ sooner" if step < -1 else "→ steady")
+    line.append(
+        f"  trend {arrow}, {'+' if moved >= 0 else '-'}{format_duration(abs(moved))} since start",
+        style="dim",
+    )
+    line.append("\n")
+    line.append_text(_band(board, eta, band))
+    return line
+
+
+def render_outcome(board: Board) -> Text:
+    """A finished (or interrupted) run's one line: result and time against the RTO."""
+    style = "bold green" if board.status == "succeeded" else "bold red"
+    took = format_duration(board.now - board.started) if board.started else "-"
+    line = Text(f"{board.status.upper()}", style=style)
+    line.append(f" after {took}")
+    if board.rto_s is not None:
+        within = board.started is not None and board.now - board.started <= board.rto_s
+        if board.status == "succeeded":
+            word = "met" if within else "missed"
+        else:
+            word = "missed" if not within else "not met yet"
+        line.append(f"  RTO {format_duration(board.rto_s)}: {word}")
+    return line
+
+
+def _bar(done: int, total: int, width: int = 20) -> Text:
+    filled = round(width * done / total) if total else width
+    return Text("█" * filled, style="green") + Text("░" * (width - filled), style="dim")
+
+
+def render_phases(board: Board) -> Table:
+    """One row per phase: a bar, done/total, what is not done yet."""
+    table = Table(box=None, show_header=False, pad_edge=False, expand=False)
+    table.add_column("phase", no_wrap=True, overflow="fold")
+    table.add_column("bar", no_wrap=True)
+    table.add_column("n", no_wrap=True, justify="right")
+    table.add_column("extra", overflow="fold")
+    for p in board.phases:
+        table.add_row(p.name, _bar(p.done, p.total), f"{p.done}/{p.total}", p.extra)
+    return table
+
+
+def _mark(row: StepRow, selected: bool) -> Text:
+    colour = {
+        "running": "yellow",
+        "waiting": "magenta",
+        "claimed": "magenta",
+        "succeeded": "green",
+        "skipped": "blue",
+        "failed": "red",
+    }.get(row.status, "")
+    text = Text("▶ " if selected else "  ", style="bold")
+    text.append(row.id, style=f"bold {colour}" if selected else colour)
+    return text
+
+
+def render_steps(board: Board, selected: str | None = None) -> Table:
+    """Running and waiting steps, then the latest to end; the step id is never cut."""
+    table = Table(box=None, pad_edge=False, expand=True, show_edge=False)
+    table.add_column("step", no_wrap=False, overflow="fold", ratio=None)
+    table.add_column("hosts", no_wrap=True)
+    table.add_column("elapsed/est", no_wrap=True)
+    table.add_column("last output", no_wrap=True, overflow="ellipsis", ratio=1)
+    for row in (*board.active, *board.finished):
+        late = row.status == "running" and row.estimate_s and row.elapsed_s > row.estimate_s
+        took = f"{format_duration(row.elapsed_s)}/{format_duration(row.estimate_s)}"
+        style = "red" if row.status == "failed" else ("dim" if row in board.finished else "")
+        table.add_row(
+            _mark(row, row.id == selected),
+            row.where,
+            Text(took, style="red" if late else ""),
+            Text(visible(row.last), style=style),
+        )
+    return table
+
+
+def step_order(board: Board) -> list[str]:
+    """The steps the cursor moves over, top to bottom (as render_steps draws them)."""
+    return [row.id for row in (*board.active, *board.finished)]
+
+
+def render_failures(board: Board) -> Text:
+    """Each failed step: why, what it holds up, each failed host's last output lines."""
+    text = Text()
+    for f in board.failures:
+        if text:
+            text.append("\n")
+        text.append(f"✗ {f.step}: {f.reason}", style="bold red")
+        if f.holds_up:
+            shown = ", ".join(f.holds_up[:5]) + (" …" if len(f.holds_up) > 5 else "")
+            text.append(f" — holds up {len(f.holds_up)}: {shown}", style="red")
+        for h in f.hosts[:3]:
+            text.append(f"\n  {h.host}: {h.why}", style="red")
+            for line in h.tail:
+                text.append(f"\n    │ {line}", style="dim")
+        if len(f.hosts) > 3:
+            text.append(f"\n  … and {len(f.hosts) - 3} more hosts failed", style="red")
+    return text
+
+
+def count_words(counts: Sequence[tuple[str, int]]) -> str:
+    """'12 succeeded, 1 failed, 3 blocked'."""
+    return ", ".join(f"{n} {k}" for k, n in counts) or "no steps"
+
+
+def render_final(board: Board) -> RenderableType:
+    """The board as it ended, for the normal screen after the console closes."""
+    parts: list[RenderableType] = [render_header(board), render_phases(board)]
+    if board.failures:
+        parts.append(render_failures(board))
+    return Group(*parts)

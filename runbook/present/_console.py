@@ -1,0 +1,286 @@
+"""The full-screen console (Textual): the board, the questions, the log, a step's output.
+
+It only reads a Feed (runbook/present/_feed.py) and sends answers back through it: it
+never changes a run but through the decisions an operator could type as commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, RichLog, Static
+
+from runbook.present._board import (
+    Board,
+    render_eta,
+    render_failures,
+    render_header,
+    render_phases,
+    render_steps,
+    step_order,
+)
+from runbook.present._feed import Ask, Feed, LogLine
+
+POLL_S = 0.2
+
+
+def render_asks(asks: tuple[Ask, ...], selected: int) -> Text:
+    """Each open question in full: what to do, its keys, the command for any terminal.
+
+    Nothing is cut: Textual wraps the text at the pane's width, and a word wider than the
+    pane (a long step id) is folded onto the next line rather than ended with '…'.
+    """
+    text = Text()
+    for i, a in enumerate(asks):
+        if text:
+            text.append("\n")
+        mine = i == selected
+        kind = {"manual": "manual step", "gate": "next step", "resume": "interrupted step"}
+        text.append("▶ " if mine else "  ", style="bold")
+        text.append(f"{kind.get(a.kind, a.kind)} {a.step}", style="bold yellow")
+        if a.title:
+            text.append(f": {a.title}", style="bold")
+        for line in a.text.strip().splitlines():
+            text.append(f"\n  {line}")
+        keys = "  ".join(f"[{w[0]}] {w}" for w in a.answers)
+        if a.values:
+            keys += "  " + "  ".join(f"[{n}] {v}" for n, v in enumerate(a.values[:9], 1))
+        text.append("\n  keys: ", style="dim")
+        text.append(keys if mine else f"{keys}  (Tab: select)", style="bold" if mine else "dim")
+        if a.command:
+            text.append("\n  or from any terminal: ", style="dim")
+            text.append(a.command, style="bold cyan")
+            text.append(" [--skip|--fail]", style="cyan")
+    return text
+
+
+def render_log(line: LogLine) -> Text:
+    text = Text(f"{line.ts} ", style="dim")
+    text.append(f"{line.word:<11}", style=line.style)
+    text.append(f" {line.subject}", style="bold")
+    if line.text:
+        text.append(f"  {line.text}")
+    return text
+
+
+class OutputScreen(ModalScreen[None]):
+    """A step's full output, scrollable; Escape or q closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,enter", "dismiss_output", "close")]
+    DEFAULT_CSS = """
+    OutputScreen { align: center middle; }
+    OutputScreen > RichLog { width: 100%; height: 100%; border: round $accent; }
+    """
+
+    def __init__(self, step: str, text: str) -> None:
+        super().__init__()
+        self.step = step
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        log = RichLog(wrap=True, markup=False, highlight=False, id="output")
+        log.border_title = f"{self.step}: output (Esc to close)"
+        yield log
+
+    def on_mount(self) -> None:
+        log = self.query_one(RichLog)
+        for line in self.text.splitlines() or ["(no output)"]:
+            log.write(Text(line))
+
+    def action_dismiss_output(self) -> None:
+        self.dismiss(None)
+
+
+class RunConsole(App[Text | None]):
+    """The console of one run: `run`, `resume`, `rehearse` and `watch` draw this."""
+
+    TITLE = "runbook"
+    ENABLE_COMMAND_PALETTE = False
+    CSS = """
+    Screen { layout: vertical; }
+    #top { height: auto; max-height: 70%; }
+    #header, #eta, #asks, #phases, #steps, #failures { height: auto; padding: 0 1; }
+    #asks { border: round $warning; display: none; }
+    #asks.open { display: block; }
+    #failures { display: none; }
+    #failures.open { display: block; }
+    #log { height: 1fr; min-height: 4; border-top: solid $primary; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "leave", "quit"),
+        Binding("ctrl+c", "interrupt", "interrupt", show=False, priority=True),
+        Binding("tab", "next_ask", "next question", show=False),
+        Binding("up,k", "move(-1)", "step ↑", show=False),
+        Binding("down,j", "move(1)", "step ↓", show=False),
+        Binding("enter", "output", "output"),
+    ]
+
+    def __init__(
+        self,
+        feed: Feed,
+        *,
+        stop: Callable[[], None] | None = None,
+        output_of: Callable[[str], str] | None = None,
+        summary_of: Callable[[], Text] | None = None,
+        leave_confirms: bool = True,
+        poll_s: float = POLL_S,
+        linger_s: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.feed = feed
+        self.stop = stop  # interrupts the run (None: watching, q only leaves)
+        self.output_of = output_of
+        self.summary_of = summary_of
+        self.leave_confirms = leave_confirms and stop is not None
+        self.poll_s = poll_s
+        self.linger_s = linger_s
+        self.board: Board | None = None
+        self.asks: tuple[Ask, ...] = ()
+        self.selected_ask = 0
+        self.selected_step: str | None = None
+        self._seen = 0
+        self._leaving = False
+        self._ending = False
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="top"):
+            yield Static(id="header")
+            yield Static(id="eta")
+            yield Static(id="asks")
+            yield Static(id="phases")
+            yield Static(id="steps")
+            yield Static(id="failures")
+        yield RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=5000)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.pull()
+        self.set_interval(self.poll_s, self.pull)
+
+    # -- the feed -------------------------------------------------------------------------
+
+    def pull(self) -> None:
+        """Take what the run committed since the last look, and draw it."""
+        update, self._seen = self.feed.take(self._seen)
+        log = self.query_one("#log", RichLog)
+        for line in update.log:
+            log.write(render_log(line))
+        if update.asks != self.asks:
+            self.asks = update.asks
+            self.selected_ask = min(self.selected_ask, max(0, len(self.asks) - 1))
+            self._draw_asks()
+        if update.board is not None and update.board is not self.board:
+            self.board = update.board
+            self._draw_board()
+        if update.ended and not self._ending:
+            self._ending = True
+            self._end()
+
+    def _draw_board(self) -> None:
+        board = self.board
+        if board is None:
+            return
+        order = step_order(board)
+        if self.selected_step not in order:
+            self.selected_step = order[0] if order else None
+        self.query_one("#header", Static).update(render_header(board))
+        self.query_one("#eta", Static).update(render_eta(board))
+        self.query_one("#phases", Static).update(render_phases(board))
+        self.query_one("#steps", Static).update(render_steps(board, self.selected_step))
+        failures = self.query_one("#failures", Static)
+        failures.set_class(bool(board.failures), "open")
+        failures.update(render_failures(board))
+
+    def _draw_asks(self) -> None:
+        pane = self.query_one("#asks", Static)
+        pane.set_class(bool(self.asks), "open")
+        pane.border_title = f"{len(self.asks)} waiting for you" if self.asks else ""
+        pane.update(render_asks(self.asks, self.selected_ask))
+
+    def _end(self) -> None:
+        summary = self.summary_of() if self.summary_of is not None else None
+        if summary is not None:
+            self.query_one("#log", RichLog).write(summary)
+        if self.linger_s > 0:
+            self.set_timer(self.linger_s, lambda: self.exit(summary))
+        else:
+            self.exit(summary)
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        """An answer to the selected question: the first letter of a word, or a value's number."""
+        if event.key != "q":
+            self._leaving = False
+        if not self.asks or self._ending or len(self.screen_stack) > 1:
+            return  # nothing asked, or the output screen is open
+        ask = self.asks[self.selected_ask]
+        key = event.character or ""
+        if key.isdigit() and ask.values and 1 <= int(key) <= min(9, len(ask.values)):
+            self._answer(ask, ask.answers[0], ask.values[int(key) - 1])
+            event.stop()
+            return
+        if ask.values:
+            return  # a value is asked for: a number picks it (skip/fail still by letter)
+        for word in ask.answers:
+            if key == word[0]:
+                self._answer(ask, word, None)
+                event.stop()
+                return
+
+    def _answer(self, ask: Ask, word: str, value: str | None) -> None:
+        self.feed.answered(ask.step)
+        self.asks = tuple(a for a in self.asks if a.step != ask.step)
+        self.selected_ask = min(self.selected_ask, max(0, len(self.asks) - 1))
+        self._draw_asks()
+        shown = f" = {value}" if value is not None else ""
+        self.query_one("#log", RichLog).write(
+            Text(f"you answered {ask.step}: {word}{shown}", style="bold magenta")
+        )
+        self.feed.answer(ask.step, word, value)
+
+    def action_next_ask(self) -> None:
+        if self.asks:
+            self.selected_ask = (self.selected_ask + 1) % len(self.asks)
+            self._draw_asks()
+
+    def action_move(self, delta: int) -> None:
+        if self.board is None:
+            return
+        order = step_order(self.board)
+        if not order:
+            return
+        at = order.index(self.selected_step) if self.selected_step in order else 0
+        self.selected_step = order[max(0, min(len(order) - 1, at + delta))]
+        self.query_one("#steps", Static).update(render_steps(self.board, self.selected_step))
+
+    def action_output(self) -> None:
+        if self.selected_step is None or self.output_of is None:
+            return
+        self.push_screen(OutputScreen(self.selected_step, self.output_of(self.selected_step)))
+
+    def action_leave(self) -> None:
+        """q: leave. A run on this terminal asks twice, as leaving interrupts it."""
+        if self.stop is None:
+            self.exit(self.summary_of() if self.summary_of is not None else None)
+            return
+        if self.leave_confirms and not self._leaving:
+            self._leaving = True
+            self.notify("q again interrupts the run (resumable); any other key: go on")
+            return
+        self.action_interrupt()
+
+    def action_interrupt(self) -> None:
+        """Ctrl-C: interrupt the run (journaled, resumable); the console closes when it stops."""
+        if self.stop is None:
+            self.exit(self.summary_of() if self.summary_of is not None else None)
+            return
+        self.notify("interrupting: the run stays resumable")
+        self.stop()

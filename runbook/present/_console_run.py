@@ -1,0 +1,180 @@
+"""Running a run under the console: the engine on its own thread, Textual on the main one.
+
+The command's call (`session.execute`, `session.resume`) runs on a worker thread with a
+Ui whose listener and asker are the console's Feed. The console starts only once the run
+has an id (bad input fails before it, on the normal screen, as without a console). When
+the engine stops, the console closes and the final board and the summary are printed on
+the normal screen. Ctrl-C (a key to Textual, not a signal) and SIGTERM interrupt the run
+the same way a signal does without the console: journaled, resumable, exit 130.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+
+from runbook.events import RunState
+from runbook.present._board import board_of, render_final
+from runbook.present._feed import Feed
+from runbook.present._summary import render_summary
+
+if TYPE_CHECKING:
+    from runbook.app import Ui
+
+
+def step_output(state_path: Path, run_id: str, step: str) -> str:
+    """What a step printed, every host and attempt, from the journal."""
+    from runbook.journal import Journal
+
+    lines: list[str] = []
+    with Journal(state_path, create=False) as journal:
+        for e in journal.events(run_id):
+            if e.step != step:
+                continue
+            if e.type == "step_started":
+                lines.append(f"── attempt {e.data.get('attempt')} ──")
+            elif e.type == "host_output":
+                where = f"{e.host} | " if e.host else ""
+                lines.extend(f"{where}{ln}" for ln in str(e.data.get("text") or "").splitlines())
+            elif e.type == "host_failed":
+                lines.append(f"{e.host}: {e.data.get('reason')}: {e.data.get('message')}")
+    return "\n".join(lines)
+
+
+def print_end(state: RunState, color: bool, *, board: bool = True) -> None:
+    """The final board and the summary, on the normal screen."""
+    console = Console(no_color=not color, highlight=False, emoji=False)
+    now = state.finished or state.last_ts or time.time()
+    if board:
+        console.print(render_final(board_of(state, now)))
+    console.print(render_summary(state, now))
+
+
+def run_console(
+    call: Callable[[Ui], int], state_path: Path, *, color: bool, ask: bool = True
+) -> int:
+    """Run `call` (the engine) under the console; returns its exit code."""
+    from runbook.app import Ui
+
+    feed = Feed()
+    announced = threading.Event()
+    box: dict[str, Any] = {}
+
+    def announce(run_id: str) -> None:
+        feed.run_id = run_id
+        announced.set()
+
+    def bind(engine: Any) -> Feed:
+        box["engine"] = engine
+        feed.answer = lambda step, choice, value: engine.answer(
+            step, choice, f"value: {value}" if value is not None else ""
+        )
+        return feed
+
+    def work() -> None:
+        try:
+            box["code"] = call(
+                Ui(announce=announce, listener=feed, asker=bind if ask else None, done=feed.done)
+            )
+        except BaseException as err:  # handed to the main thread, which reports it
+            box["error"] = err
+        finally:
+            feed.done()
+            announced.set()
+
+    def stop(*_args: object) -> None:
+        engine = box.get("engine")
+        if engine is not None:
+            engine.request_stop("SIGINT" if not _args else "SIGTERM")
+
+    worker = threading.Thread(target=work, name="runbook-engine", daemon=True)
+    worker.start()
+    announced.wait()
+    if worker.is_alive() or "error" not in box:
+        previous = signal.signal(signal.SIGTERM, stop)
+        try:
+            _show(feed, state_path, stop)
+            while worker.is_alive():  # q or Ctrl-C: the engine is stopping
+                worker.join(0.2)
+        except KeyboardInterrupt:
+            stop()
+            worker.join()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    worker.join()
+    if "error" in box:
+        raise box["error"]
+    if feed.final_state is not None and feed.final_state.run_id:
+        print_end(feed.final_state, color)
+    return int(box.get("code", 130))
+
+
+def _show(feed: Feed, state_path: Path, stop: Callable[[], None]) -> None:
+    from runbook.present._console import RunConsole
+
+    RunConsole(
+        feed,
+        stop=stop,
+        output_of=lambda step: step_output(state_path, feed.run_id, step),
+    ).run()
+
+
+def watch(state_path: Path, run_id: str, operator: str, *, color: bool) -> int:
+    """`runbook watch`: the console on a run held by another terminal (or finished)."""
+    from runbook.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+    from runbook.journal import Journal
+
+    with Journal(state_path, create=False) as journal:
+        state = journal.state(run_id)
+    if state.is_finished or not sys.stdout.isatty():
+        if not state.is_finished:
+            state = _follow_plain(state_path, run_id, state)
+        print_end(state, color)
+    else:
+        state = _watch_console(state_path, run_id, operator)
+        print_end(state, color)
+    codes = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "aborted": EXIT_FAILED}
+    if state.result is None:
+        return EXIT_INTERRUPTED if state.status == "interrupted" else EXIT_OK
+    return codes.get(state.result, EXIT_INTERRUPTED)
+
+
+def _follow_plain(state_path: Path, run_id: str, state: RunState) -> RunState:
+    """Piped: one line per event until the run ends or is interrupted."""
+    from runbook.journal import Journal
+    from runbook.present._plain import PlainListener
+
+    lines = PlainListener()
+    with Journal(state_path, create=False) as journal:
+        while state.status == "running":
+            for e in journal.events(run_id, after_seq=state.last_seq):
+                state.apply(e)
+                lines.event(e, state)
+            time.sleep(0.25)
+    return state
+
+
+def _watch_console(state_path: Path, run_id: str, operator: str) -> RunState:
+    from runbook.present._console import RunConsole
+    from runbook.present._watch import JournalFollower
+
+    feed = Feed(run_id=run_id)
+    follower = JournalFollower(state_path, run_id, operator, feed)
+    feed.answer = follower.answer
+    follower.start()
+    try:
+        RunConsole(
+            feed,
+            output_of=lambda step: step_output(state_path, run_id, step),
+            summary_of=None,
+        ).run()
+    finally:
+        follower.stop()
+    return follower.state

@@ -1,0 +1,234 @@
+"""The console's feed: what the run's thread hands to the screen's thread.
+
+The engine (or, for `runbook watch`, a thread reading the journal) calls `event`, `tick`,
+`ask` and `withdraw` as it commits; the screen calls `take` a few times a second and gets
+the latest Board, the log lines since it last looked, and the open questions. Everything
+crosses under one lock as frozen values: the screen never reads the engine's RunState.
+Answers go back through `answer`, which the owner wires to `Engine.answer` (a run on this
+terminal) or to the journal's operator decisions (`watch`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from runbook.events import Event, RunState
+from runbook.present._board import Board, board_of
+from runbook.present._plain import describe
+from runbook.visible import visible
+
+REFRESH_S = 0.2  # the board is rebuilt at most this often (real time)
+LOG_LINES = 5000
+RESULT_WORDS = {
+    "step_succeeded": ("succeeded", "green"),
+    "step_failed": ("FAILED", "bold red"),
+    "step_skipped": ("skipped", "blue"),
+    "step_blocked": ("blocked", "red"),
+    "step_retrying": ("retrying", "yellow"),
+    "step_started": ("started", ""),
+    "manual_waiting": ("waiting", "magenta"),
+    "manual_claimed": ("claimed", "magenta"),
+    "manual_answered": ("answered", "magenta"),
+    "host_failed": ("host failed", "red"),
+    "run_started": ("run started", "bold"),
+    "run_resumed": ("resumed", "bold"),
+    "run_interrupted": ("interrupted", "bold red"),
+    "run_finished": ("finished", "bold"),
+    "operator_retry": ("retry", "yellow"),
+    "operator_expect": ("expect", ""),
+}
+MANUAL_ANSWERS = ("done", "skip", "fail")
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A question waiting for an operator, as the console shows it."""
+
+    step: str
+    kind: str  # manual, gate (--step), resume, input
+    title: str
+    text: str
+    answers: tuple[str, ...]  # done/skip/fail, run/skip/abort, ...: keyed by first letter
+    values: tuple[str, ...] = ()  # a value to pick (keys 1-9): `input` steps with `choices`
+    command: str = ""  # the same answer from any terminal; empty: only this terminal
+
+
+@dataclass(frozen=True)
+class LogLine:
+    ts: str
+    subject: str
+    word: str
+    style: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Update:
+    board: Board | None
+    log: tuple[LogLine, ...]
+    asks: tuple[Ask, ...]
+    ended: bool
+
+
+def ask_of(question: Any, run_id: str) -> Ask:
+    """An engine Question (manual, gate, resume; values when it carries any)."""
+    values = tuple(str(v) for v in getattr(question, "values", ()) or ())
+    command = f"runbook confirm {run_id} {question.step}" if question.kind == "manual" else ""
+    return Ask(
+        question.step,
+        question.kind,
+        question.title,
+        question.text,
+        tuple(question.choices),
+        values,
+        command,
+    )
+
+
+def asks_of(state: RunState) -> tuple[Ask, ...]:
+    """The manual steps waiting in a run read from the journal (`watch`)."""
+    return tuple(
+        Ask(
+            s.id,
+            "manual",
+            s.title,
+            s.instructions or "",
+            MANUAL_ANSWERS,
+            (),
+            f"runbook confirm {state.run_id} {s.id}",
+        )
+        for s in state.with_status("waiting", "claimed")
+    )
+
+
+def log_line(e: Event) -> LogLine | None:
+    """One event of the log pane, with its result word; None: not shown there."""
+    if e.type not in RESULT_WORDS:
+        return None
+    word, style = RESULT_WORDS[e.type]
+    if e.type == "run_finished":
+        word = str(e.data.get("result") or "finished")
+        style = "bold green" if word == "succeeded" else "bold red"
+    text = visible(describe(e) or "")
+    subject = f"{e.step}@{e.host}" if e.host else (e.step or "")
+    return LogLine(e.ts[11:19], subject, word, style, text)
+
+
+@dataclass
+class Feed:
+    """Listener and asker for the console (one per run on screen)."""
+
+    refresh_s: float = REFRESH_S
+    answer: Callable[[str, str, str | None], None] = lambda step, choice, value: None
+    run_id: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _board: Board | None = None
+    _log: deque[LogLine] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
+    _log_seen: int = 0  # lines appended so far (the screen keeps its own count)
+    _asks: dict[str, Ask] = field(default_factory=dict)
+    _last_lines: dict[str, str] = field(default_factory=dict)
+    _first_p50: float | None = None
+    _prev_p50: float | None = None
+    _p50: float | None = None
+    _next_draw: float = 0.0
+    _ended: bool = False
+    _final_state: RunState | None = None
+    _state: RunState | None = None  # the engine's, read only once it stopped (done)
+
+    # -- the run's side -------------------------------------------------------------------
+
+    def event(self, e: Event, state: RunState) -> None:
+        """A committed event (the engine's thread)."""
+        if not self.run_id:
+            self.run_id = e.run_id
+        self._state = state
+        if e.type == "host_output":
+            lines = [ln for ln in str(e.data.get("text") or "").splitlines() if ln.strip()]
+            if lines and e.step:
+                self._last_lines[e.step] = visible(lines[-1][:300])
+            return
+        if e.type == "eta":
+            from runbook.clock import parse_iso
+
+            p50 = parse_iso(str(e.data["p50"]))
+            self._prev_p50 = self._p50 if self._p50 is not None else p50
+            self._p50 = p50
+            if self._first_p50 is None:
+                self._first_p50 = p50
+            return
+        line = log_line(e)
+        if line is not None:
+            self.note(line)
+        if e.type in ("step_started", "manual_waiting", "step_failed", "run_finished"):
+            self._next_draw = 0.0  # shown at the next tick, not a refresh later
+
+    def note(self, line: LogLine) -> None:
+        """A line of the console's own (what an answer became) into the log."""
+        with self._lock:
+            self._log.append(line)
+            self._log_seen += 1
+
+    def tick(self, state: RunState, now: float) -> None:
+        """Rebuild the board, at most every refresh_s of real time (the engine's thread)."""
+        real = time.monotonic()
+        if real < self._next_draw:
+            return
+        self._next_draw = real + self.refresh_s
+        board = board_of(state, now, self._last_lines, self._first_p50, self._prev_p50)
+        with self._lock:
+            self._board = board
+
+    def ask(self, question: Any) -> None:
+        with self._lock:
+            self._asks[question.step] = ask_of(question, self.run_id)
+
+    def put_asks(self, asks: tuple[Ask, ...]) -> None:
+        """The open questions, all at once (`watch` reads them from the fold)."""
+        with self._lock:
+            self._asks = {a.step: a for a in asks}
+
+    def withdraw(self, step: str, why: str) -> None:
+        with self._lock:
+            self._asks.pop(step, None)
+
+    def done(self) -> None:
+        """The engine stopped (Ui.done): whatever it last committed is the end."""
+        state = self._state
+        if state is None:
+            with self._lock:
+                self._ended = True
+            return
+        self.end(state, state.finished or state.last_ts or time.time())
+
+    def end(self, state: RunState, now: float) -> None:
+        """The run stopped: the last board, then the screen may close."""
+        board = board_of(state, now, self._last_lines, self._first_p50, self._prev_p50)
+        with self._lock:
+            self._board = board
+            self._asks.clear()
+            self._ended = True
+            self._final_state = state
+
+    # -- the screen's side ----------------------------------------------------------------
+
+    def take(self, seen: int) -> tuple[Update, int]:
+        """The latest board, the log lines after the first `seen`, the open questions."""
+        with self._lock:
+            new = min(self._log_seen - seen, len(self._log))
+            log = tuple(list(self._log)[len(self._log) - new :]) if new > 0 else ()
+            update = Update(self._board, log, tuple(self._asks.values()), self._ended)
+            return update, self._log_seen
+
+    def answered(self, step: str) -> None:
+        """The screen sent an answer: the question leaves at once (the engine confirms)."""
+        with self._lock:
+            self._asks.pop(step, None)
+
+    @property
+    def final_state(self) -> RunState | None:
+        return self._final_state
