@@ -128,7 +128,7 @@ class RunConsole(App[Text | None]):
         *,
         stop: Callable[[], None] | None = None,
         output_of: Callable[[str], str] | None = None,
-        summary_of: Callable[[], Text] | None = None,
+        summary_of: Callable[[], Text | None] | None = None,
         leave_confirms: bool = True,
         poll_s: float = POLL_S,
         linger_s: float = 0.0,
@@ -227,9 +227,9 @@ class RunConsole(App[Text | None]):
             self._answer(ask, ask.answers[0], ask.values[int(key) - 1])
             event.stop()
             return
-        if ask.values:
-            return  # a value is asked for: a number picks it (skip/fail still by letter)
         for word in ask.answers:
+            if ask.values and word == ask.answers[0]:
+                continue  # "done" needs a value: a number picks it (skip, fail by letter)
             if key == word[0]:
                 self._answer(ask, word, None)
                 event.stop()
@@ -268,7 +268,7 @@ class RunConsole(App[Text | None]):
 
     def action_leave(self) -> None:
         """q: leave. A run on this terminal asks twice, as leaving interrupts it."""
-        if self.stop is None:
+        if self.stop is None or self._ending:
             self.exit(self.summary_of() if self.summary_of is not None else None)
             return
         if self.leave_confirms and not self._leaving:

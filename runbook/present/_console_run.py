@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.text import Text
 
 from runbook.events import RunState
 from runbook.present._board import board_of, render_final
@@ -27,6 +28,7 @@ from runbook.present._summary import render_summary
 
 if TYPE_CHECKING:
     from runbook.app import Ui
+    from runbook.present._console import RunConsole
 
 
 def step_output(state_path: Path, run_id: str, step: str) -> str:
@@ -57,73 +59,108 @@ def print_end(state: RunState, color: bool, *, board: bool = True) -> None:
     console.print(render_summary(state, now))
 
 
+class ConsoleRun:
+    """One run on a worker thread, feeding a console; the pieces `run_console` joins."""
+
+    def __init__(self, call: Callable[[Ui], int], state_path: Path, *, ask: bool = True) -> None:
+        self.call = call
+        self.state_path = state_path
+        self.ask = ask
+        self.feed = Feed()
+        self.engine: Any = None
+        self.code: int | None = None
+        self.error: BaseException | None = None
+        self._announced = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="runbook-engine", daemon=True)
+
+    def start(self) -> bool:
+        """Start the run; True once it has an id, False if it failed before (self.error)."""
+        self._worker.start()
+        self._announced.wait()
+        return bool(self.feed.run_id) and self.error is None
+
+    def _announce(self, run_id: str) -> None:
+        self.feed.run_id = run_id
+        self._announced.set()
+
+    def _bind(self, engine: Any) -> Feed:
+        self.engine = engine
+        # Until manual steps carry a value of their own, a chosen value is journaled as
+        # the answer's note.
+        self.feed.answer = lambda step, choice, value: engine.answer(
+            step, choice, f"value: {value}" if value is not None else ""
+        )
+        return self.feed
+
+    def _work(self) -> None:
+        from runbook.app import Ui
+
+        ui = Ui(
+            announce=self._announce,
+            listener=self.feed,
+            asker=self._bind if self.ask else None,
+            done=self.feed.done,
+        )
+        try:
+            self.code = self.call(ui)
+        except BaseException as err:  # handed to the main thread, which reports it
+            self.error = err
+        finally:
+            self.feed.done()
+            self._announced.set()
+
+    def stop(self, reason: str = "SIGINT") -> None:
+        """Interrupt the run (journaled, resumable): Ctrl-C, q twice, SIGTERM."""
+        if self.engine is not None:
+            self.engine.request_stop(reason)
+
+    def summary(self) -> Text | None:
+        state = self.feed.final_state
+        if state is None or not state.run_id:
+            return None
+        return render_summary(state, state.finished or state.last_ts or time.time())
+
+    def console(self, **options: Any) -> RunConsole:
+        from runbook.present._console import RunConsole
+
+        return RunConsole(
+            self.feed,
+            stop=self.stop,
+            output_of=lambda step: step_output(self.state_path, self.feed.run_id, step),
+            summary_of=self.summary,
+            **options,
+        )
+
+    def join(self, timeout: float | None = None) -> None:
+        self._worker.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._worker.is_alive()
+
+
 def run_console(
     call: Callable[[Ui], int], state_path: Path, *, color: bool, ask: bool = True
 ) -> int:
     """Run `call` (the engine) under the console; returns its exit code."""
-    from runbook.app import Ui
-
-    feed = Feed()
-    announced = threading.Event()
-    box: dict[str, Any] = {}
-
-    def announce(run_id: str) -> None:
-        feed.run_id = run_id
-        announced.set()
-
-    def bind(engine: Any) -> Feed:
-        box["engine"] = engine
-        feed.answer = lambda step, choice, value: engine.answer(
-            step, choice, f"value: {value}" if value is not None else ""
-        )
-        return feed
-
-    def work() -> None:
+    run = ConsoleRun(call, state_path, ask=ask)
+    if run.start():
+        previous = signal.signal(signal.SIGTERM, lambda *_a: run.stop("SIGTERM"))
         try:
-            box["code"] = call(
-                Ui(announce=announce, listener=feed, asker=bind if ask else None, done=feed.done)
-            )
-        except BaseException as err:  # handed to the main thread, which reports it
-            box["error"] = err
-        finally:
-            feed.done()
-            announced.set()
-
-    def stop(*_args: object) -> None:
-        engine = box.get("engine")
-        if engine is not None:
-            engine.request_stop("SIGINT" if not _args else "SIGTERM")
-
-    worker = threading.Thread(target=work, name="runbook-engine", daemon=True)
-    worker.start()
-    announced.wait()
-    if worker.is_alive() or "error" not in box:
-        previous = signal.signal(signal.SIGTERM, stop)
-        try:
-            _show(feed, state_path, stop)
-            while worker.is_alive():  # q or Ctrl-C: the engine is stopping
-                worker.join(0.2)
+            run.console().run()
+            while run.alive:  # q or Ctrl-C: the engine is stopping
+                run.join(0.2)
         except KeyboardInterrupt:
-            stop()
-            worker.join()
+            run.stop()
         finally:
+            run.join()
             signal.signal(signal.SIGTERM, previous)
-    worker.join()
-    if "error" in box:
-        raise box["error"]
-    if feed.final_state is not None and feed.final_state.run_id:
-        print_end(feed.final_state, color)
-    return int(box.get("code", 130))
-
-
-def _show(feed: Feed, state_path: Path, stop: Callable[[], None]) -> None:
-    from runbook.present._console import RunConsole
-
-    RunConsole(
-        feed,
-        stop=stop,
-        output_of=lambda step: step_output(state_path, feed.run_id, step),
-    ).run()
+    run.join()
+    if run.error is not None:
+        raise run.error
+    if run.feed.final_state is not None and run.feed.final_state.run_id:
+        print_end(run.feed.final_state, color)
+    return run.code if run.code is not None else 130
 
 
 def watch(state_path: Path, run_id: str, operator: str, *, color: bool) -> int:

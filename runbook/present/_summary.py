@@ -23,7 +23,7 @@ def next_command(state: RunState) -> str:
     if state.status == "interrupted" or state.result is None:
         return f"runbook resume {run}"
     if failed:
-        return f"runbook logs {run} {failed[0].id}   then: runbook retry {run} {failed[0].id}"
+        return f"runbook retry {run} {failed[0].id}"
     if state.with_status("blocked", "pending"):
         return f"runbook status {run}"
     return f"runbook export {run} --format html -o report.html"
@@ -45,7 +45,8 @@ def render_summary(state: RunState, now: float) -> Text:
                 continue
             code = f" (exit {h.exit_code})" if h.exit_code is not None else ""
             took = f" after {format_duration(h.duration_s)}" if h.duration_s else ""
-            text.append(f"  {h.name or 'this machine'}: {h.reason or 'failed'}{code}{took}\n", style="red")
+            where = h.name or "this machine"
+            text.append(f"  {where}: {h.reason or 'failed'}{code}{took}\n", style="red")
             lines = [ln for ln in h.tail.splitlines() if ln.strip()][-TAIL_LINES:]
             for line in lines:
                 text.append(f"    │ {visible(line)}\n", style="dim")
