@@ -238,7 +238,7 @@ def _band(board: Board, eta: Eta, width: int) -> Text:
 
 
 def render_eta(board: Board, band: int = BAND) -> Text:
-    """ETA P50-P90 against the RTO, the forecast's risk, and how it moved."""
+    """ETA P50-P90 against the RTO, the forecast's risk, how it moved, and the band."""
     eta = board.eta
     if board.status != "running":
         return render_outcome(board)
@@ -247,21 +247,23 @@ def render_eta(board: Board, band: int = BAND) -> Text:
     line = Text("ETA ", style="bold")
     line.append(f"{_clock(eta.p50)}–{_clock(eta.p90)}", style="bold")
     line.append(f" (P50 +{format_duration(max(0.0, eta.p50 - board.now))}")
-    line.append(f", P90 +{format_duration(max(0.0, eta.p90 - board.now))})")
+    line.append(f" · P90 +{format_duration(max(0.0, eta.p90 - board.now))})")
     if board.rto_s is not None and board.started is not None:
         deadline = board.started + board.rto_s
         risk = f"{eta.risk:.0%}" if eta.risk is not None else "?"
         late = eta.p90 > deadline
-        line.append(f"  RTO {_clock(deadline)} risk {risk}", style="bold red" if late else "green")
+        line.append(f"  RTO {_clock(deadline)}", style="bold red" if late else "bold green")
+        line.append(f" risk {risk}", style="red" if late else "green")
     moved = eta.p50 - eta.first_p50
     step = eta.p50 - eta.previous_p50
-    arrow = "↑ later" if step > 1 else ("↓ sooner" if step < -1 else "→ steady")
-    line.append(
-        f"  trend {arrow}, {'+' if moved >= 0 else '-'}{format_duration(abs(moved))} since start",
-        style="dim",
-    )
+    arrow = "↑" if step > 1 else ("↓" if step < -1 else "→")
+    sign = "+" if moved >= 0 else "-"
+    line.append(f"  {arrow} {sign}{format_duration(abs(moved))} since start", style="dim")
     line.append("\n")
     line.append_text(_band(board, eta, band))
+    line.append("  █ done ─ to P50 ▒ P50–P90", style="dim")
+    if board.rto_s is not None:
+        line.append(" ┃ RTO", style="dim")
     return line
 
 

@@ -120,6 +120,8 @@ class RunConsole(App[Text | None]):
         Binding("up,k", "move(-1)", "step ↑", show=False),
         Binding("down,j", "move(1)", "step ↓", show=False),
         Binding("enter", "output", "output"),
+        Binding("pageup", "log_page(-1)", "log ↑", show=False),
+        Binding("pagedown", "log_page(1)", "log ↓", show=False),
     ]
 
     def __init__(
@@ -150,14 +152,20 @@ class RunConsole(App[Text | None]):
         self._ending = False
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="top"):
+        # Nothing on the board takes focus: the keys are the console's (answers, the step
+        # cursor), never a pane's own scrolling; the mouse wheel still scrolls them.
+        top = VerticalScroll(id="top")
+        top.can_focus = False
+        with top:
             yield Static(id="header")
             yield Static(id="eta")
             yield Static(id="asks")
-            yield Static(id="phases")
             yield Static(id="steps")
             yield Static(id="failures")
-        yield RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=5000)
+            yield Static(id="phases")
+        log = RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=5000)
+        log.can_focus = False
+        yield log
         yield Footer()
 
     def on_mount(self) -> None:
@@ -260,6 +268,13 @@ class RunConsole(App[Text | None]):
         at = order.index(self.selected_step) if self.selected_step in order else 0
         self.selected_step = order[max(0, min(len(order) - 1, at + delta))]
         self.query_one("#steps", Static).update(render_steps(self.board, self.selected_step))
+
+    def action_log_page(self, direction: int) -> None:
+        log = self.query_one("#log", RichLog)
+        if direction < 0:
+            log.scroll_page_up()
+        else:
+            log.scroll_page_down()
 
     def action_output(self) -> None:
         if self.selected_step is None or self.output_of is None:
