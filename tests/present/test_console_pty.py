@@ -1,0 +1,191 @@
+"""The console on a real pseudo-terminal: `runbook rehearse` and `runbook run` as typed."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pexpect
+from engine_helpers import cli, env, events, of_type, spawn_tty, write
+
+ESCAPES = re.compile(
+    r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|.)"
+)
+
+REHEARSAL = """
+playbook: small
+title: A small restore
+rto: 1h
+steps:
+  - id: power-on
+    title: Power on
+    phase: power
+    manual: "Switch the room on."
+    estimate: 20s
+  - id: mount-volume
+    title: Mount
+    phase: storage
+    needs: [power-on]
+    run: "mount /srv"
+    hosts: [db1]
+    estimate: 30s
+"""
+INVENTORY = """
+all:
+  hosts:
+    db1: {ansible_host: 127.0.0.1}
+"""
+
+MANUAL = """
+playbook: pty
+title: A question while another step runs
+rto: 1h
+vars: {out: OUT}
+steps:
+  - id: call-noc
+    title: Call the NOC
+    phase: power
+    manual: "Call the NOC and ask about room A."
+    estimate: 5m
+  - id: background
+    title: Runs while the question waits
+    phase: power
+    local: true
+    run: "sleep 0.5; echo background >> {{ vars.out }}; echo tick"
+  - id: after
+    title: After the answer
+    phase: apps
+    needs: [call-noc]
+    local: true
+    run: "echo after >> {{ vars.out }}"
+"""
+
+
+def _on_pty(args: list[str], cwd: Path, rows: int = 24, cols: int = 80) -> tuple[int, str]:
+    """Run `runbook ARGS` with a pty (python's pty module) as its terminal: exit code, text."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=cwd,
+        env=env({"TERM": "xterm-256color"}),
+        start_new_session=True,
+    )
+    os.close(slave)
+    out = bytearray()
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(timeout=10), out.decode("utf-8", "replace")
+
+
+def _text(raw: str) -> str:
+    return ESCAPES.sub("", raw)
+
+
+def test_rehearse_on_a_terminal_shows_the_console_then_the_summary(tmp_path: Path) -> None:
+    pb = write(tmp_path / "pb.yml", REHEARSAL)
+    inv = write(tmp_path / "inv.yml", INVENTORY)
+    args = ["--state", str(tmp_path / "state.db"), "rehearse", str(pb), "-i", str(inv)]
+    code, raw = _on_pty([*args, "--speed", "25", "--seed", "3"], tmp_path)
+    assert code == 0, _text(raw)
+    screen, _, after = raw.partition("\x1b[?1049l")  # the console leaves the alternate screen
+    assert "\x1b[?1049h" in screen  # it was full-screen
+    assert "mount-volume" in _text(screen) and "REHEARSAL" in _text(screen)
+    summary = _text(after)
+    assert "SUCCEEDED" in summary and "RTO 1h00m: met" in summary
+    assert "2 succeeded" in summary
+    run_id = of_type(events(tmp_path / "state.db"), "run_started")[0].run_id
+    assert f"next: runbook export {run_id} --format html" in summary
+
+
+def test_a_question_answered_with_a_key_while_a_step_runs(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    pb = write(tmp_path / "pb.yml", MANUAL.replace("OUT", str(out)))
+    child = spawn_tty(tmp_path, "run", str(pb), dimensions=(24, 80))
+    child.expect("waiting for you")
+    # The other step runs to its end while the question waits.
+    for _ in range(100):
+        if out.exists() and "background" in out.read_text():
+            break
+        child.expect([pexpect.TIMEOUT], timeout=0.1)
+    assert out.read_text().split() == ["background"]
+    child.send("d")
+    child.expect("summary")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert out.read_text().split() == ["background", "after"]
+    evs = events(tmp_path / "state.db")
+    answer = of_type(evs, "manual_answered", "call-noc")[0]
+    assert answer.data["answer"] == "done" and answer.data["operator"] == "tester"
+    assert of_type(evs, "step_succeeded", "background")[0].seq < answer.seq
+
+
+def test_a_question_answered_elsewhere_leaves_the_console(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    pb = write(tmp_path / "pb.yml", MANUAL.replace("OUT", str(out)))
+    child = spawn_tty(tmp_path, "run", str(pb), dimensions=(24, 80))
+    child.expect("waiting for you")
+    r = cli(tmp_path / "state.db", "confirm", "latest", "call-noc", "--operator", "alice")
+    assert r.returncode == 0, r.stderr
+    child.expect("summary")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    answer = of_type(events(tmp_path / "state.db"), "manual_answered")[0].data
+    assert answer["operator"] == "alice"
+
+
+def test_ctrl_c_journals_the_interruption_and_prints_the_resume_command(tmp_path: Path) -> None:
+    pb = write(
+        tmp_path / "pb.yml",
+        """
+        playbook: long
+        title: Long
+        steps:
+          - id: long
+            title: Long
+            phase: p
+            local: true
+            run: "sleep 60"
+        """,
+    )
+    child = spawn_tty(tmp_path, "run", str(pb))
+    child.expect("long")
+    for _ in range(100):
+        if of_type(events(tmp_path / "state.db"), "host_started"):
+            break
+        child.expect([pexpect.TIMEOUT], timeout=0.1)
+    child.sendcontrol("c")  # a key to the console, not a signal: it stops the engine
+    child.expect("summary")
+    child.expect("next:")
+    child.expect("runbook resume")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    evs = events(tmp_path / "state.db")
+    assert evs[-1].type == "run_interrupted" and evs[-1].data["reason"] == "SIGINT"
