@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
@@ -28,7 +29,7 @@ from runbook.present._board import (
 )
 from runbook.present._feed import Ask, Feed, LogLine
 
-POLL_S = 0.2
+POLL_S = 0.25  # how often the screen looks for a new board (it is built at most 2/s)
 
 
 def render_asks(asks: tuple[Ask, ...], selected: int) -> Text:
@@ -68,6 +69,11 @@ def render_log(line: LogLine) -> Text:
     if line.text:
         text.append(f"  {line.text}")
     return text
+
+
+def _height(text: Text, width: int) -> int:
+    """Lines `text` takes at `width` cells (wrapped)."""
+    return sum(max(1, -(-cell_len(line) // width)) for line in text.plain.split("\n"))
 
 
 class OutputScreen(ModalScreen[None]):
@@ -150,6 +156,7 @@ class RunConsole(App[Text | None]):
         self._seen = 0
         self._leaving = False
         self._ending = False
+        self._shown: dict[str, Text] = {}
 
     def compose(self) -> ComposeResult:
         # Nothing on the board takes focus: the keys are the console's (answers, the step
@@ -185,26 +192,44 @@ class RunConsole(App[Text | None]):
             self.selected_ask = min(self.selected_ask, max(0, len(self.asks) - 1))
             self._draw_asks()
         if update.board is not None and update.board is not self.board:
-            self.board = update.board
-            self._draw_board()
+            before, self.board = self.board, update.board
+            self._draw_board(before)
         if update.ended and not self._ending:
             self._ending = True
             self._end()
 
-    def _draw_board(self) -> None:
+    def _draw_board(self, before: Board | None) -> None:
+        """Redraw what changed; a pane keeps its layout when its shape did not change."""
         board = self.board
         if board is None:
             return
         order = step_order(board)
         if self.selected_step not in order:
             self.selected_step = order[0] if order else None
-        self.query_one("#header", Static).update(render_header(board))
-        self.query_one("#eta", Static).update(render_eta(board))
-        self.query_one("#phases", Static).update(render_phases(board))
-        self.query_one("#steps", Static).update(render_steps(board, self.selected_step))
-        failures = self.query_one("#failures", Static)
-        failures.set_class(bool(board.failures), "open")
-        failures.update(render_failures(board))
+        self._put("#header", render_header(board))
+        self._put("#eta", render_eta(board))
+        self._draw_steps(board, before)
+        if before is None or before.phases != board.phases:
+            self.query_one("#phases", Static).update(render_phases(board))
+        if before is None or before.failures != board.failures:
+            failures = self.query_one("#failures", Static)
+            failures.set_class(bool(board.failures), "open")
+            failures.update(render_failures(board))
+
+    def _draw_steps(self, board: Board, before: Board | None) -> None:
+        same_rows = before is not None and step_order(before) == step_order(board)
+        table = render_steps(board, self.selected_step)
+        self.query_one("#steps", Static).update(table, layout=not same_rows)
+
+    def _put(self, pane: str, text: Text) -> None:
+        """Update a one-text pane: nothing when unchanged, no new layout when as tall."""
+        widget = self.query_one(pane, Static)
+        last = self._shown.get(pane)
+        if last is not None and last == text:
+            return
+        width = max(1, widget.content_size.width)
+        self._shown[pane] = text
+        widget.update(text, layout=last is None or _height(last, width) != _height(text, width))
 
     def _draw_asks(self) -> None:
         pane = self.query_one("#asks", Static)
@@ -267,7 +292,7 @@ class RunConsole(App[Text | None]):
             return
         at = order.index(self.selected_step) if self.selected_step in order else 0
         self.selected_step = order[max(0, min(len(order) - 1, at + delta))]
-        self.query_one("#steps", Static).update(render_steps(self.board, self.selected_step))
+        self._draw_steps(self.board, self.board)
 
     def action_log_page(self, direction: int) -> None:
         log = self.query_one("#log", RichLog)

@@ -22,7 +22,7 @@ from runbook.present._board import Board, board_of
 from runbook.present._plain import describe
 from runbook.visible import visible
 
-REFRESH_S = 0.2  # the board is rebuilt at most this often (real time)
+REFRESH_S = 0.5  # the board is rebuilt at most this often (real time): what it costs
 LOG_LINES = 5000
 RESULT_WORDS = {
     "step_succeeded": ("succeeded", "green"),
