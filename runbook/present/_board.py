@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from runbook.clock import iso, parse_iso
@@ -24,6 +24,7 @@ from runbook.visible import visible
 ACTIVE = ("running", "waiting", "claimed")
 TAIL_SHOWN = 3  # a failed host's last output lines on the board
 BAND = 36  # cells of the ETA band
+ROWS = 30  # active steps listed; more than a screen holds is a count (and costs a draw)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class Board:
     finished: tuple[StepRow, ...]  # the latest to end, newest first
     failures: tuple[Failure, ...]
     counts: tuple[tuple[str, int], ...]
+    more_active: int = 0  # active steps not listed (past ROWS)
 
 
 def _tail(text: str, n: int) -> tuple[str, ...]:
@@ -156,7 +158,8 @@ def board_of(
         )
         for p in state.phases()
     )
-    active = tuple(_row(s, now, last_lines) for s in state.steps.values() if s.status in ACTIVE)
+    busy = [s for s in state.steps.values() if s.status in ACTIVE]
+    active = tuple(_row(s, now, last_lines) for s in busy[:ROWS])
     ended = sorted(
         (s for s in state.steps.values() if s.finished is not None and s.status not in ACTIVE),
         key=lambda s: s.finished or 0.0,
@@ -181,6 +184,7 @@ def board_of(
         finished,
         failures,
         counts,
+        max(0, len(busy) - ROWS),
     )
 
 
@@ -288,50 +292,80 @@ def _bar(done: int, total: int, width: int = 20) -> Text:
     return Text("█" * filled, style="green") + Text("░" * (width - filled), style="dim")
 
 
-def render_phases(board: Board) -> Table:
-    """One row per phase: a bar, done/total, what is not done yet."""
-    table = Table(box=None, show_header=False, pad_edge=False, expand=False)
-    table.add_column("phase", no_wrap=True, overflow="fold")
-    table.add_column("bar", no_wrap=True)
-    table.add_column("n", no_wrap=True, justify="right")
-    table.add_column("extra", overflow="fold")
-    for p in board.phases:
-        table.add_row(p.name, _bar(p.done, p.total), f"{p.done}/{p.total}", p.extra)
-    return table
-
-
-def _mark(row: StepRow, selected: bool) -> Text:
-    colour = {
-        "running": "yellow",
-        "waiting": "magenta",
-        "claimed": "magenta",
-        "succeeded": "green",
-        "skipped": "blue",
-        "failed": "red",
-    }.get(row.status, "")
-    text = Text("▶ " if selected else "  ", style="bold")
-    text.append(row.id, style=f"bold {colour}" if selected else colour)
+def render_phases(board: Board) -> Text:
+    """One line per phase: a bar, done/total, what is not done yet."""
+    name_w = max((cell_len(p.name) for p in board.phases), default=0)
+    count_w = max((len(f"{p.done}/{p.total}") for p in board.phases), default=0)
+    text = Text()
+    for i, p in enumerate(board.phases):
+        if i:
+            text.append("\n")
+        text.append(p.name + " " * (name_w - cell_len(p.name)) + "  ")
+        text.append_text(_bar(p.done, p.total))
+        text.append(f"  {f'{p.done}/{p.total}':>{count_w}}")
+        if p.extra:
+            text.append(f"  {p.extra}", style="yellow" if "failed" not in p.extra else "red")
     return text
 
 
-def render_steps(board: Board, selected: str | None = None) -> Table:
-    """Running and waiting steps, then the latest to end; the step id is never cut."""
-    table = Table(box=None, pad_edge=False, expand=True, show_edge=False)
-    table.add_column("step", no_wrap=False, overflow="fold", ratio=None)
-    table.add_column("hosts", no_wrap=True)
-    table.add_column("elapsed/est", no_wrap=True)
-    table.add_column("last output", no_wrap=True, overflow="ellipsis", ratio=1)
-    for row in (*board.active, *board.finished):
+STATUS_STYLE = {
+    "running": "yellow",
+    "waiting": "magenta",
+    "claimed": "magenta",
+    "succeeded": "green",
+    "skipped": "blue",
+    "failed": "red",
+}
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` in `width` cells, cut with '…' (only the last-output column is ever cut)."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    out, used = [], 0
+    for ch in text:
+        used += cell_len(ch)
+        if used > width - 1:
+            break
+        out.append(ch)
+    return "".join(out) + "…"
+
+
+def render_steps(board: Board, selected: str | None = None, width: int = 100) -> Text:
+    """Running and waiting steps, then the latest to end, as aligned lines of `width`.
+
+    A step id is never cut: one too wide for its column takes a line of its own and its
+    row goes on below it. Only the last output line is shortened to fit.
+    """
+    rows = (*board.active, *board.finished)
+    hosts_w = max([5, *(len(r.where) for r in rows)])
+    took = [f"{format_duration(r.elapsed_s)}/{format_duration(r.estimate_s)}" for r in rows]
+    took_w = max([11, *(len(t) for t in took)])
+    id_w = min(max([4, *(cell_len(r.id) for r in rows)]), max(12, width // 3)) + 2
+    last_w = max(0, width - id_w - hosts_w - took_w - 6)
+    text = Text()
+    text.append(f"{'step':<{id_w}}  {'hosts':<{hosts_w}}  {'elapsed/est':<{took_w}}  ", "bold")
+    text.append("last output", style="bold")
+    for row, spent in zip(rows, took, strict=True):
+        text.append("\n")
+        colour = STATUS_STYLE.get(row.status, "")
+        mine = row.id == selected
+        text.append("▶ " if mine else "  ", style="bold")
+        text.append(row.id, style=f"bold {colour}" if mine else colour)
+        pad = id_w - 2 - cell_len(row.id)
+        if pad < 0:  # too wide: the id alone, the row on the next line
+            text.append("\n")
+            pad = id_w
+        text.append(" " * pad + f"  {row.where:<{hosts_w}}  ")
         late = row.status == "running" and row.estimate_s and row.elapsed_s > row.estimate_s
-        took = f"{format_duration(row.elapsed_s)}/{format_duration(row.estimate_s)}"
+        text.append(f"{spent:<{took_w}}", style="red" if late else "")
         style = "red" if row.status == "failed" else ("dim" if row in board.finished else "")
-        table.add_row(
-            _mark(row, row.id == selected),
-            row.where,
-            Text(took, style="red" if late else ""),
-            Text(visible(row.last), style=style),
-        )
-    return table
+        text.append(f"  {_fit(visible(row.last), last_w)}".rstrip(), style=style)
+        if board.more_active and row is board.active[-1]:
+            text.append(f"\n  … {board.more_active} more running or waiting", style="dim")
+    return text
 
 
 def step_order(board: Board) -> list[str]:

@@ -177,6 +177,10 @@ class RunConsole(App[Text | None]):
 
     def on_mount(self) -> None:
         self.pull()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.board is not None:
+            self._draw_steps(self.board)  # its columns follow the width
         self.set_interval(self.poll_s, self.pull)
 
     # -- the feed -------------------------------------------------------------------------
@@ -208,18 +212,17 @@ class RunConsole(App[Text | None]):
             self.selected_step = order[0] if order else None
         self._put("#header", render_header(board))
         self._put("#eta", render_eta(board))
-        self._draw_steps(board, before)
+        self._draw_steps(board)
         if before is None or before.phases != board.phases:
-            self.query_one("#phases", Static).update(render_phases(board))
+            self._put("#phases", render_phases(board))
         if before is None or before.failures != board.failures:
             failures = self.query_one("#failures", Static)
             failures.set_class(bool(board.failures), "open")
             failures.update(render_failures(board))
 
-    def _draw_steps(self, board: Board, before: Board | None) -> None:
-        same_rows = before is not None and step_order(before) == step_order(board)
-        table = render_steps(board, self.selected_step)
-        self.query_one("#steps", Static).update(table, layout=not same_rows)
+    def _draw_steps(self, board: Board) -> None:
+        width = self.query_one("#steps", Static).content_size.width or self.size.width - 2
+        self._put("#steps", render_steps(board, self.selected_step, max(40, width)))
 
     def _put(self, pane: str, text: Text) -> None:
         """Update a one-text pane: nothing when unchanged, no new layout when as tall."""
@@ -292,7 +295,7 @@ class RunConsole(App[Text | None]):
             return
         at = order.index(self.selected_step) if self.selected_step in order else 0
         self.selected_step = order[max(0, min(len(order) - 1, at + delta))]
-        self._draw_steps(self.board, self.board)
+        self._draw_steps(self.board)
 
     def action_log_page(self, direction: int) -> None:
         log = self.query_one("#log", RichLog)

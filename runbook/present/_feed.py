@@ -22,7 +22,8 @@ from runbook.present._board import Board, board_of
 from runbook.present._plain import describe
 from runbook.visible import visible
 
-REFRESH_S = 0.5  # the board is rebuilt at most this often (real time): what it costs
+REFRESH_S = 1.0  # a board a second (real time) as elapsed times tick, what it costs
+PROMPT_S = 0.1  # sooner when a step starts, waits or fails, but never more often
 LOG_LINES = 5000
 RESULT_WORDS = {
     "step_succeeded": ("succeeded", "green"),
@@ -136,6 +137,7 @@ class Feed:
     _prev_p50: float | None = None
     _p50: float | None = None
     _next_draw: float = 0.0
+    _drawn: float = 0.0
     _ended: bool = False
     _final_state: RunState | None = None
     _state: RunState | None = None  # the engine's, read only once it stopped (done)
@@ -165,7 +167,8 @@ class Feed:
         if line is not None:
             self.note(line)
         if e.type in ("step_started", "manual_waiting", "step_failed", "run_finished"):
-            self._next_draw = 0.0  # shown at the next tick, not a refresh later
+            # Shown at the next tick, not a second later (a burst: one board per PROMPT_S).
+            self._next_draw = min(self._next_draw, self._drawn + PROMPT_S)
 
     def note(self, line: LogLine) -> None:
         """A line of the console's own (what an answer became) into the log."""
@@ -179,6 +182,7 @@ class Feed:
         if real < self._next_draw:
             return
         self._next_draw = real + self.refresh_s
+        self._drawn = real
         board = board_of(state, now, self._last_lines, self._first_p50, self._prev_p50)
         with self._lock:
             self._board = board
