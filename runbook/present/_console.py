@@ -29,7 +29,7 @@ from runbook.present._board import (
 )
 from runbook.present._feed import Ask, Feed, LogLine
 
-POLL_S = 0.25  # how often the screen looks for a new board (it is built at most 2/s)
+POLL_S = 0.5  # how often the screen takes new log lines and boards: a frame costs ~20 ms
 
 
 def render_asks(asks: tuple[Ask, ...], selected: int) -> Text:
@@ -188,9 +188,9 @@ class RunConsole(App[Text | None]):
     def pull(self) -> None:
         """Take what the run committed since the last look, and draw it."""
         update, self._seen = self.feed.take(self._seen)
-        log = self.query_one("#log", RichLog)
-        for line in update.log:
-            log.write(render_log(line))
+        if update.log:  # one write per look: each write is a render and a refresh
+            lines = [render_log(line) for line in update.log]
+            self.query_one("#log", RichLog).write(Text("\n").join(lines))
         if update.asks != self.asks:
             self.asks = update.asks
             self.selected_ask = min(self.selected_ask, max(0, len(self.asks) - 1))

@@ -23,7 +23,7 @@ from runbook.present._plain import describe
 from runbook.visible import visible
 
 REFRESH_S = 1.0  # a board a second (real time) as elapsed times tick, what it costs
-PROMPT_S = 0.1  # sooner when a step starts, waits or fails, but never more often
+PROMPT_S = 0.5  # sooner when a step starts, waits or fails, but never more often
 LOG_LINES = 5000
 RESULT_WORDS = {
     "step_succeeded": ("succeeded", "green"),
