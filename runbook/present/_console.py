@@ -18,8 +18,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, RichLog, Static
 
-from runbook.present._board import (
-    Board,
+from runbook.present._board import Board
+from runbook.present._draw import (
     render_eta,
     render_failures,
     render_header,

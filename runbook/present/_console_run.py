@@ -22,7 +22,8 @@ from rich.console import Console
 from rich.text import Text
 
 from runbook.events import RunState
-from runbook.present._board import board_of, render_final
+from runbook.present._board import board_of
+from runbook.present._draw import render_final
 from runbook.present._feed import Feed
 from runbook.present._summary import render_summary
 

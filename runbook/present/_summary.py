@@ -10,7 +10,8 @@ from rich.text import Text
 
 from runbook.durations import format_duration
 from runbook.events import RunState
-from runbook.present._board import board_of, count_words, render_outcome
+from runbook.present._board import board_of
+from runbook.present._draw import count_words, render_outcome
 from runbook.visible import visible
 
 TAIL_LINES = 5
