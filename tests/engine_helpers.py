@@ -123,15 +123,15 @@ def spawn_tty(
 
 
 def answer_all(child: Any, answers: Sequence[tuple[str, str]]) -> str:
-    """Answer each (prompt pattern, reply) in turn, read to the end, close: all the
-    terminal showed."""
+    """Answer each (pattern on screen, keys) in turn, read to the end, close: all the
+    terminal showed. Keys go as they are ("\r" is Enter)."""
     import pexpect
 
     seen = []
     for prompt, reply in answers:
         child.expect(prompt)
         seen.append(child.before + child.after)
-        child.sendline(reply)
+        child.send(reply)
     child.expect(pexpect.EOF)
     seen.append(child.before)
     child.close()

@@ -149,14 +149,14 @@ def test_no_secret_in_journal_exports_status_or_plain_view(tmp_path: Path) -> No
     _no_secret(r.stdout + r.stderr, "runs")
 
 
-def test_no_secret_in_the_live_view(tmp_path: Path) -> None:
+def test_no_secret_in_the_console(tmp_path: Path) -> None:
     pb = _playbook(tmp_path)
     child = spawn_tty(
         tmp_path, "run", str(pb), dimensions=(60, 200), extra_env=_secret_env(), timeout=60
     )
-    screen = answer_all(child, [("Answer done / skip / fail: ", "done"), ("Note .*: ", "")])
+    screen = answer_all(child, [("waiting for you", "d"), ("note for the journal", "\r")])
     assert "Log in with ***" in screen or "Log in with" in screen
-    _no_secret(screen, "the live view")
+    _no_secret(screen, "the console")
 
 
 def test_no_secret_in_dry_run_or_template_errors(tmp_path: Path) -> None:

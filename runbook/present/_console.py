@@ -14,9 +14,9 @@ from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import Footer, Input, RichLog, Static
 
 from runbook.present._board import Board
 from runbook.present._draw import (
@@ -74,6 +74,39 @@ def render_log(line: LogLine) -> Text:
 def _height(text: Text, width: int) -> int:
     """Lines `text` takes at `width` cells (wrapped)."""
     return sum(max(1, -(-cell_len(line) // width)) for line in text.plain.split("\n"))
+
+
+class NoteScreen(ModalScreen[str | None]):
+    """The answer about to be sent, and a note for the journal: Enter sends, Esc goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "back")]
+    DEFAULT_CSS = """
+    NoteScreen { align: center middle; }
+    NoteScreen > Vertical {
+        width: 90%; max-width: 100; height: auto; border: round $warning; padding: 0 1;
+    }
+    """
+
+    def __init__(self, step: str, word: str, value: str | None) -> None:
+        super().__init__()
+        self.step = step
+        self.word = word
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        what = Text("answer ", style="bold")
+        what.append(self.word + (f" = {self.value}" if self.value is not None else ""), "bold")
+        what.append(f" to {self.step}", style="bold yellow")
+        with Vertical():
+            yield Static(what)
+            yield Static(Text("A note for the journal (optional). Enter: answer · Esc: back"))
+            yield Input(placeholder="note")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
 
 
 class OutputScreen(ModalScreen[None]):
@@ -193,6 +226,7 @@ class RunConsole(App[Text | None]):
             self.query_one("#log", RichLog).write(Text("\n").join(lines))
         if update.asks != self.asks:
             self.asks = update.asks
+            self._settled_elsewhere()
             self.selected_ask = min(self.selected_ask, max(0, len(self.asks) - 1))
             self._draw_asks()
         if update.board is not None and update.board is not self.board:
@@ -234,6 +268,13 @@ class RunConsole(App[Text | None]):
         self._shown[pane] = text
         widget.update(text, layout=last is None or _height(last, width) != _height(text, width))
 
+    def _settled_elsewhere(self) -> None:
+        """The question being answered here was answered elsewhere (or withdrawn)."""
+        screen = self.screen
+        if isinstance(screen, NoteScreen) and all(a.step != screen.step for a in self.asks):
+            screen.dismiss(None)
+            self.notify(f"{screen.step}: settled elsewhere; no answer needed here")
+
     def _draw_asks(self) -> None:
         pane = self.query_one("#asks", Static)
         pane.set_class(bool(self.asks), "open")
@@ -272,6 +313,15 @@ class RunConsole(App[Text | None]):
                 return
 
     def _answer(self, ask: Ask, word: str, value: str | None) -> None:
+        """Ask for a note (Enter answers, Esc goes back): one stray key never answers."""
+
+        def send(note: str | None) -> None:
+            if note is not None and any(a.step == ask.step for a in self.asks):
+                self._send(ask, word, value, note.strip())
+
+        self.push_screen(NoteScreen(ask.step, word, value), send)
+
+    def _send(self, ask: Ask, word: str, value: str | None, note: str) -> None:
         self.feed.answered(ask.step)
         self.asks = tuple(a for a in self.asks if a.step != ask.step)
         self.selected_ask = min(self.selected_ask, max(0, len(self.asks) - 1))
@@ -280,7 +330,7 @@ class RunConsole(App[Text | None]):
         self.query_one("#log", RichLog).write(
             Text(f"you answered {ask.step}: {word}{shown}", style="bold magenta")
         )
-        self.feed.answer(ask.step, word, value)
+        self.feed.answer(ask.step, word, note, value)
 
     def action_next_ask(self) -> None:
         if self.asks:

@@ -24,7 +24,7 @@ from rich.text import Text
 from runbook.events import RunState
 from runbook.present._board import board_of
 from runbook.present._draw import render_final
-from runbook.present._feed import Feed
+from runbook.present._feed import Feed, journaled_note
 from runbook.present._summary import render_summary
 
 if TYPE_CHECKING:
@@ -86,10 +86,8 @@ class ConsoleRun:
 
     def _bind(self, engine: Any) -> Feed:
         self.engine = engine
-        # Until manual steps carry a value of their own, a chosen value is journaled as
-        # the answer's note.
-        self.feed.answer = lambda step, choice, value: engine.answer(
-            step, choice, f"value: {value}" if value is not None else ""
+        self.feed.answer = lambda step, choice, note, value: engine.answer(
+            step, choice, journaled_note(note, value)
         )
         return self.feed
 

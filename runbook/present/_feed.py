@@ -76,6 +76,14 @@ class Update:
     ended: bool
 
 
+def journaled_note(note: str, value: str | None) -> str:
+    """The answer's note as journaled; a value picked from choices is written into it
+    until manual steps carry a value of their own."""
+    if value is None:
+        return note
+    return f"value: {value}" + (f"; {note}" if note else "")
+
+
 def ask_of(question: Any, run_id: str) -> Ask:
     """An engine Question (manual, gate, resume; values when it carries any)."""
     values = tuple(str(v) for v in getattr(question, "values", ()) or ())
@@ -125,7 +133,8 @@ class Feed:
     """Listener and asker for the console (one per run on screen)."""
 
     refresh_s: float = REFRESH_S
-    answer: Callable[[str, str, str | None], None] = lambda step, choice, value: None
+    # (step, choice, note, value): wired by the owner to the engine or the journal
+    answer: Callable[[str, str, str, str | None], None] = lambda step, choice, note, value: None
     run_id: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _board: Board | None = None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runbook.events import RunState
-from runbook.present._feed import Feed, LogLine, asks_of
+from runbook.present._feed import Feed, LogLine, asks_of, journaled_note
 
 if TYPE_CHECKING:
     from runbook.journal import Journal
@@ -33,7 +33,7 @@ class JournalFollower:
         self.operator = operator
         self.feed = feed
         self.state = RunState()
-        self._answers: queue.SimpleQueue[tuple[str, str, str | None]] = queue.SimpleQueue()
+        self._answers: queue.SimpleQueue[tuple[str, str, str, str | None]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="runbook-watch", daemon=True)
 
@@ -44,9 +44,9 @@ class JournalFollower:
         self._stop.set()
         self._thread.join(timeout=5)
 
-    def answer(self, step: str, choice: str, value: str | None) -> None:
+    def answer(self, step: str, choice: str, note: str, value: str | None) -> None:
         """From the screen's thread: journaled on the follower's."""
-        self._answers.put((step, choice, value))
+        self._answers.put((step, choice, note, value))
 
     def _loop(self) -> None:
         from runbook.journal import Journal
@@ -71,14 +71,14 @@ class JournalFollower:
         from runbook.journal import confirm
 
         while not self._answers.empty():
-            step, choice, value = self._answers.get()
+            step, choice, note, value = self._answers.get()
             try:
                 recorded = confirm(
                     journal,
                     self.run_id,
                     step,
                     answer=choice,  # type: ignore[arg-type]
-                    note=f"value: {value}" if value is not None else None,
+                    note=journaled_note(note, value) or None,
                     operator=self.operator,
                     clock=RealClock(),
                 )

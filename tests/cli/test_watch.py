@@ -47,6 +47,8 @@ def test_watch_answers_a_question_with_its_operator_and_leaves_at_the_end(tmp_pa
     child.expect("waiting for you")
     child.expect("runbook confirm")
     child.send("d")
+    child.expect("note for the journal")
+    child.send("called at 3am\r")
     child.expect("summary")
     child.expect("SUCCEEDED")
     child.expect(pexpect.EOF)
@@ -55,6 +57,7 @@ def test_watch_answers_a_question_with_its_operator_and_leaves_at_the_end(tmp_pa
     assert run.wait(timeout=30) == 0
     answer = of_type(events(state), "manual_answered", "call-noc")[0].data
     assert answer["answer"] == "done" and answer["operator"] == "alice"
+    assert answer["note"] == "called at 3am"
 
 
 def test_watch_on_a_finished_run_prints_the_board_and_summary_and_its_exit_code(

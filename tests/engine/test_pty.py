@@ -35,11 +35,11 @@ steps:
 """
 
 
-def _answer(child: pexpect.spawn, choices: str, word: str, note: str) -> None:
-    child.expect(f"Answer {choices}: ")
-    child.sendline(word)
-    child.expect("Note")
-    child.sendline(note)
+def _answer(child: pexpect.spawn, key: str, note: str) -> None:
+    """A key answers the console's selected question; Enter sends it with its note."""
+    child.send(key)
+    child.expect("note for the journal")
+    child.send(note + "\r")
 
 
 def test_step_gate_runs_skips_and_aborts_as_answered(tmp_path: Path) -> None:
@@ -48,11 +48,12 @@ def test_step_gate_runs_skips_and_aborts_as_answered(tmp_path: Path) -> None:
     child = spawn_tty(tmp_path, "run", str(pb), "--step")
     child.expect("next step first")
     child.expect(f"run: echo first >> {out}")  # the operator sees what will run
-    _answer(child, "run / skip / abort", "run", "")
+    child.expect(r"\[r\] run")
+    _answer(child, "r", "")
     child.expect("next step second")
-    _answer(child, "run / skip / abort", "s", "done by hand")
+    _answer(child, "s", "done by hand")
     child.expect("next step third")
-    _answer(child, "run / skip / abort", "abort", "")
+    _answer(child, "a", "")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 1
@@ -100,10 +101,8 @@ def test_resume_asks_at_the_terminal_about_an_uncertain_step(tmp_path: Path) -> 
     child = spawn_tty(tmp_path, "resume", "latest")
     child.expect("interrupted step reload")
     child.expect("`run` was in progress on the control machine")
-    child.expect("Answer rerun / skip / fail: ")
-    child.sendline("skip")
-    child.expect("Note")
-    child.sendline("it reloaded, checked by hand")
+    child.expect(r"\[r\] rerun")
+    _answer(child, "s", "it reloaded, checked by hand")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

@@ -10,7 +10,7 @@ from console_helpers import drive, real_run, screen_text, until
 from engine_helpers import events, of_type, write
 
 from runbook.present._console import RunConsole
-from runbook.present._feed import Feed
+from runbook.present._feed import Feed, journaled_note
 
 FAILING = """
 playbook: failing
@@ -95,6 +95,8 @@ def test_a_question_answered_by_key_while_two_steps_finish(tmp_path: Path) -> No
         during = screen_text(app)
         assert not of_type(events(state), "manual_answered")  # still open
         await pilot.press("d")
+        await until(pilot, lambda: "A note for the journal" in screen_text(app))
+        await pilot.press(*"room A on", "enter")
         await until(pilot, lambda: "next:" in screen_text(app))
         end = screen_text(app)
         await pilot.press("q")
@@ -108,6 +110,7 @@ def test_a_question_answered_by_key_while_two_steps_finish(tmp_path: Path) -> No
     evs = events(state)
     answer = of_type(evs, "manual_answered", "call-noc")[0]
     assert answer.data["answer"] == "done" and answer.data["operator"] == "tester"
+    assert answer.data["note"] == "room A on"
     for step in ("quick", "slower"):
         assert of_type(evs, "step_succeeded", step)[0].seq < answer.seq
     assert "SUCCEEDED" in end
@@ -159,9 +162,9 @@ class ValueQuestion:
 
 
 def test_a_value_is_chosen_from_the_choices_by_its_number() -> None:
-    answers: list[tuple[str, str, str | None]] = []
+    answers: list[tuple[str, str, str, str | None]] = []
     feed = Feed(run_id="20261207-1200-abcd")
-    feed.answer = lambda step, choice, value: answers.append((step, choice, value))
+    feed.answer = lambda step, choice, note, value: answers.append((step, choice, note, value))
     feed.ask(
         ValueQuestion("pick-primary", "Which database is primary?", "", ("db-a", "db-b", "db-c"))
     )
@@ -172,9 +175,12 @@ def test_a_value_is_chosen_from_the_choices_by_its_number() -> None:
         shown = screen_text(app)
         await pilot.press("d")  # a value is asked for: a letter does not answer it
         await pilot.press("2")
+        await until(pilot, lambda: "answer done = db-b to pick-primary" in screen_text(app))
+        await pilot.press("enter")
         await until(pilot, lambda: "pick-primary: done = db-b" in screen_text(app))
         return shown
 
     shown = drive(app, (80, 24), script)
     assert "[1] db-a  [2] db-b  [3] db-c" in shown
-    assert answers == [("pick-primary", "done", "db-b")]
+    assert answers == [("pick-primary", "done", "", "db-b")]
+    assert journaled_note("", "db-b") == "value: db-b"  # as journaled until values land

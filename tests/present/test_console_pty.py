@@ -134,6 +134,8 @@ def test_a_question_answered_with_a_key_while_a_step_runs(tmp_path: Path) -> Non
         child.expect([pexpect.TIMEOUT], timeout=0.1)
     assert out.read_text().split() == ["background"]
     child.send("d")
+    child.expect("note for the journal")
+    child.send("\r")
     child.expect("summary")
     child.expect(pexpect.EOF)
     child.close()
