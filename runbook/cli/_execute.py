@@ -32,14 +32,15 @@ PLAIN = typer.Option(
 
 
 def _show(call: Callable[[Ui], int], plain: bool) -> int:
-    """The console on a terminal; one plain line per event when piped or with --plain."""
+    """The console on a terminal (keys in, screen out); one plain line per event when
+    piped or with --plain."""
     from runbook.app import Ui
 
     s = settings()
-    if sys.stdout.isatty() and not plain and s.verbosity >= 0:
+    if sys.stdout.isatty() and sys.stdin.isatty() and not plain and s.verbosity >= 0:
         from runbook.present import run_console
 
-        return run_console(call, s.state, color=s.color, ask=sys.stdin.isatty())
+        return run_console(call, s.state, color=s.color)
     from runbook.present import PlainListener
 
     def announce(run_id: str) -> None:

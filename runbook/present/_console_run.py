@@ -63,10 +63,10 @@ def print_end(state: RunState, color: bool, *, board: bool = True) -> None:
 class ConsoleRun:
     """One run on a worker thread, feeding a console; the pieces `run_console` joins."""
 
-    def __init__(self, call: Callable[[Ui], int], state_path: Path, *, ask: bool = True) -> None:
+    def __init__(self, call: Callable[[Ui], int], state_path: Path) -> None:
         self.call = call
         self.state_path = state_path
-        self.ask = ask
+        self._stop_reason: str | None = None
         self.feed = Feed()
         self.engine: Any = None
         self.code: int | None = None
@@ -86,6 +86,8 @@ class ConsoleRun:
 
     def _bind(self, engine: Any) -> Feed:
         self.engine = engine
+        if self._stop_reason is not None:
+            engine.request_stop(self._stop_reason)
         self.feed.answer = lambda step, choice, note, value: engine.answer(
             step, choice, journaled_note(note, value)
         )
@@ -97,7 +99,7 @@ class ConsoleRun:
         ui = Ui(
             announce=self._announce,
             listener=self.feed,
-            asker=self._bind if self.ask else None,
+            asker=self._bind,  # also how the console holds the engine, to stop it
             done=self.feed.done,
         )
         try:
@@ -109,7 +111,8 @@ class ConsoleRun:
             self._announced.set()
 
     def stop(self, reason: str = "SIGINT") -> None:
-        """Interrupt the run (journaled, resumable): Ctrl-C, q twice, SIGTERM."""
+        """Interrupt the run (journaled, resumable): Ctrl-C, q twice, SIGINT, SIGTERM."""
+        self._stop_reason = reason
         if self.engine is not None:
             self.engine.request_stop(reason)
 
@@ -138,23 +141,22 @@ class ConsoleRun:
         return self._worker.is_alive()
 
 
-def run_console(
-    call: Callable[[Ui], int], state_path: Path, *, color: bool, ask: bool = True
-) -> int:
+def run_console(call: Callable[[Ui], int], state_path: Path, *, color: bool) -> int:
     """Run `call` (the engine) under the console; returns its exit code."""
-    run = ConsoleRun(call, state_path, ask=ask)
-    if run.start():
-        previous = signal.signal(signal.SIGTERM, lambda *_a: run.stop("SIGTERM"))
-        try:
+    run = ConsoleRun(call, state_path)
+    # Textual reads Ctrl-C as a key; a SIGINT or SIGTERM from elsewhere stops the run the
+    # same way (journaled, resumable), even before the engine exists.
+    previous = {
+        sig: signal.signal(sig, lambda num, _frame: run.stop(signal.Signals(num).name))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        if run.start():
             run.console().run()
-            while run.alive:  # q or Ctrl-C: the engine is stopping
-                run.join(0.2)
-        except KeyboardInterrupt:
-            run.stop()
-        finally:
-            run.join()
-            signal.signal(signal.SIGTERM, previous)
-    run.join()
+        run.join()  # after q or Ctrl-C the engine is still stopping
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if run.error is not None:
         raise run.error
     if run.feed.final_state is not None and run.feed.final_state.run_id:

@@ -7,6 +7,7 @@ import os
 import pty
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -191,3 +192,32 @@ def test_ctrl_c_journals_the_interruption_and_prints_the_resume_command(tmp_path
     assert child.exitstatus == 130
     evs = events(tmp_path / "state.db")
     assert evs[-1].type == "run_interrupted" and evs[-1].data["reason"] == "SIGINT"
+
+
+def test_sigterm_under_the_console_interrupts_the_run_cleanly(tmp_path: Path) -> None:
+    pb = write(
+        tmp_path / "pb.yml",
+        """
+        playbook: long
+        title: Long
+        steps:
+          - id: long
+            title: Long
+            phase: p
+            local: true
+            run: "sleep 60"
+        """,
+    )
+    child = spawn_tty(tmp_path, "run", str(pb))
+    child.expect("long")
+    for _ in range(100):
+        if of_type(events(tmp_path / "state.db"), "host_started"):
+            break
+        child.expect([pexpect.TIMEOUT], timeout=0.1)
+    child.kill(signal.SIGTERM)
+    child.expect("runbook resume")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    evs = events(tmp_path / "state.db")
+    assert evs[-1].type == "run_interrupted" and evs[-1].data["reason"] == "SIGTERM"
