@@ -14,11 +14,11 @@ from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, RichLog, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, RichLog, Static
 
 from runbook.present._board import Board
+from runbook.present._console_screens import NoteScreen, OutputScreen
 from runbook.present._draw import (
     render_eta,
     render_failures,
@@ -52,13 +52,20 @@ def render_asks(asks: tuple[Ask, ...], selected: int) -> Text:
             text.append(f"\n  {line}")
         keys = "  ".join(f"[{w[0]}] {w}" for w in a.answers)
         if a.values:
-            keys += "  " + "  ".join(f"[{n}] {v}" for n, v in enumerate(a.values[:9], 1))
+            keys += "  " + "  ".join(
+                f"[{n}] {v}" + (" (default)" if v == a.default else "")
+                for n, v in enumerate(a.values[:9], 1)
+            )
+        elif a.asks_value:
+            keys += f"  ({a.answers[0]}: then type the {'secret ' if a.secret else ''}value)"
         text.append("\n  keys: ", style="dim")
         text.append(keys if mine else f"{keys}  (Tab: select)", style="bold" if mine else "dim")
         if a.command:
             text.append("\n  or from any terminal: ", style="dim")
             text.append(a.command, style="bold cyan")
             text.append(" [--skip|--fail]", style="cyan")
+            if a.secret:
+                text.append("  (the secret value only here)", style="dim")
     return text
 
 
@@ -74,67 +81,6 @@ def render_log(line: LogLine) -> Text:
 def _height(text: Text, width: int) -> int:
     """Lines `text` takes at `width` cells (wrapped)."""
     return sum(max(1, -(-cell_len(line) // width)) for line in text.plain.split("\n"))
-
-
-class NoteScreen(ModalScreen[str | None]):
-    """The answer about to be sent, and a note for the journal: Enter sends, Esc goes back."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "back")]
-    DEFAULT_CSS = """
-    NoteScreen { align: center middle; }
-    NoteScreen > Vertical {
-        width: 90%; max-width: 100; height: auto; border: round $warning; padding: 0 1;
-    }
-    """
-
-    def __init__(self, step: str, word: str, value: str | None) -> None:
-        super().__init__()
-        self.step = step
-        self.word = word
-        self.value = value
-
-    def compose(self) -> ComposeResult:
-        what = Text("answer ", style="bold")
-        what.append(self.word + (f" = {self.value}" if self.value is not None else ""), "bold")
-        what.append(f" to {self.step}", style="bold yellow")
-        with Vertical():
-            yield Static(what)
-            yield Static(Text("A note for the journal (optional). Enter: answer · Esc: back"))
-            yield Input(placeholder="note")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
-
-    def action_back(self) -> None:
-        self.dismiss(None)
-
-
-class OutputScreen(ModalScreen[None]):
-    """A step's full output, scrollable; Escape or q closes it."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,enter", "dismiss_output", "close")]
-    DEFAULT_CSS = """
-    OutputScreen { align: center middle; }
-    OutputScreen > RichLog { width: 100%; height: 100%; border: round $accent; }
-    """
-
-    def __init__(self, step: str, text: str) -> None:
-        super().__init__()
-        self.step = step
-        self.text = text
-
-    def compose(self) -> ComposeResult:
-        log = RichLog(wrap=True, markup=False, highlight=False, id="output")
-        log.border_title = f"{self.step}: output (Esc to close)"
-        yield log
-
-    def on_mount(self) -> None:
-        log = self.query_one(RichLog)
-        for line in self.text.splitlines() or ["(no output)"]:
-            log.write(Text(line))
-
-    def action_dismiss_output(self) -> None:
-        self.dismiss(None)
 
 
 class RunConsole(App[Text | None]):
@@ -203,7 +149,9 @@ class RunConsole(App[Text | None]):
             yield Static(id="steps")
             yield Static(id="failures")
             yield Static(id="phases")
-        log = RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=5000)
+        log = RichLog(
+            id="log", wrap=True, markup=False, highlight=False, max_lines=5000, min_width=20
+        )
         log.can_focus = False
         yield log
         yield Footer()
@@ -305,28 +253,34 @@ class RunConsole(App[Text | None]):
             event.stop()
             return
         for word in ask.answers:
-            if ask.values and word == ask.answers[0]:
-                continue  # "done" needs a value: a number picks it (skip, fail by letter)
-            if key == word[0]:
-                self._answer(ask, word, None)
-                event.stop()
+            if key != word[0]:
+                continue
+            event.stop()
+            if ask.values and word == ask.answers[0]:  # "done" needs one of the choices
+                if ask.default in ask.values:
+                    self._answer(ask, word, ask.default)
+                else:
+                    self.notify(f"{ask.step}: pick its value by number (1-{len(ask.values)})")
                 return
+            self._answer(ask, word, None)
+            return
 
     def _answer(self, ask: Ask, word: str, value: str | None) -> None:
-        """Ask for a note (Enter answers, Esc goes back): one stray key never answers."""
+        """Ask for a note (and a typed value): Enter answers, Esc goes back, so one stray key
+        never answers."""
 
-        def send(note: str | None) -> None:
-            if note is not None and any(a.step == ask.step for a in self.asks):
-                self._send(ask, word, value, note.strip())
+        def send(got: tuple[str | None, str] | None) -> None:
+            if got is not None and any(a.step == ask.step for a in self.asks):
+                self._send(ask, word, got[0], got[1].strip())
 
-        self.push_screen(NoteScreen(ask.step, word, value), send)
+        self.push_screen(NoteScreen(ask, word, value), send)
 
     def _send(self, ask: Ask, word: str, value: str | None, note: str) -> None:
         self.feed.answered(ask.step)
         self.asks = tuple(a for a in self.asks if a.step != ask.step)
         self.selected_ask = min(self.selected_ask, max(0, len(self.asks) - 1))
         self._draw_asks()
-        shown = f" = {value}" if value is not None else ""
+        shown = "" if value is None else (" = ***" if ask.secret else f" = {value}")
         self.query_one("#log", RichLog).write(
             Text(f"you answered {ask.step}: {word}{shown}", style="bold magenta")
         )

@@ -24,7 +24,7 @@ from rich.text import Text
 from runbook.events import RunState
 from runbook.present._board import board_of
 from runbook.present._draw import render_final
-from runbook.present._feed import Feed, journaled_note
+from runbook.present._feed import Feed
 from runbook.present._summary import render_summary
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class ConsoleRun:
         if self._stop_reason is not None:
             engine.request_stop(self._stop_reason)
         self.feed.answer = lambda step, choice, note, value: engine.answer(
-            step, choice, journaled_note(note, value)
+            step, choice, note, None, value
         )
         return self.feed
 

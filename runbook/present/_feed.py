@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,11 @@ class Ask:
     answers: tuple[str, ...]  # done/skip/fail, run/skip/abort, ...: keyed by first letter
     values: tuple[str, ...] = ()  # a value to pick (keys 1-9): `input` steps with `choices`
     command: str = ""  # the same answer from any terminal; empty: only this terminal
+    asks_value: bool = False  # "done" needs a value (a manual step's `input`)
+    default: str | None = None
+    pattern: str | None = None
+    secret: bool = False  # typed without echo, never journaled
+    prompt: str = "Value"
 
 
 @dataclass(frozen=True)
@@ -76,40 +81,64 @@ class Update:
     ended: bool
 
 
-def journaled_note(note: str, value: str | None) -> str:
-    """The answer's note as journaled; a value picked from choices is written into it
-    until manual steps carry a value of their own."""
-    if value is None:
-        return note
-    return f"value: {value}" + (f"; {note}" if note else "")
+def _ask(
+    step: str,
+    kind: str,
+    title: str,
+    text: str,
+    answers: tuple[str, ...],
+    run_id: str,
+    spec: Mapping[str, Any] | None,
+) -> Ask:
+    """An Ask, with a manual step's `input` (choices, default, pattern, secret) if any."""
+    command = f"runbook confirm {run_id} {step}" if kind == "manual" else ""
+    if spec is None:
+        return Ask(step, kind, title, text, answers, (), command)
+    values = tuple(str(v) for v in spec.get("choices") or ())
+    default = spec.get("default")
+    if not spec.get("secret"):  # a secret is typed only at the engine's own terminal
+        command += " --value " + ("|".join(values) if values else "TEXT")
+    return Ask(
+        step,
+        kind,
+        title,
+        text,
+        answers,
+        values,
+        command,
+        asks_value=True,
+        default=str(default) if default is not None else None,
+        pattern=str(spec["pattern"]) if spec.get("pattern") else None,
+        secret=bool(spec.get("secret")),
+        prompt=str(spec.get("prompt") or "Value"),
+    )
 
 
 def ask_of(question: Any, run_id: str) -> Ask:
-    """An engine Question (manual, gate, resume; values when it carries any)."""
-    values = tuple(str(v) for v in getattr(question, "values", ()) or ())
-    command = f"runbook confirm {run_id} {question.step}" if question.kind == "manual" else ""
-    return Ask(
+    """An engine Question (manual, gate, resume; a manual step's `input`)."""
+    spec = getattr(question, "input", None)
+    return _ask(
         question.step,
         question.kind,
         question.title,
         question.text,
         tuple(question.choices),
-        values,
-        command,
+        run_id,
+        spec if isinstance(spec, Mapping) else None,
     )
 
 
 def asks_of(state: RunState) -> tuple[Ask, ...]:
     """The manual steps waiting in a run read from the journal (`watch`)."""
     return tuple(
-        Ask(
+        _ask(
             s.id,
             "manual",
             s.title,
             s.instructions or "",
             MANUAL_ANSWERS,
-            (),
-            f"runbook confirm {state.run_id} {s.id}",
+            state.run_id,
+            s.input,
         )
         for s in state.with_status("waiting", "claimed")
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runbook.events import RunState
-from runbook.present._feed import Feed, LogLine, asks_of, journaled_note
+from runbook.present._feed import Feed, LogLine, asks_of
 
 if TYPE_CHECKING:
     from runbook.journal import Journal
@@ -78,7 +78,8 @@ class JournalFollower:
                     self.run_id,
                     step,
                     answer=choice,  # type: ignore[arg-type]
-                    note=journaled_note(note, value) or None,
+                    note=note or None,
+                    value=value,
                     operator=self.operator,
                     clock=RealClock(),
                 )

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from console_helpers import drive, real_run, screen_text, until
 from engine_helpers import events, of_type, write
-
-from runbook.present._console import RunConsole
-from runbook.present._feed import Feed, journaled_note
 
 FAILING = """
 playbook: failing
@@ -149,38 +145,49 @@ def _unfolded(text: str) -> str:
     return "".join(inner)
 
 
-@dataclass(frozen=True)
-class ValueQuestion:
-    """A manual step asking for one of its choices (the shape issue 14 gives questions)."""
+CHOICES = """
+playbook: choose
+title: A value picked from its choices
+steps:
+  - id: pick-primary
+    title: Which database is primary?
+    phase: db
+    manual: "Look at both and pick the one with the latest transaction."
+    input:
+      choices: [db-a, db-b, db-c]
+  - id: promote
+    title: Promote it
+    phase: db
+    needs: [pick-primary]
+    local: true
+    run: "echo promoting {{ steps['pick-primary'].value }}"
+"""
 
-    step: str
-    title: str
-    text: str
-    values: tuple[str, ...]
-    kind: str = "manual"
-    choices: tuple[str, ...] = ("done", "skip", "fail")
 
+def test_a_value_is_chosen_from_the_choices_by_its_number(tmp_path: Path) -> None:
+    run = real_run(tmp_path, write(tmp_path / "pb.yml", CHOICES))
+    app = run.console(linger_s=60)
 
-def test_a_value_is_chosen_from_the_choices_by_its_number() -> None:
-    answers: list[tuple[str, str, str, str | None]] = []
-    feed = Feed(run_id="20261207-1200-abcd")
-    feed.answer = lambda step, choice, note, value: answers.append((step, choice, note, value))
-    feed.ask(
-        ValueQuestion("pick-primary", "Which database is primary?", "", ("db-a", "db-b", "db-c"))
-    )
-    app = RunConsole(feed)
-
-    async def script(pilot: Any) -> str:
+    async def script(pilot: Any) -> tuple[str, str]:
         await until(pilot, lambda: "[2] db-b" in screen_text(app))
         shown = screen_text(app)
-        await pilot.press("d")  # a value is asked for: a letter does not answer it
+        await pilot.press("d")  # "done" needs one of the choices: no answer yet
         await pilot.press("2")
         await until(pilot, lambda: "answer done = db-b to pick-primary" in screen_text(app))
-        await pilot.press("enter")
-        await until(pilot, lambda: "pick-primary: done = db-b" in screen_text(app))
-        return shown
+        await pilot.press(*"both checked", "enter")
+        await until(pilot, lambda: "next:" in screen_text(app))
+        end = screen_text(app)
+        await pilot.press("q")
+        return shown, end
 
-    shown = drive(app, (80, 24), script)
+    shown, _end = drive(app, (80, 24), script)
+    run.join()
+    assert run.code == 0
     assert "[1] db-a  [2] db-b  [3] db-c" in shown
-    assert answers == [("pick-primary", "done", "", "db-b")]
-    assert journaled_note("", "db-b") == "value: db-b"  # as journaled until values land
+    command = f"runbook confirm {run.feed.run_id} pick-primary --value db-a|db-b|db-c"
+    assert "".join(command.split()) in "".join(shown.replace("│", " ").split())  # wrapped, whole
+    evs = events(tmp_path / "state.db")
+    answer = of_type(evs, "manual_answered", "pick-primary")[0].data
+    assert (answer["answer"], answer["value"], answer["note"]) == ("done", "db-b", "both checked")
+    output = "".join(e.data["text"] for e in of_type(evs, "host_output", "promote"))
+    assert "promoting db-b" in output
