@@ -23,7 +23,7 @@ from console_scene import scene_feed, scene_output  # noqa: E402
 
 from runbook.events import fold  # noqa: E402
 from runbook.present._console import RunConsole  # noqa: E402
-from runbook.present._summary import render_summary  # noqa: E402
+from runbook.present._console_run import summary_of  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -35,8 +35,8 @@ def _board() -> RunConsole:
 def _end() -> RunConsole:
     feed = scene_feed(ended=True)
     state = feed.final_state or fold([])
-    now = state.last_ts or 0.0
-    return RunConsole(feed, summary_of=lambda: render_summary(state, now), linger_s=3600)
+    end = lambda: summary_of(state, engine_stopped=True)  # noqa: E731
+    return RunConsole(feed, summary_of=end, linger_s=3600)
 
 
 PICTURES = (

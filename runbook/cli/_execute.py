@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from runbook.cli._app import app, settings
+from runbook.cli._complete import complete_run
 
 if TYPE_CHECKING:
     from runbook.app import RunRequest, Ui
@@ -31,7 +32,7 @@ PLAIN = typer.Option(
 )
 
 
-def _show(call: Callable[[Ui], int], plain: bool) -> int:
+def show(call: Callable[[Ui], int], plain: bool) -> int:
     """The console on a terminal (keys in, screen out); one plain line per event when
     piped or with --plain."""
     from runbook.app import Ui
@@ -40,13 +41,16 @@ def _show(call: Callable[[Ui], int], plain: bool) -> int:
     if sys.stdout.isatty() and sys.stdin.isatty() and not plain and s.verbosity >= 0:
         from runbook.present import run_console
 
-        return run_console(call, s.state, color=s.color)
+        return run_console(call, s.state, color=s.color, verbosity=s.verbosity)
     from runbook.present import PlainListener
 
     def announce(run_id: str) -> None:
-        print(f"run {run_id}", flush=True)
+        # The run id first (scripts read it), then where its journal is: another terminal
+        # needs that folder, or --state, to follow the run.
+        print(f"run {run_id}\nstate {s.state.resolve()}", flush=True)
 
-    return call(Ui(announce=announce, listener=PlainListener(verbosity=s.verbosity)))
+    lines = PlainListener(verbosity=s.verbosity)
+    return call(Ui(announce=announce, listener=lines, done=lines.close))
 
 
 def _positive(value: int | None, flag: str) -> None:
@@ -107,7 +111,7 @@ def run_command(
         _dry_run(req)
         return
     state = settings().state
-    raise typer.Exit(_show(lambda ui: session.execute(state, req, ui, mode="live"), plain))
+    raise typer.Exit(show(lambda ui: session.execute(state, req, ui, mode="live"), plain))
 
 
 def _dry_run(req: RunRequest) -> None:
@@ -177,13 +181,16 @@ def rehearse_command(
         interactive=interactive,
     )
     state = settings().state
-    raise typer.Exit(_show(lambda ui: session.execute(state, req, ui, mode="rehearsal"), plain))
+    raise typer.Exit(show(lambda ui: session.execute(state, req, ui, mode="rehearsal"), plain))
 
 
 @app.command("resume")
 def resume_command(
     run: str = typer.Argument(
-        ..., help="Run id, a unique prefix of one, or `latest`.", show_default=False
+        ...,
+        help="Run id, a unique prefix of one, or `latest`.",
+        show_default=False,
+        autocompletion=complete_run,
     ),
     operator: str | None = OPERATOR,
     plain: bool = PLAIN,
@@ -192,13 +199,16 @@ def resume_command(
     from runbook.app import _session as session
 
     state = settings().state
-    raise typer.Exit(_show(lambda ui: session.resume(state, run, ui, operator=operator), plain))
+    raise typer.Exit(show(lambda ui: session.resume(state, run, ui, operator=operator), plain))
 
 
 @app.command("watch")
 def watch_command(
     run: str = typer.Argument(
-        "latest", help="Run id, a unique prefix of one, or `latest`.", show_default=True
+        "latest",
+        help="Run id, a unique prefix of one, or `latest`.",
+        show_default=True,
+        autocompletion=complete_run,
     ),
     operator: str | None = OPERATOR,
 ) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from runbook.cli._app import app, settings
+from runbook.cli._complete import complete_run, complete_step
 
 if TYPE_CHECKING:
     from runbook.journal import Answer, Journal, Recorded
@@ -49,8 +50,10 @@ def _operator(explicit: str | None) -> str:
 
 @app.command("claim")
 def claim_command(
-    run: str = typer.Argument(..., help=RUN_HELP, show_default=False),
-    step: str = typer.Argument(..., help="The waiting manual step.", show_default=False),
+    run: str = typer.Argument(..., help=RUN_HELP, show_default=False, autocompletion=complete_run),
+    step: str = typer.Argument(
+        ..., help="The waiting manual step.", show_default=False, autocompletion=complete_step
+    ),
     operator: str | None = typer.Option(None, "--operator", help=OPERATOR_HELP),
 ) -> None:
     """Take a waiting manual step: its work time starts now, and nobody else is prompted."""
@@ -64,8 +67,10 @@ def claim_command(
 
 @app.command("confirm")
 def confirm_command(
-    run: str = typer.Argument(..., help=RUN_HELP, show_default=False),
-    step: str = typer.Argument(..., help="The manual step to answer.", show_default=False),
+    run: str = typer.Argument(..., help=RUN_HELP, show_default=False, autocompletion=complete_run),
+    step: str = typer.Argument(
+        ..., help="The manual step to answer.", show_default=False, autocompletion=complete_step
+    ),
     skip: bool = typer.Option(False, "--skip", help="Answer 'skip': not needed this time."),
     fail: bool = typer.Option(False, "--fail", help="Answer 'fail': it could not be done."),
     note: str | None = typer.Option(None, "--note", help="Why, or what you saw (journaled)."),
@@ -99,10 +104,15 @@ def confirm_command(
 
 @app.command("retry")
 def retry_command(
-    run: str = typer.Argument(..., help=RUN_HELP, show_default=False),
-    step: str = typer.Argument(..., help="A failed or blocked step.", show_default=False),
+    run: str = typer.Argument(..., help=RUN_HELP, show_default=False, autocompletion=complete_run),
+    step: str = typer.Argument(
+        ..., help="A failed or blocked step.", show_default=False, autocompletion=complete_step
+    ),
     note: str | None = typer.Option(None, "--note", help="Why it should work now (journaled)."),
     operator: str | None = typer.Option(None, "--operator", help=OPERATOR_HELP),
+    resume: bool = typer.Option(
+        False, "--resume", help="When no engine holds the run, resume it now (retry and resume)."
+    ),
 ) -> None:
     """Run a failed step again (for a blocked step: the failed steps blocking it)."""
     from runbook.clock import RealClock
@@ -110,13 +120,39 @@ def retry_command(
 
     with _journal() as j:
         run_id = j.resolve_run_id(run)
-        _report(retry(j, run_id, step, operator=_operator(operator), note=note, clock=RealClock()))
+        asked = j.state(run_id).steps.get(step)
+        if resume and asked is not None and asked.retry_pending and not j.is_engine_live(run_id):
+            # `retry` was typed first, then the hint's `retry --resume`: just resume.
+            if settings().verbosity >= 0:
+                typer.echo(f"step {step} will be retried already; resuming run {run_id} now")
+            recorded = None
+        else:
+            recorded = retry(
+                j, run_id, step, operator=_operator(operator), note=note, clock=RealClock()
+            )
+    if recorded is not None and (recorded.engine_live or not resume):
+        _report(recorded)
+        if not recorded.engine_live and settings().verbosity >= 0:
+            typer.echo(f"(in one command: runbook retry {run_id} {step} --resume)")
+        return
+    if recorded is not None and settings().verbosity >= 0:
+        typer.echo(recorded.message.split("\n", 1)[0] + "; resuming it now")
+    from runbook.app import _session as session
+    from runbook.cli._execute import show
+
+    state = settings().state
+    raise typer.Exit(show(lambda ui: session.resume(state, run_id, ui, operator=operator), False))
 
 
 @app.command("skip")
 def skip_command(
-    run: str = typer.Argument(..., help=RUN_HELP, show_default=False),
-    step: str = typer.Argument(..., help="A failed, blocked or pending step.", show_default=False),
+    run: str = typer.Argument(..., help=RUN_HELP, show_default=False, autocompletion=complete_run),
+    step: str = typer.Argument(
+        ...,
+        help="A failed, blocked or pending step.",
+        show_default=False,
+        autocompletion=complete_step,
+    ),
     note: str = typer.Option(..., "--note", help="Why it is skipped (required, journaled)."),
     operator: str | None = typer.Option(None, "--operator", help=OPERATOR_HELP),
 ) -> None:
@@ -131,8 +167,10 @@ def skip_command(
 
 @app.command("expect")
 def expect_command(
-    run: str = typer.Argument(..., help=RUN_HELP, show_default=False),
-    step: str = typer.Argument(..., help="A running or waiting step.", show_default=False),
+    run: str = typer.Argument(..., help=RUN_HELP, show_default=False, autocompletion=complete_run),
+    step: str = typer.Argument(
+        ..., help="A running or waiting step.", show_default=False, autocompletion=complete_step
+    ),
     duration: str = typer.Argument(
         ..., help="How much longer it takes: 90s, 15m, 1h30m.", show_default=False
     ),
@@ -178,7 +216,13 @@ def runs_command(
         with _journal() as j:
             runs = j.runs()
     if fmt is RunsFormat.text and not runs:
-        typer.echo(f"no runs yet in {settings().state}; start one with: runbook run PLAYBOOK")
+        s = settings()
+        if not s.state.exists():
+            from runbook.cli._state_file import no_journal_text
+
+            typer.echo("no runs yet; " + no_journal_text(s.state, s.searched, s.state_source))
+        else:
+            typer.echo(f"no runs yet in {s.state}; start one with: runbook run PLAYBOOK")
         return
     if fmt is RunsFormat.json:
         typer.echo(json.dumps([asdict(r) for r in runs], indent=2, ensure_ascii=False))
@@ -188,7 +232,7 @@ def runs_command(
 
 @app.command("status")
 def status_command(
-    run: str = typer.Argument("latest", help=RUN_HELP),
+    run: str = typer.Argument("latest", help=RUN_HELP, autocompletion=complete_run),
     fmt: StatusFormat = typer.Option(
         StatusFormat.text, "--format", "-f", help="text for people; json (stable) for scripts."
     ),

@@ -1,4 +1,4 @@
-"""The terminal: the console (Textual), plain lines, status, tables, the summary.
+"""The terminal: the console (Textual), plain lines, status, tables, the summary, logs.
 
 The only importer of rich and Textual; Textual is imported only when a console opens."""
 
@@ -19,12 +19,18 @@ if TYPE_CHECKING:
         Grid as Grid,
         print_out as print_out,
     )
+    from runbook.present._logs import log_lines as log_lines
     from runbook.present._plain import PlainListener as PlainListener
     from runbook.present._status import (
         event_lines as event_lines,
         render_status as render_status,
         runs_text as runs_text,
         status_text as status_text,
+    )
+    from runbook.present._summary import (
+        print_summary as print_summary,
+        render_summary as render_summary,
+        summary_text as summary_text,
     )
     from runbook.present._tables import render_plan as render_plan
 else:  # at run time each name is imported on first use: see runbook/exports.py
@@ -33,7 +39,9 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
         {
             "_grid": ("Column", "Grid", "print_out"),
             "_console_run": ("print_end", "run_console", "watch"),
+            "_logs": ("log_lines",),
             "_plain": ("PlainListener",),
+            "_summary": ("print_summary", "render_summary", "summary_text"),
             "_status": ("event_lines", "render_status", "runs_text", "status_text"),
             "_tables": ("render_plan",),
         },

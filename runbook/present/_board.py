@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from runbook.clock import parse_iso
 from runbook.events import RunState, StepState
+from runbook.report import failure_text
 from runbook.visible import visible
 
 ACTIVE = ("running", "waiting", "claimed")
@@ -105,9 +106,7 @@ def _failure(state: RunState, s: StepState) -> Failure:
     for h in s.host_states.values():
         if h.status != "failed":
             continue
-        why = h.reason or "failed"
-        if h.exit_code is not None:
-            why += f" (exit {h.exit_code})"
+        why = failure_text(h.reason, h.message, h.exit_code)
         hosts.append(HostFailure(h.name or "this machine", why, _tail(h.tail, TAIL_SHOWN)))
     return Failure(s.id, s.reason or "failed", tuple(state.holds_up(s.id)), tuple(hosts))
 

@@ -10,6 +10,9 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.cells import cell_len
+from rich.console import Group, RenderableType
+from rich.markdown import Markdown
+from rich.padding import Padding
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
@@ -28,28 +31,31 @@ from runbook.present._draw import (
     step_order,
 )
 from runbook.present._feed import Ask, Feed, LogLine
+from runbook.visible import visible
 
 POLL_S = 0.5  # how often the screen takes new log lines and boards: a frame costs ~20 ms
 
 
-def render_asks(asks: tuple[Ask, ...], selected: int) -> Text:
+def render_asks(asks: tuple[Ask, ...], selected: int) -> RenderableType:
     """Each open question in full: what to do, its keys, the command for any terminal.
 
     Nothing is cut: Textual wraps the text at the pane's width, and a word wider than the
-    pane (a long step id) is folded onto the next line rather than ended with '…'.
+    pane (a long step id) is folded onto the next line rather than ended with '…'. A manual
+    step's instructions are Markdown, shown as such; a command (--step) stays as written.
     """
-    text = Text()
+    parts: list[RenderableType] = []
     for i, a in enumerate(asks):
-        if text:
-            text.append("\n")
         mine = i == selected
         kind = {"manual": "manual step", "gate": "next step", "resume": "interrupted step"}
-        text.append("▶ " if mine else "  ", style="bold")
-        text.append(f"{kind.get(a.kind, a.kind)} {a.step}", style="bold yellow")
+        head = Text("▶ " if mine else "  ", style="bold")
+        head.append(f"{kind.get(a.kind, a.kind)} {a.step}", style="bold yellow")
         if a.title:
-            text.append(f": {a.title}", style="bold")
-        for line in a.text.strip().splitlines():
-            text.append(f"\n  {line}")
+            head.append(f": {a.title}", style="bold")
+        parts.append(head)
+        if a.kind == "manual" and a.text.strip():
+            parts.append(Padding(Markdown(visible(a.text.strip())), (0, 0, 0, 2)))
+        elif a.text.strip():
+            parts.append(Text("\n".join(f"  {ln}" for ln in visible(a.text).strip().splitlines())))
         keys = "  ".join(f"[{w[0]}] {w}" for w in a.answers)
         if a.values:
             keys += "  " + "  ".join(
@@ -58,15 +64,16 @@ def render_asks(asks: tuple[Ask, ...], selected: int) -> Text:
             )
         elif a.asks_value:
             keys += f"  ({a.answers[0]}: then type the {'secret ' if a.secret else ''}value)"
-        text.append("\n  keys: ", style="dim")
-        text.append(keys if mine else f"{keys}  (Tab: select)", style="bold" if mine else "dim")
+        tail = Text("  keys: ", style="dim")
+        tail.append(keys if mine else f"{keys}  (Tab: select)", style="bold" if mine else "dim")
         if a.command:
-            text.append("\n  or from any terminal: ", style="dim")
-            text.append(a.command, style="bold cyan")
-            text.append(" [--skip|--fail]", style="cyan")
+            tail.append("\n  or from any terminal: ", style="dim")
+            tail.append(a.command, style="bold cyan")
+            tail.append(" [--skip|--fail]", style="cyan")
             if a.secret:
-                text.append("  (the secret value only here)", style="dim")
-    return text
+                tail.append("  (the secret value only here)", style="dim")
+        parts.append(tail)
+    return Group(*parts)
 
 
 def render_log(line: LogLine) -> Text:
@@ -83,7 +90,7 @@ def _height(text: Text, width: int) -> int:
     return sum(max(1, -(-cell_len(line) // width)) for line in text.plain.split("\n"))
 
 
-class RunConsole(App[Text | None]):
+class RunConsole(App[RenderableType | None]):
     """The console of one run: `run`, `resume`, `rehearse` and `watch` draw this."""
 
     TITLE = "runbook"
@@ -115,7 +122,7 @@ class RunConsole(App[Text | None]):
         *,
         stop: Callable[[], None] | None = None,
         output_of: Callable[[str], str] | None = None,
-        summary_of: Callable[[], Text | None] | None = None,
+        summary_of: Callable[[], RenderableType | None] | None = None,
         leave_confirms: bool = True,
         poll_s: float = POLL_S,
         linger_s: float = 0.0,

@@ -18,8 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.text import Text
+from rich.console import Console, RenderableType
 
 from runbook.events import RunState
 from runbook.present._board import board_of
@@ -51,13 +50,20 @@ def step_output(state_path: Path, run_id: str, step: str) -> str:
     return "\n".join(lines)
 
 
-def print_end(state: RunState, color: bool, *, board: bool = True) -> None:
-    """The final board and the summary, on the normal screen."""
-    console = Console(no_color=not color, highlight=False, emoji=False)
+def summary_of(state: RunState, *, engine_stopped: bool) -> RenderableType:
+    """The run's summary (runbook/report/_run_summary.py decides what it says)."""
+    from runbook.report import run_summary
+
     now = state.finished or state.last_ts or time.time()
-    if board:
-        console.print(render_final(board_of(state, now)))
-    console.print(render_summary(state, now))
+    return render_summary(run_summary(state, now, engine_stopped=engine_stopped))
+
+
+def print_end(state: RunState, color: bool, *, engine_stopped: bool = True) -> None:
+    """The final board and the summary, on the normal screen."""
+    console = Console(no_color=not color, highlight=False, emoji=False, soft_wrap=True)
+    now = state.finished or state.last_ts or time.time()
+    console.print(render_final(board_of(state, now)))
+    console.print(summary_of(state, engine_stopped=engine_stopped))
 
 
 class ConsoleRun:
@@ -77,6 +83,9 @@ class ConsoleRun:
     def start(self) -> bool:
         """Start the run; True once it has an id, False if it failed before (self.error)."""
         self._worker.start()
+        # Textual loads while the run checks its input and plans (on the worker).
+        import runbook.present._console  # noqa: F401
+
         self._announced.wait()
         return bool(self.feed.run_id) and self.error is None
 
@@ -116,11 +125,11 @@ class ConsoleRun:
         if self.engine is not None:
             self.engine.request_stop(reason)
 
-    def summary(self) -> Text | None:
+    def summary(self) -> RenderableType | None:
         state = self.feed.final_state
         if state is None or not state.run_id:
             return None
-        return render_summary(state, state.finished or state.last_ts or time.time())
+        return summary_of(state, engine_stopped=True)
 
     def console(self, **options: Any) -> RunConsole:
         from runbook.present._console import RunConsole
@@ -141,9 +150,12 @@ class ConsoleRun:
         return self._worker.is_alive()
 
 
-def run_console(call: Callable[[Ui], int], state_path: Path, *, color: bool) -> int:
+def run_console(
+    call: Callable[[Ui], int], state_path: Path, *, color: bool, verbosity: int = 0
+) -> int:
     """Run `call` (the engine) under the console; returns its exit code."""
     run = ConsoleRun(call, state_path)
+    run.feed.verbose = verbosity > 0
     # Textual reads Ctrl-C as a key; a SIGINT or SIGTERM from elsewhere stops the run the
     # same way (journaled, resumable), even before the engine exists.
     previous = {
@@ -174,13 +186,13 @@ def watch(state_path: Path, run_id: str, operator: str, *, color: bool) -> int:
     if state.is_finished or not sys.stdout.isatty():
         if not state.is_finished:
             state = _follow_plain(state_path, run_id, state)
-        print_end(state, color)
     else:
         state = _watch_console(state_path, run_id, operator)
-        print_end(state, color)
+    # Left on q, the run goes on elsewhere: its summary says "running", not how it ended.
+    print_end(state, color, engine_stopped=False)
     codes = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "aborted": EXIT_FAILED}
     if state.result is None:
-        return EXIT_INTERRUPTED if state.status == "interrupted" else EXIT_OK
+        return EXIT_OK if state.status == "running" else EXIT_INTERRUPTED
     return codes.get(state.result, EXIT_INTERRUPTED)
 
 
@@ -195,6 +207,8 @@ def _follow_plain(state_path: Path, run_id: str, state: RunState) -> RunState:
             for e in journal.events(run_id, after_seq=state.last_seq):
                 state.apply(e)
                 lines.event(e, state)
+            if state.status == "running" and not journal.is_engine_live(run_id):
+                break  # its engine died: nothing more will come (the summary says so)
             time.sleep(0.25)
     return state
 
@@ -211,7 +225,7 @@ def _watch_console(state_path: Path, run_id: str, operator: str) -> RunState:
         RunConsole(
             feed,
             output_of=lambda step: step_output(state_path, run_id, step),
-            summary_of=None,
+            summary_of=lambda: summary_of(follower.state, engine_stopped=False),
         ).run()
     finally:
         follower.stop()

@@ -228,8 +228,6 @@ def count_words(counts: Sequence[tuple[str, int]]) -> str:
 
 
 def render_final(board: Board) -> RenderableType:
-    """The board as it ended, for the normal screen after the console closes."""
-    parts: list[RenderableType] = [render_header(board), render_phases(board)]
-    if board.failures:
-        parts.append(render_failures(board))
-    return Group(*parts)
+    """The board as it ended, for the normal screen above the summary (which names the
+    failures and their output: not said twice)."""
+    return Group(render_header(board), render_phases(board))

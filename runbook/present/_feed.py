@@ -165,6 +165,7 @@ class Feed:
     # (step, choice, note, value): wired by the owner to the engine or the journal
     answer: Callable[[str, str, str, str | None], None] = lambda step, choice, note, value: None
     run_id: str = ""
+    verbose: bool = False  # -v: each command and its output in the log too
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _board: Board | None = None
     _log: deque[LogLine] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
@@ -191,7 +192,15 @@ class Feed:
             lines = [ln for ln in str(e.data.get("text") or "").splitlines() if ln.strip()]
             if lines and e.step:
                 self._last_lines[e.step] = visible(lines[-1][:300])
+            if self.verbose:
+                where = f"{e.step}@{e.host}" if e.host else (e.step or "")
+                for ln in lines:
+                    self.note(LogLine(e.ts[11:19], where, "│", "dim", visible(ln)))
             return
+        if e.type == "host_started" and self.verbose:
+            where = f"{e.step}@{e.host}" if e.host else (e.step or "")
+            text = visible(f"{e.data.get('action')}: {e.data.get('command')}")
+            self.note(LogLine(e.ts[11:19], where, "runs", "cyan", text))
         if e.type == "eta":
             from runbook.clock import parse_iso
 

@@ -1,56 +1,59 @@
-"""The run's summary, left on the normal screen when the console closes.
+"""The summary a run ends with: plain lines for pipes, styled text on a terminal.
 
-Result, counts in words, duration against the RTO, each failed step with its last output
-lines, and the exact next command.
+Both are the same lines (runbook/report/_run_summary.py decides what they say); the
+terminal only adds colour, so a screenshot and a log tell the same story.
 """
 
 from __future__ import annotations
 
+from typing import TextIO
+
+from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
-from runbook.durations import format_duration
-from runbook.events import RunState
-from runbook.present._board import board_of
-from runbook.present._draw import count_words, render_outcome
-from runbook.visible import visible
+from runbook.report import RunSummary
 
-TAIL_LINES = 5
-
-
-def next_command(state: RunState) -> str:
-    """What the operator types next."""
-    run = state.run_id
-    failed = state.with_status("failed")
-    if state.status == "interrupted" or state.result is None:
-        return f"runbook resume {run}"
-    if failed:
-        return f"runbook retry {run} {failed[0].id}"
-    if state.with_status("blocked", "pending"):
-        return f"runbook status {run}"
-    return f"runbook export {run} --format html -o report.html"
+RESULT_STYLE = {
+    "succeeded": "bold green",
+    "failed": "bold red",
+    "aborted": "bold red",
+    "interrupted": "bold yellow",
+    "stopped": "bold yellow",
+    "running": "bold",
+}
+RTO_STYLE = {"met": "green", "missed": "red", "not met yet": "yellow"}
 
 
-def render_summary(state: RunState, now: float) -> Text:
-    """The summary of a run that stopped (or, watched, one that is still going)."""
-    board = board_of(state, now)
-    text = Text("── summary " + "─" * 40 + "\n", style="dim")
-    text.append_text(render_outcome(board))
-    text.append(f"   run {state.run_id}")
-    if state.mode == "rehearsal":
-        text.append(" (rehearsal)")
-    text.append(f"\n{count_words(board.counts)}\n")
-    for s in state.with_status("failed"):
-        text.append(f"✗ {s.id}: {s.reason or 'failed'}\n", style="bold red")
-        for h in s.host_states.values():
-            if h.status != "failed":
-                continue
-            code = f" (exit {h.exit_code})" if h.exit_code is not None else ""
-            took = f" after {format_duration(h.duration_s)}" if h.duration_s else ""
-            where = h.name or "this machine"
-            text.append(f"  {where}: {h.reason or 'failed'}{code}{took}\n", style="red")
-            lines = [ln for ln in h.tail.splitlines() if ln.strip()][-TAIL_LINES:]
-            for line in lines:
-                text.append(f"    │ {visible(line)}\n", style="dim")
-    text.append("next: ", style="bold")
-    text.append(next_command(state))
-    return text
+def summary_text(summary: RunSummary) -> str:
+    """The summary as plain text, one fact a line."""
+    return "".join(line + "\n" for line in summary.lines())
+
+
+def render_summary(summary: RunSummary) -> RenderableType:
+    """The summary, coloured by what it says."""
+    out: list[Text] = []
+    for i, line in enumerate(summary.lines()):
+        style = ""
+        if i == 0:
+            style = RESULT_STYLE.get(summary.result, "bold")
+        elif i == 1:
+            style = RTO_STYLE.get(summary.rto_word or "", "")
+        elif line.lstrip().startswith(("failed:", "|")) or line.startswith("     "):
+            style = "red"
+        elif line.lstrip().startswith(("next:", "or:")):
+            style = "bold" if "next:" in line else ""
+        out.append(Text(line, style=style))
+    return Group(*out)
+
+
+def print_summary(summary: RunSummary, out: TextIO, *, terminal: bool, color: bool) -> None:
+    """Print the summary to `out`: styled on a terminal, plain lines otherwise."""
+    try:
+        if terminal:
+            console = Console(file=out, no_color=not color, highlight=False, soft_wrap=True)
+            console.print(render_summary(summary))
+        else:
+            out.write(summary_text(summary))
+        out.flush()
+    except (BrokenPipeError, ValueError):
+        pass  # a closed pipe (`| head`) has nobody left to tell

@@ -35,6 +35,7 @@ class JournalFollower:
         self.state = RunState()
         self._answers: queue.SimpleQueue[tuple[str, str, str, str | None]] = queue.SimpleQueue()
         self._stop = threading.Event()
+        self._next_live_check = 0.0
         self._thread = threading.Thread(target=self._loop, name="runbook-watch", daemon=True)
 
     def start(self) -> None:
@@ -59,11 +60,19 @@ class JournalFollower:
                     self.feed.event(e, self.state)
                 self.feed.put_asks(asks_of(self.state))
                 now = max(time.time(), self.state.last_ts or 0.0)
-                if self.state.status != "running":
+                if self.state.status != "running" or self._engine_gone(journal):
                     self.feed.end(self.state, self.state.finished or self.state.last_ts or now)
                     return
                 self.feed.tick(self.state, now)
                 self._stop.wait(POLL_S)
+
+    def _engine_gone(self, journal: Journal) -> bool:
+        """The engine that held the run died without journaling an end (every 2 s)."""
+        real = time.monotonic()
+        if real < self._next_live_check:
+            return False
+        self._next_live_check = real + 2.0
+        return not journal.is_engine_live(self.run_id)
 
     def _decide(self, journal: Journal) -> None:
         from runbook.clock import RealClock

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 from console_helpers import drive, real_run, screen_text, until
 from engine_helpers import events, of_type, write
+from rich.console import Console
 
 FAILING = """
 playbook: failing
@@ -71,12 +73,14 @@ def test_a_failing_run_ends_with_the_summary_on_screen(tmp_path: Path) -> None:
     run.join()
     assert run.code == 1
     # The summary: the result, counts in words, the failed step with its output, next.
-    assert "FAILED" in text
+    assert f"== run {run.feed.run_id} failed in " in text
     assert "1 failed" in text and "1 blocked" in text
     assert "mount: wrong fs type" in text
     assert f"runbook retry {run.feed.run_id} mount-volume" in text
-    summary = str(app.return_value)
-    assert "mount: wrong fs type" in summary and "1 failed" in summary
+    # The same summary is what the console hands back to be left on the normal screen.
+    out = io.StringIO()
+    Console(file=out, width=100, no_color=True).print(app.return_value)
+    assert "mount: wrong fs type" in out.getvalue() and "1 failed" in out.getvalue()
 
 
 def test_a_question_answered_by_key_while_two_steps_finish(tmp_path: Path) -> None:
@@ -109,7 +113,7 @@ def test_a_question_answered_by_key_while_two_steps_finish(tmp_path: Path) -> No
     assert answer.data["note"] == "room A on"
     for step in ("quick", "slower"):
         assert of_type(evs, "step_succeeded", step)[0].seq < answer.seq
-    assert "SUCCEEDED" in end
+    assert f"== run {run.feed.run_id} succeeded in " in end
 
 
 def test_the_full_confirm_command_is_on_screen_at_80x24(tmp_path: Path) -> None:

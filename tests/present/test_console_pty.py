@@ -111,16 +111,19 @@ def test_rehearse_on_a_terminal_shows_the_console_then_the_summary(tmp_path: Pat
     pb = write(tmp_path / "pb.yml", REHEARSAL)
     inv = write(tmp_path / "inv.yml", INVENTORY)
     args = ["--state", str(tmp_path / "state.db"), "rehearse", str(pb), "-i", str(inv)]
-    code, raw = _on_pty([*args, "--speed", "25", "--seed", "3"], tmp_path)
+    code, raw = _on_pty([*args, "--speed", "10", "--seed", "3"], tmp_path)
     assert code == 0, _text(raw)
     screen, _, after = raw.partition("\x1b[?1049l")  # the console leaves the alternate screen
     assert "\x1b[?1049h" in screen  # it was full-screen
     assert "mount-volume" in _text(screen) and "REHEARSAL" in _text(screen)
     summary = _text(after)
-    assert "SUCCEEDED" in summary and "RTO 1h00m: met" in summary
-    assert "2 succeeded" in summary
-    run_id = of_type(events(tmp_path / "state.db"), "run_started")[0].run_id
-    assert f"next: runbook export {run_id} --format html" in summary
+    assert f"== rehearsal {run_id(tmp_path)} succeeded in 50s: 2 succeeded" in summary
+    assert "RTO 1h00m: met" in summary
+    assert f"next: runbook export {run_id(tmp_path)} --format html" in summary
+
+
+def run_id(tmp_path: Path) -> str:
+    return of_type(events(tmp_path / "state.db"), "run_started")[0].run_id
 
 
 def test_a_question_answered_with_a_key_while_a_step_runs(tmp_path: Path) -> None:
@@ -137,7 +140,7 @@ def test_a_question_answered_with_a_key_while_a_step_runs(tmp_path: Path) -> Non
     child.send("d")
     child.expect("note for the journal")
     child.send("\r")
-    child.expect("summary")
+    child.expect(r"== (run|rehearsal) \S+ ")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -155,7 +158,7 @@ def test_a_question_answered_elsewhere_leaves_the_console(tmp_path: Path) -> Non
     child.expect("waiting for you")
     r = cli(tmp_path / "state.db", "confirm", "latest", "call-noc", "--operator", "alice")
     assert r.returncode == 0, r.stderr
-    child.expect("summary")
+    child.expect(r"== (run|rehearsal) \S+ ")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -184,7 +187,7 @@ def test_ctrl_c_journals_the_interruption_and_prints_the_resume_command(tmp_path
             break
         child.expect([pexpect.TIMEOUT], timeout=0.1)
     child.sendcontrol("c")  # a key to the console, not a signal: it stops the engine
-    child.expect("summary")
+    child.expect(r"== (run|rehearsal) \S+ ")
     child.expect("next:")
     child.expect("runbook resume")
     child.expect(pexpect.EOF)

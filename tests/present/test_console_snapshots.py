@@ -13,7 +13,7 @@ from console_scene import scene_feed, scene_output
 
 from runbook.events import fold
 from runbook.present._console import RunConsole
-from runbook.present._summary import render_summary
+from runbook.present._console_run import summary_of
 
 SIZES = [(80, 24), (160, 50)]
 
@@ -34,6 +34,5 @@ def test_a_failed_steps_output_on_enter(snap_compare: Any, size: tuple[int, int]
 def test_the_end_of_an_interrupted_run(snap_compare: Any, size: tuple[int, int]) -> None:
     feed = scene_feed(ended=True)
     state = feed.final_state or fold([])
-    now = state.last_ts or 0.0
-    app = RunConsole(feed, summary_of=lambda: render_summary(state, now), linger_s=3600)
+    app = RunConsole(feed, summary_of=lambda: summary_of(state, engine_stopped=True), linger_s=3600)
     assert snap_compare(app, terminal_size=size)
