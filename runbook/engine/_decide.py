@@ -17,7 +17,7 @@ from runbook.engine._values import parse_output, rehearsed_text
 from runbook.errors import InputError
 from runbook.events import RunState
 from runbook.model import Host, Inventory, RunMode, Step
-from runbook.secrets import MASK
+from runbook.secrets import MASK, Redactor
 from runbook.templates import context, evaluate, render_names, render_text, steps_view
 
 CAPTURE_LIMIT = 64 * 1024  # stdout kept per host for steps that are read (docs/journal.md)
@@ -58,6 +58,12 @@ class Decider:
         # Steps whose results others read: their hosts' stdout and value are journaled.
         self.read = frozenset(r for s in steps.values() for r in s.reads)
         self.secrets: dict[tuple[str, str], Any] = {}  # (step, host or "") → secret value
+        self.redactor: Redactor | None = None  # the run's: secret values learnt are masked
+
+    def learn_secret(self, *values: Any) -> None:
+        """Mask these in everything journaled or shown from now on."""
+        if self.redactor is not None:
+            self.redactor.learn(str(v) for v in values if v not in (None, ""))
 
     # -- contexts -------------------------------------------------------------------------
 
@@ -198,6 +204,7 @@ class Decider:
         data["value"] = value
         if step.output is not None and step.output.secret:
             self.secrets[(step.id, host or "")] = value
+            self.learn_secret(stdout.strip(), value)
             data["stdout"] = data["value"] = MASK
         return data, failure
 

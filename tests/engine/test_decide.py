@@ -192,3 +192,68 @@ def test_only_refuses_a_step_that_reads_one_it_leaves_out(tmp_path: Path) -> Non
     _state, r = _run(tmp_path, CAPTURE, "--only", "reader")
     assert r.returncode == 2  # type: ignore[attr-defined]
     assert "step 'reader' reads steps['capture'], which this run skips" in r.stderr  # type: ignore[attr-defined]
+
+
+def test_a_secret_output_is_read_by_the_next_step_and_never_journaled(tmp_path: Path) -> None:
+    text = """
+playbook: secret-output
+title: Secret output
+steps:
+  - id: token
+    local: true
+    run: "printf '%s-%s\\n' s3cr3t t0ken-value"
+    output: {type: text, secret: true}
+  - id: use
+    needs: [token]
+    local: true
+    run: echo {{ steps['token'].value }} >> OUT
+"""
+    state, r = _run(tmp_path, text)
+    assert r.returncode == 0, r.stdout + r.stderr  # type: ignore[attr-defined]
+    assert (tmp_path / "out").read_text() == "s3cr3t-t0ken-value\n"
+    assert "s3cr3t-t0ken-value" not in r.stdout + r.stderr  # type: ignore[attr-defined]
+    exported = cli(state, "export", "latest", "--format", "jsonl")
+    assert exported.returncode == 0
+    for blob in (exported.stdout, state.read_bytes().decode("latin-1")):
+        assert "s3cr3t-t0ken-value" not in blob
+
+
+def test_a_secret_answer_is_asked_again_after_a_resume(tmp_path: Path) -> None:
+    text = """
+playbook: secret-input
+title: Secret input
+steps:
+  - id: password
+    manual: Read the vault's unseal key from the safe.
+    input: {secret: true}
+    example: unseal-k3y-from-safe
+  - id: unseal
+    needs: [password]
+    local: true
+    run: echo {{ steps['password'].value }} > /dev/null
+"""
+    pb = write(tmp_path / "pb.yml", text)
+    state = tmp_path / "state.db"
+    clean = cli(tmp_path / "clean.db", "rehearse", str(pb), "--speed", "max")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    evs = events(tmp_path / "clean.db")
+    answered = next(i for i, e in enumerate(evs, 1) if e.type == "manual_answered")
+    assert evs[answered - 1].data["value"] == "***"
+    # The engine dies once the answer is journaled: the secret was only in its memory.
+    r = cli(
+        state,
+        "rehearse",
+        str(pb),
+        "--speed",
+        "max",
+        extra_env={"RUNBOOK_TEST_KILL_AFTER_EVENT": str(answered)},
+    )
+    assert r.returncode == -9
+    again = cli(state, "resume", "latest")
+    assert again.returncode == 0, again.stdout + again.stderr
+    evs = events(state)
+    asked = [e for e in evs if e.type == "manual_waiting" and e.step == "password"]
+    assert len(asked) == 2  # asked again after the resume
+    started = [e for e in evs if e.type == "host_started" and e.step == "unseal"]
+    assert [e.data["command"] for e in started] == ["echo *** > /dev/null"]
+    assert "unseal-k3y-from-safe" not in state.read_bytes().decode("latin-1")
