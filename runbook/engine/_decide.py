@@ -67,15 +67,17 @@ class Decider:
 
     # -- contexts -------------------------------------------------------------------------
 
-    def view(self, sid: str) -> dict[str, Any] | None:
-        """`steps` for the templates of `sid` (None when it reads no step)."""
+    def view(self, sid: str, strict: bool = False) -> dict[str, Any] | None:
+        """`steps` for the templates of `sid` (None when it reads no step); `strict` for
+        its decisions (templates/_steps.py SkippedStep)."""
         reads = self.steps[sid].reads
         if not reads:
             return None
-        return steps_view(self.state.steps, reads, self.secrets)
+        return steps_view(self.state.steps, reads, self.secrets, strict)
 
-    def context(self, sid: str, host: Host | None = None) -> dict[str, Any]:
-        return context(self.values, host, self.run_id, self.mode, steps=self.view(sid))
+    def context(self, sid: str, host: Host | None = None, strict: bool = False) -> dict[str, Any]:
+        steps = self.view(sid, strict)
+        return context(self.values, host, self.run_id, self.mode, steps=steps)
 
     # -- when -----------------------------------------------------------------------------
 
@@ -84,7 +86,7 @@ class Decider:
         assert step.when is not None
         where = step.field_locations.get("when", step.location)
         try:
-            held = bool(evaluate(step.when, self.context(step.id), where))
+            held = bool(evaluate(step.when, self.context(step.id, strict=True), where))
         except InputError as e:
             raise DecideError(f"`when` could not be evaluated: {_message(e)}") from None
         if not self.simulated:
@@ -119,7 +121,8 @@ class Decider:
         where = step.field_locations.get("hosts", step.location)
         names = set(inv.hosts) | set(inv.groups)
         try:
-            pattern, problems = render_names(step.hosts, self.context(step.id), names, where)
+            ctx = self.context(step.id, strict=True)
+            pattern, problems = render_names(step.hosts, ctx, names, where)
         except InputError as e:
             raise DecideError(f"`hosts` could not be rendered: {_message(e)}") from None
         if problems:

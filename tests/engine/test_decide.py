@@ -257,3 +257,33 @@ steps:
     started = [e for e in evs if e.type == "host_started" and e.step == "unseal"]
     assert [e.data["command"] for e in started] == ["echo *** > /dev/null"]
     assert "unseal-k3y-from-safe" not in state.read_bytes().decode("latin-1")
+
+
+def test_a_decision_must_test_skipped_before_reading_a_skipped_steps_outcome(
+    tmp_path: Path,
+) -> None:
+    text = """
+playbook: skipped-read
+title: Reading a skipped step
+steps:
+  - id: optional
+    when: "false"
+    local: true
+    run: "true"
+  - id: careless
+    needs: [optional]
+    when: "not steps['optional'].ok"
+    local: true
+    run: echo careless >> OUT
+  - id: careful
+    needs: [optional]
+    when: "steps['optional'].skipped or not steps['optional'].ok"
+    local: true
+    run: echo careful >> OUT
+"""
+    state, r = _run(tmp_path, text)
+    assert r.returncode == 1  # type: ignore[attr-defined]
+    assert (tmp_path / "out").read_text() == "careful\n"
+    st = fold(events(state))
+    reason = str(st.steps["careless"].reason)
+    assert "steps['optional'] was skipped: its `ok` means nothing" in reason, reason
