@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from engine_helpers import cli, events, write
+
+from runbook.engine._decide import Decider, NoHosts
+from runbook.load._playbook import load_playbook
+from runbook.load.inventory._load import load_inventory
 
 from runbook.events._fold import fold
 
@@ -287,3 +292,75 @@ steps:
     st = fold(events(state))
     reason = str(st.steps["careless"].reason)
     assert "steps['optional'] was skipped: its `ok` means nothing" in reason, reason
+
+
+HOSTS_PLAYBOOK = """
+playbook: hosts-at-run-time
+title: Hosts decided at run time
+steps:
+  - id: find
+    hosts: galera
+    run: "echo seqno"
+    output: int
+    example: {db-a: 5, db-b: 9, db-c: 7}
+  - id: tell
+    needs: [find]
+    hosts: galera
+    manual: |
+      {% for h in hosts %}{{ h.name }} at {{ h.address }} ({{ h.vars.datadir }})
+      {% endfor %}
+  - id: highest
+    needs: [tell]
+    hosts: "{{ (steps['find'].results | max(attribute='value')).host }}"
+    run: "echo bootstrap"
+  - id: others
+    needs: [highest]
+    hosts: "galera:!{{ (steps['find'].results | max(attribute='value')).host }}"
+    run: "echo join"
+  - id: once
+    needs: [others]
+    hosts: galera
+    run_once: true
+    run: "echo once"
+"""
+
+
+def _started(evs: list, step: str) -> list[str]:  # type: ignore[type-arg]
+    return next(e for e in evs if e.type == "step_started" and e.step == step).data["hosts"]
+
+
+def test_hosts_decided_at_run_time_in_a_rehearsal_with_and_without_limit(
+    tmp_path: Path,
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    inventory = str(root / "inventory" / "databases.yml")
+    pb = write(tmp_path / "pb.yml", HOSTS_PLAYBOOK)
+    state = tmp_path / "state.db"
+    r = cli(state, "rehearse", str(pb), "-i", inventory, "--speed", "max")
+    assert r.returncode == 0, r.stdout + r.stderr
+    evs = events(state)
+    assert _started(evs, "highest") == ["db-b"]
+    assert _started(evs, "others") == ["db-a", "db-c"]
+    assert _started(evs, "once") == ["db-a"]  # run_once: the first in inventory order
+    others = next(e for e in evs if e.type == "step_started" and e.step == "others")
+    assert others.data["pattern"] == "galera:!db-b"
+    told = next(e for e in evs if e.type == "manual_waiting" and e.step == "tell")
+    assert "db-a at 127.0.0.21 (/var/lib/mysql)" in told.data["instructions"]
+    # --limit narrows hosts decided at run time too (rehearse has no --limit: the
+    # decision itself, over this rehearsal's journal, with run's --limit db-a)
+    playbook = load_playbook(pb)
+    steps = {step.id: step for step in playbook.steps}
+    decider = Decider(
+        steps, fold(evs), load_inventory([Path(inventory)]), frozenset({"db-a"}), {}, "r", "live"
+    )
+    assert decider.hosts(steps["others"], ()) == ("galera:!db-b", ("db-a",))
+    with pytest.raises(NoHosts, match="hosts 'db-b' matched no host"):
+        decider.hosts(steps["highest"], ())
+    # plan and dry-run show what is decided at run time for what it is
+    plan = cli(tmp_path / "p.db", "plan", str(pb), "-i", inventory)
+    assert "run time" in plan.stdout
+    assert "Hosts decided at run time: highest" in " ".join(plan.stdout.split())
+    dry = cli(tmp_path / "d.db", "run", str(pb), "-i", inventory, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "hosts decided at run time: galera:!{{" in dry.stdout
+    assert "run_once: the first selected host only" in dry.stdout
