@@ -12,10 +12,9 @@ import pytest
 from engine_helpers import cli, events, write
 
 from runbook.engine._decide import Decider, NoHosts
+from runbook.events._fold import fold
 from runbook.load._playbook import load_playbook
 from runbook.load.inventory._load import load_inventory
-
-from runbook.events._fold import fold
 
 CAPTURE = """
 playbook: values
