@@ -32,17 +32,20 @@ def _ui() -> Ui:
     s = settings()
 
     def announce(run_id: str) -> None:
-        print(f"run {run_id}", flush=True)
+        # The run id first (scripts read it), then where its journal is: another terminal
+        # needs that folder, or --state, to follow the run.
+        print(f"run {run_id}\nstate {s.state.resolve()}", flush=True)
 
     if sys.stdout.isatty() and s.verbosity >= 0:
         from runbook.present import LiveView
 
-        view = LiveView(color=s.color)
+        view = LiveView(color=s.color, verbosity=s.verbosity)
         asker = view.bind if sys.stdin.isatty() else None
         return Ui(announce=announce, listener=view, asker=asker, done=view.close)
     from runbook.present import PlainListener
 
-    return Ui(announce=announce, listener=PlainListener(verbosity=s.verbosity))
+    plain = PlainListener(verbosity=s.verbosity)
+    return Ui(announce=announce, listener=plain, done=plain.close)
 
 
 def _positive(value: int | None, flag: str) -> None:

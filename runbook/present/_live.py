@@ -90,7 +90,13 @@ def render_board(
 
     running = [s for s in state.steps.values() if s.status in ("running", "waiting", "claimed")]
     if running:
-        table = Table(box=None, title_justify="left", pad_edge=False, title="running")
+        # A stopped run's board must not say its steps still run (the last frame stays).
+        title = (
+            "running"
+            if state.status == "running"
+            else f"in flight when the run stopped ({state.status})"
+        )
+        table = Table(box=None, title_justify="left", pad_edge=False, title=title)
         for col in ("step", "hosts", "elapsed / estimate", "last output"):
             table.add_column(col, overflow="ellipsis", no_wrap=True)
         for s in running:
@@ -98,7 +104,7 @@ def render_board(
             took = format_duration(s.elapsed(now))
             done = sum(1 for h in s.host_states.values() if h.status in ("succeeded", "skipped"))
             hosts = f"{done}/{len(s.host_states)}" if s.kind == "remote" else s.kind
-            if s.status in ("waiting", "claimed"):
+            if s.status in ("waiting", "claimed") and state.status == "running":
                 who = f"claimed by {s.claimed_by}" if s.claimed_by else "waiting for an operator"
                 last = f"{who}: runbook confirm {state.run_id} {s.id}"
             else:
@@ -124,9 +130,15 @@ class LiveView:
     """Listener (the board) and Asker (the prompt) for a terminal."""
 
     def __init__(
-        self, color: bool = True, stdin: TextIO | None = None, console: Console | None = None
+        self,
+        color: bool = True,
+        stdin: TextIO | None = None,
+        console: Console | None = None,
+        verbosity: int = 0,
     ) -> None:
         self.console = console or Console(no_color=not color, highlight=False)
+        self.verbosity = verbosity
+        self._prompt_text = ""  # the prompt line on screen, put back after a line printed
         self.stdin = stdin or sys.stdin
         self._live: Live | None = None
         self._lock = threading.RLock()
@@ -146,6 +158,10 @@ class LiveView:
 
     def event(self, e: Event, state: RunState) -> None:
         self._state = state
+        if self.verbosity > 0 and e.type in ("host_started", "host_output"):
+            self._log_verbose(e)
+        if e.type == "host_failed":
+            self._log_failed(e, state)
         if e.type == "host_output":
             lines = [ln for ln in str(e.data.get("text") or "").splitlines() if ln.strip()]
             if lines:
@@ -161,9 +177,45 @@ class LiveView:
 
             text = visible(describe(e) or "")
             style = "red" if e.type == "step_failed" else ""
-            with self._lock:
-                if not self._paused:
-                    self.console.print(Text(f"{e.ts[11:19]} {e.step}: {text}", style=style))
+            self._log(Text(f"{e.ts[11:19]} {e.step}: {text}", style=style))
+
+    def _log(self, line: Text) -> None:
+        """A line above the board; while a prompt is open, above the prompt (put back)."""
+        with self._lock:
+            if self._closed:
+                return
+            if self._paused:
+                self.console.file.write("\r\x1b[K")
+                self.console.print(line)
+                self.console.print(self._prompt_text, end="", markup=False, highlight=False)
+                self.console.file.flush()
+            else:
+                self.console.print(line)
+
+    def _log_verbose(self, e: Event) -> None:
+        """`-v`: each command as it starts, and what it prints."""
+        where = f"{e.step}@{e.host}" if e.host else str(e.step)
+        if e.type == "host_started":
+            text = f"{e.ts[11:19]} {where} {e.data.get('action')}: {e.data.get('command')}"
+            self._log(Text(visible(text), style="dim"))
+            return
+        for line in str(e.data.get("text") or "").splitlines():
+            self._log(Text(visible(f"  {where} | {line}")))
+
+    def _log_failed(self, e: Event, state: RunState) -> None:
+        """A failed host's error, as it fails: what it said and the end of its output."""
+        from runbook.report import host_label
+
+        where = f"{e.step}@{host_label(e.host or '')}"
+        msg = f"{e.data.get('reason')}: {e.data.get('message')}"
+        self._log(Text(visible(f"{e.ts[11:19]} ✗ {where} failed ({msg})"), style="red"))
+        if self.verbosity > 0:
+            return  # its output was shown as it came
+        step = state.steps.get(e.step or "")
+        host = step.host_states.get(e.host or "") if step is not None else None
+        if host is not None:
+            for line in [ln for ln in host.tail.splitlines() if ln.strip()][-5:]:
+                self._log(Text(visible(f"  {where} | {line}"), style="red"))
 
     def tick(self, state: RunState, now: float) -> None:
         real = time.monotonic()
@@ -181,11 +233,28 @@ class LiveView:
                 self._live.update(board, refresh=True)
 
     def close(self) -> None:
+        """The engine stopped: draw the final board (never a stale one), then the summary."""
+        from runbook.present._summary import render_summary
+        from runbook.report import run_summary
+
         with self._lock:
             self._closed = True
+            state = self._state
+            now = state.last_ts if state is not None and state.last_ts is not None else 0.0
+            if self._paused:
+                self.console.print()  # off the open prompt's line
+            if state is not None and state.run_id:
+                board = render_board(state, now, self._lines, self._first_eta)
+                if self._live is not None:
+                    self._live.update(board, refresh=True)
+                else:
+                    self.console.print(board)
             if self._live is not None:
                 self._live.stop()
                 self._live = None
+            if state is not None and state.run_id:
+                self.console.print()
+                self.console.print(render_summary(run_summary(state, now)))
 
     # -- asker ------------------------------------------------------------------------------
 
@@ -239,8 +308,12 @@ class LiveView:
         c.print()
         kind = {"manual": "manual step", "gate": "next step", "resume": "interrupted step"}
         c.print(Text(f"▶ {kind[q.kind]} {q.step}: {q.title}", style="bold yellow"))
-        for line in q.text.splitlines():
-            c.print(f"  {line}", markup=False, highlight=False)
+        if q.text.strip():
+            from rich.markdown import Markdown
+            from rich.padding import Padding
+
+            # A playbook writes its instructions in Markdown; the terminal shows them so.
+            c.print(Padding(Markdown(visible(q.text)), (0, 0, 0, 2)))
         if q.hosts:
             c.print(f"  hosts: {', '.join(q.hosts[:20])}" + (" …" if len(q.hosts) > 20 else ""))
         if q.owner:
@@ -311,7 +384,8 @@ class LiveView:
 
     def _read_line(self, q: Question, prompt: str) -> str | None:
         """A line from the terminal, or None when the question was settled elsewhere."""
-        self.console.print(prompt, end="")
+        self._prompt_text = prompt
+        self.console.print(prompt, end="", markup=False, highlight=False)
         self.console.file.flush()
         while True:
             if q.step in self._withdrawn:

@@ -1,7 +1,10 @@
 """One line per event when stdout is not a terminal (logs, CI, `| tee`).
 
 Lines are flushed as they are written, so a watcher reading the pipe sees each event as
-soon as it is committed, never before.
+soon as it is committed, never before. Every line says what happened in a word
+(succeeded, failed, skipped, blocked ...). As Ansible does, the commands and what they
+print are shown with `-v`; without it a failed host still shows the end of its output,
+the error an operator needs. The run ends with its summary (runbook/present/_summary.py).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any, TextIO
 
 from runbook.durations import format_duration
 from runbook.events import Event, RunState
+from runbook.report import host_label, run_summary
 from runbook.visible import visible
 
 QUIET_TYPES = frozenset({"step_failed", "step_blocked", "manual_waiting", "run_finished"})
@@ -45,26 +49,27 @@ def describe(e: Event) -> str | None:
     if t == "host_started":
         return f"{d.get('action')}: {d.get('command')}"
     if t == "host_succeeded":
-        extra = " (already done: skip_if)" if d.get("skipped") else ""
-        return f"ok in {format_duration(float(d.get('duration_s') or 0))}{extra}"
+        if d.get("skipped"):
+            return "skipped: already done (skip_if)"
+        return f"succeeded in {format_duration(float(d.get('duration_s') or 0))}"
     if t == "host_failed":
-        return f"{d.get('reason')}: {d.get('message')}"
+        return f"failed ({d.get('reason')}): {d.get('message')}"
     if t == "step_succeeded":
-        return f"in {format_duration(float(d.get('duration_s') or 0))}"
+        return f"succeeded in {format_duration(float(d.get('duration_s') or 0))}"
     if t == "step_failed":
         tolerated = " (tolerated: on_failure continue)" if d.get("tolerated") else ""
-        return str(d.get("reason") or "") + tolerated
+        return f"failed: {d.get('reason') or 'no reason given'}{tolerated}"
     if t == "step_retrying":
-        failed = ", ".join(d.get("failed_hosts") or []) or "it"
-        return f"attempt {d.get('attempt')} failed ({failed}); again in {d.get('delay_s')}s"
+        failed = ", ".join(host_label(str(h)) for h in d.get("failed_hosts") or []) or "it"
+        return f"attempt {d.get('attempt')} failed ({failed}); retrying in {d.get('delay_s')}s"
     if t == "step_skipped":
         note = f": {d.get('note')}" if d.get("note") else ""
         who = f" by {d.get('operator')}" if d.get("operator") else ""
         if d.get("reason") == "when":
-            return f"when: {d.get('when')} is false"
-        return f"{d.get('reason')}{who}{note}"
+            return f"skipped: when: {d.get('when')} is false"
+        return f"skipped ({d.get('reason')}){who}{note}"
     if t == "step_blocked":
-        return "by " + ", ".join(d.get("by") or [])
+        return "blocked by " + ", ".join(d.get("by") or [])
     if t == "manual_waiting":
         text = " ".join(str(d.get("instructions") or "").split())
         spec = d.get("input") if isinstance(d.get("input"), dict) else None
@@ -76,13 +81,13 @@ def describe(e: Event) -> str | None:
                 text += f" (default: {spec['default']})"
         return f"{text}  [answer: runbook confirm {e.run_id} {e.step}{value}]"
     if t == "manual_claimed":
-        return f"by {d.get('operator')}"
+        return f"claimed by {d.get('operator')}"
     if t == "manual_answered":
         note = f": {d.get('note')}" if d.get("note") else ""
         value = f" with {d.get('value')}" if d.get("value") is not None else ""
-        return f"{d.get('answer')}{value} by {d.get('operator')}{note}"
+        return f"answered {d.get('answer')}{value} by {d.get('operator')}{note}"
     if t == "operator_retry":
-        return f"by {d.get('operator')}"
+        return f"retry asked by {d.get('operator')}"
     if t == "operator_expect":
         return f"{format_duration(float(d.get('remaining_s') or 0))} more, says {d.get('operator')}"
     if t == "eta":
@@ -118,18 +123,23 @@ def _orphans(killed: list[dict[str, Any]]) -> str:
     return text
 
 
+FAILED_LINES = 10  # of a failed host's output, shown under its host_failed line
+
+
 class PlainListener:
-    """Writes one line per committed event."""
+    """Writes one line per committed event, and the summary when the run ends."""
 
     def __init__(self, out: TextIO | None = None, verbosity: int = 0) -> None:
         self.out = out or sys.stdout
         self.verbosity = verbosity
+        self.state: RunState | None = None
 
     def event(self, e: Event, state: RunState) -> None:
+        self.state = state
         if self.verbosity < 0 and e.type not in QUIET_TYPES:
             return
         if e.type == "host_output":
-            if self.verbosity < 0:
+            if self.verbosity < 1:
                 return
             where = f"{e.step}@{e.host}" if e.host else str(e.step)
             output = str(e.data.get("text") or "")
@@ -138,14 +148,38 @@ class PlainListener:
                 lines.append(f"{_time(e.ts)}   {where} | [... output truncated ...]")
             self._write("\n".join(lines))
             return
+        if e.type == "host_started" and self.verbosity < 1:
+            return
         text = describe(e)
         if text is None:
             return
         subject = f"{e.step}@{e.host}" if e.host else (e.step or "")
         self._write(f"{_time(e.ts)} {e.type:<16} {subject} {text}".rstrip())
+        if e.type == "host_failed" and self.verbosity < 1:
+            self._failed_output(e, state)
+
+    def _failed_output(self, e: Event, state: RunState) -> None:
+        """The end of what a failed host printed: its error, without `-v`."""
+        step = state.steps.get(e.step or "")
+        host = step.host_states.get(e.host or "") if step is not None else None
+        if host is None or not host.tail.strip():
+            return
+        where = f"{e.step}@{e.host}" if e.host else str(e.step)
+        lines = [ln for ln in host.tail.splitlines() if ln.strip()][-FAILED_LINES:]
+        self._write("\n".join(f"{_time(e.ts)}   {where} | {ln}" for ln in lines))
 
     def tick(self, state: RunState, now: float) -> None:
         pass
+
+    def close(self) -> None:
+        """The run is over (or stopped): its summary, the last lines of the output."""
+        from runbook.present._summary import print_summary
+
+        state = self.state
+        if state is None or not state.run_id:
+            return
+        now = state.last_ts if state.last_ts is not None else 0.0
+        print_summary(run_summary(state, now), self.out, terminal=False, color=False)
 
     def _write(self, line: str) -> None:
         if not line:

@@ -10,6 +10,13 @@ from runbook.exports import lazy_exports
 
 if TYPE_CHECKING:
     from runbook.report._jsonl import parse_event as parse_event
+    from runbook.report._run_summary import (
+        FailedHost as FailedHost,
+        FailedStep as FailedStep,
+        RunSummary as RunSummary,
+        host_label as host_label,
+        run_summary as run_summary,
+    )
     from runbook.report._status_md import (
         next_update_at as next_update_at,
         render_status_md as render_status_md,
@@ -19,6 +26,13 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
         __name__,
         {
             "_jsonl": ("parse_event",),
+            "_run_summary": (
+                "FailedHost",
+                "FailedStep",
+                "RunSummary",
+                "host_label",
+                "run_summary",
+            ),
             "_status_md": ("next_update_at", "render_status_md"),
         },
     )

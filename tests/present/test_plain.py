@@ -72,21 +72,54 @@ def lines(events: list[Event], verbosity: int = 0) -> list[str]:
     return out.getvalue().splitlines()
 
 
-def test_one_line_per_event(tmp_path: Path) -> None:
+def test_one_line_per_event_each_with_a_result_word(tmp_path: Path) -> None:
     events = journaled(tmp_path)
     run_id = events[0].run_id
     assert lines(events) == [
         "11:06:40 run_started       restore (live) by ana",
         "11:06:41 step_started     mail attempt 1 on 1 host(s)",
-        "11:06:41 host_started     mail@mx-01 run: postfix start",
-        "11:06:42   mail@mx-01 | ^[[31mred^[[0m",  # caret notation, as `cat -v`
-        "11:06:42   mail@mx-01 | queue ok",
-        "11:06:42   mail@mx-01 | [... output truncated ...]",
-        "11:06:43 host_failed      mail@mx-01 exit: exit 1",
-        "11:06:43 step_failed      mail 1 of 1 host(s) failed",
+        # Without -v, no commands and no output, but a failed host's error is shown.
+        "11:06:43 host_failed      mail@mx-01 failed (exit): exit 1",
+        "11:06:43   mail@mx-01 | ^[[31mred^[[0m",  # caret notation, as `cat -v`
+        "11:06:43   mail@mx-01 | queue ok",
+        "11:06:43 step_failed      mail failed: 1 of 1 host(s) failed",
         "11:06:44 manual_waiting   sign-off Call the NOC  "
         f"[answer: runbook confirm {run_id} sign-off]",
         "11:06:45 run_finished      failed (failed 1, succeeded 3)",  # as journaled: keys sorted
+    ]
+
+
+def test_verbose_shows_the_commands_and_their_output(tmp_path: Path) -> None:
+    events = journaled(tmp_path)
+    assert lines(events, verbosity=1)[2:7] == [
+        "11:06:41 host_started     mail@mx-01 run: postfix start",
+        "11:06:42   mail@mx-01 | ^[[31mred^[[0m",
+        "11:06:42   mail@mx-01 | queue ok",
+        "11:06:42   mail@mx-01 | [... output truncated ...]",
+        "11:06:43 host_failed      mail@mx-01 failed (exit): exit 1",
+    ]
+
+
+def test_the_run_ends_with_its_summary(tmp_path: Path) -> None:
+    events = journaled(tmp_path)
+    run_id = events[0].run_id
+    out = io.StringIO()
+    listener = PlainListener(out)
+    for n, e in enumerate(events, 1):
+        listener.event(e, fold(events[:n]))
+    listener.close()
+    # The summary's facts are the last lines of the output.
+    assert out.getvalue().splitlines()[-10:] == [
+        f"== run {run_id} failed in 5s: 1 failed, 1 waiting for an operator",
+        "   no RTO set",
+        "   failed: mail: 1 of 1 host(s) failed",
+        "     mx-01: exit 1",
+        "       | ^[[31mred^[[0m",
+        "       | queue ok",
+        "   waiting for an operator: sign-off",
+        f"   next: runbook retry {run_id} mail --resume",
+        f"     or: runbook skip {run_id} mail --note TEXT",
+        f"     or: runbook logs {run_id} mail",
     ]
 
 
