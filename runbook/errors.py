@@ -51,6 +51,14 @@ class StateError(RunbookError):
     exit_code = EXIT_INVALID
 
 
+class NoJournal(StateError):
+    """No state database at the path a command was given or found (the CLI says where it looked)."""
+
+    def __init__(self, path: object) -> None:
+        self.path = path
+        super().__init__(f"no journal at {path}; start a run with: runbook run PLAYBOOK")
+
+
 class JournalError(RunbookError):
     """The state database cannot be read or written (damaged, newer version, disk full)."""
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runbook.errors import InputError, JournalError, StateError
+from runbook.errors import InputError, JournalError, NoJournal
 from runbook.events import Event
 from runbook.journal import ChainBreak, find_break
 from runbook.report import parse_event
@@ -74,7 +74,7 @@ def _row_event(row: tuple[Any, ...]) -> Event:
 
 def _connect_ro(db: Path) -> sqlite3.Connection:
     if not db.exists():
-        raise StateError(f"no journal at {db}; start a run with: runbook run PLAYBOOK")
+        raise NoJournal(db)
     try:
         return sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=15.0)
     except sqlite3.Error as err:

@@ -20,11 +20,11 @@ except ImportError:  # pragma: no cover
 
 from runbook.cli import _app as _app_module
 from runbook.cli._app import app
-from runbook.errors import EXIT_FAILED, EXIT_INTERRUPTED, InputError, RunbookError
+from runbook.errors import EXIT_FAILED, EXIT_INTERRUPTED, InputError, NoJournal, RunbookError
 
 # Each command module registers its commands on `app` when imported; `--help` lists them in
 # this order, the order of a restore night: check and plan, run, operate, audit.
-for _module in ("check", "plan", "hosts", "execute", "operate", "audit"):
+for _module in ("check", "plan", "hosts", "execute", "operate", "logs", "audit"):
     importlib.import_module(f"runbook.cli._{_module}")
 
 
@@ -32,6 +32,15 @@ def _print_error(err: RunbookError) -> None:
     color = _app_module.settings().color if _app_module._settings else True
     red = "\x1b[31m" if color and sys.stderr.isatty() else ""
     reset = "\x1b[0m" if red else ""
+    if isinstance(err, NoJournal) and _app_module._settings is not None:
+        from runbook.cli._state_file import no_journal_text
+
+        s = _app_module._settings
+        print(
+            f"{red}error: {no_journal_text(err.path, s.searched, s.state_source)}{reset}",
+            file=sys.stderr,
+        )
+        return
     if isinstance(err, InputError):
         for issue in err.issues:
             print(f"{red}{issue}{reset}", file=sys.stderr)

@@ -31,6 +31,8 @@ class Settings:
     state: Path
     color: bool
     verbosity: int  # -1 quiet, 0 normal, 1 verbose
+    state_source: str | None = None  # "--state" or "RUNBOOK_STATE"; None: looked for
+    searched: tuple[Path, ...] = ()  # the folders looked in for .runbook/state.db
 
 
 _settings: Settings | None = None
@@ -46,9 +48,16 @@ def settings() -> Settings:
 
 def _resolve(state: Path | None, no_color: bool, quiet: bool, verbose: bool) -> Settings:
     env_state = os.environ.get("RUNBOOK_STATE")
-    path = state or (Path(env_state) if env_state else Path(".runbook") / "state.db")
     color = not no_color and "NO_COLOR" not in os.environ
-    return Settings(path, color, -1 if quiet else (1 if verbose else 0))
+    verbosity = -1 if quiet else (1 if verbose else 0)
+    if state is not None:
+        return Settings(state, color, verbosity, "--state")
+    if env_state:
+        return Settings(Path(env_state), color, verbosity, "RUNBOOK_STATE")
+    from runbook.cli._state_file import find_state_file
+
+    path, searched = find_state_file(Path.cwd())
+    return Settings(path, color, verbosity, None, searched)
 
 
 def _version(value: bool) -> None:
@@ -62,7 +71,10 @@ def main_options(
     state: Path | None = typer.Option(
         None,
         "--state",
-        help="State database (default: $RUNBOOK_STATE, else .runbook/state.db here).",
+        help=(
+            "State database (default: $RUNBOOK_STATE, else .runbook/state.db in this "
+            "folder or the nearest parent that has one, else a new one here)."
+        ),
         dir_okay=False,
     ),
     no_color: bool = typer.Option(False, "--no-color", help="No colours (also: NO_COLOR set)."),

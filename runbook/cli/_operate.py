@@ -103,6 +103,9 @@ def retry_command(
     step: str = typer.Argument(..., help="A failed or blocked step.", show_default=False),
     note: str | None = typer.Option(None, "--note", help="Why it should work now (journaled)."),
     operator: str | None = typer.Option(None, "--operator", help=OPERATOR_HELP),
+    resume: bool = typer.Option(
+        False, "--resume", help="When no engine holds the run, resume it now (retry and resume)."
+    ),
 ) -> None:
     """Run a failed step again (for a blocked step: the failed steps blocking it)."""
     from runbook.clock import RealClock
@@ -110,7 +113,20 @@ def retry_command(
 
     with _journal() as j:
         run_id = j.resolve_run_id(run)
-        _report(retry(j, run_id, step, operator=_operator(operator), note=note, clock=RealClock()))
+        recorded = retry(
+            j, run_id, step, operator=_operator(operator), note=note, clock=RealClock()
+        )
+    if recorded.engine_live or not resume:
+        _report(recorded)
+        if not recorded.engine_live and settings().verbosity >= 0:
+            typer.echo(f"(in one command: runbook retry {run_id} {step} --resume)")
+        return
+    if settings().verbosity >= 0:
+        typer.echo(recorded.message.split("\n", 1)[0] + "; resuming it now")
+    from runbook.app import _session as session
+    from runbook.cli._execute import _ui
+
+    raise typer.Exit(session.resume(settings().state, run_id, _ui(), operator=operator))
 
 
 @app.command("skip")
@@ -178,7 +194,13 @@ def runs_command(
         with _journal() as j:
             runs = j.runs()
     if fmt is RunsFormat.text and not runs:
-        typer.echo(f"no runs yet in {settings().state}; start one with: runbook run PLAYBOOK")
+        s = settings()
+        if not s.state.exists():
+            from runbook.cli._state_file import no_journal_text
+
+            typer.echo("no runs yet; " + no_journal_text(s.state, s.searched, s.state_source))
+        else:
+            typer.echo(f"no runs yet in {s.state}; start one with: runbook run PLAYBOOK")
         return
     if fmt is RunsFormat.json:
         typer.echo(json.dumps([asdict(r) for r in runs], indent=2, ensure_ascii=False))

@@ -27,7 +27,7 @@ from runbook.journal._input_value import input_value
 from runbook.journal._store import Journal
 
 Answer = Literal["done", "skip", "fail"]
-RESUME_HINT = "recorded; continue with: runbook resume {run_id}"
+RESUME_HINT = "no engine holds run {run_id}: recorded; continue with: runbook resume {run_id}"
 
 
 @dataclass(frozen=True)

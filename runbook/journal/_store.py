@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from runbook.clock import iso
-from runbook.errors import JournalError, StateError
+from runbook.errors import JournalError, NoJournal, StateError
 from runbook.events import EVENT_TYPES, Event, RunState, fold
 from runbook.journal import _lock as runlock
 from runbook.journal._rows import (
@@ -61,9 +61,7 @@ class Journal:
         self.path = Path(path)
         if not self.path.exists():
             if not create:
-                raise StateError(
-                    f"no journal at {self.path}; start a run with: runbook run PLAYBOOK"
-                )
+                raise NoJournal(self.path)
             self._create_file()
         self._lock = threading.RLock()
         # One connection shared by the engine's threads, serialised by self._lock;

@@ -308,12 +308,15 @@ class LiveView:
         c.print()
         kind = {"manual": "manual step", "gate": "next step", "resume": "interrupted step"}
         c.print(Text(f"▶ {kind[q.kind]} {q.step}: {q.title}", style="bold yellow"))
-        if q.text.strip():
+        if q.kind == "manual" and q.text.strip():
             from rich.markdown import Markdown
             from rich.padding import Padding
 
             # A playbook writes its instructions in Markdown; the terminal shows them so.
             c.print(Padding(Markdown(visible(q.text)), (0, 0, 0, 2)))
+        else:
+            for line in q.text.splitlines():
+                c.print(f"  {line}", markup=False, highlight=False)
         if q.hosts:
             c.print(f"  hosts: {', '.join(q.hosts[:20])}" + (" …" if len(q.hosts) > 20 else ""))
         if q.owner:

@@ -9,6 +9,7 @@ the error an operator needs. The run ends with its summary (runbook/present/_sum
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, TextIO
 
@@ -31,6 +32,18 @@ def _eta(d: Any) -> str:
     rto = f", RTO risk {risk:.0%}" if isinstance(risk, (int, float)) else ""
     at50, at90 = _time(str(d.get("p50", ""))), _time(str(d.get("p90", "")))
     return f"P50 {at50} (+{p50}) P90 {at90} (+{p90}){rto}"
+
+
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_MARKS = re.compile(r"(\*\*|__|`)")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
+
+
+def plain_markdown(text: str) -> str:
+    """Instructions written in Markdown, as plain text for a pipe or a log."""
+    text = _LINK.sub(r"\1 (\2)", text)
+    text = _HEADING.sub("", text)
+    return _MARKS.sub("", text)
 
 
 def describe(e: Event) -> str | None:
@@ -71,7 +84,7 @@ def describe(e: Event) -> str | None:
     if t == "step_blocked":
         return "blocked by " + ", ".join(d.get("by") or [])
     if t == "manual_waiting":
-        text = " ".join(str(d.get("instructions") or "").split())
+        text = " ".join(plain_markdown(str(d.get("instructions") or "")).split())
         spec = d.get("input") if isinstance(d.get("input"), dict) else None
         value = ""
         if spec is not None:

@@ -16,6 +16,7 @@ from runbook.clock import parse_iso
 from runbook.durations import format_duration
 from runbook.events import Event
 from runbook.journal import RunSummary
+from runbook.report import host_label
 from runbook.visible import visible
 
 Line = list[tuple[str, str]]  # (style, text) segments
@@ -80,8 +81,14 @@ def _eta(doc: Mapping[str, Any]) -> Line:
     if doc["finished"]:
         line: Line = [("bold", "finished: "), ("", f"after {format_duration(doc['elapsed_s'])}")]
         if doc["rto_at"]:
+            # "met" only for a run that succeeded in time; one that stopped short has not
+            # met it yet, whatever the clock says (SPEC: never "met" for a failed run).
             late = parse_iso(doc["finished"]) > parse_iso(doc["rto_at"])
-            line.append(("red" if late else "green", f" · {rto} {'missed' if late else 'met'}"))
+            if doc["status"] == "succeeded":
+                word, style = ("missed", "red") if late else ("met", "green")
+            else:
+                word, style = ("missed", "red") if late else ("not met yet", "yellow")
+            line.append((style, f" · {rto} {word}"))
         return line
     if not eta or not eta.get("p50"):
         return [("bold", "ETA: "), ("dim", "no forecast yet"), ("", f" · {rto}" if rto else "")]
@@ -196,7 +203,7 @@ def _more(s: Mapping[str, Any], run_id: str, finished: bool) -> list[Line]:
     for h in s["failed_hosts"][:5]:
         code = f" (exit {h['exit_code']})" if h["exit_code"] is not None else ""
         msg = f": {h['message']}" if h["message"] else ""
-        lines.append([("red", f"      {h['host']}: {h['reason']}{code}{msg}")])
+        lines.append([("red", f"      {host_label(h['host'])}: {h['reason']}{code}{msg}")])
     if len(s["failed_hosts"]) > 5:
         lines.append([("red", f"      … {len(s['failed_hosts']) - 5} more hosts failed")])
     lines.append(

@@ -16,6 +16,7 @@ from typing import Any
 from runbook.clock import parse_iso
 from runbook.durations import format_duration, parse_duration
 from runbook.report._mdtext import code, md, percent
+from runbook.report._run_summary import host_label
 
 DEFAULT_NEXT_S = 1800.0  # a crisis cell expects an update every half hour
 LIST_MAX = 12  # per section; the rest is counted, so a 2,000-step run still pastes
@@ -107,7 +108,7 @@ def _stuck(step: Mapping[str, Any]) -> str:
         detail = md(h.get("reason") or "failed")
         if h.get("exit_code") is not None:
             detail += f" {h['exit_code']}"
-        why.append(f"{md(h.get('host'))} ({detail})")
+        why.append(f"{md(host_label(str(h.get('host') or '')))} ({detail})")
     on = f" on {', '.join(why[:5])}" + (" …" if len(why) > 5 else "") if why else ""
     reason = f": {md(step.get('reason'))}" if step.get("reason") and not why else ""
     holds = step.get("holds_up") or ()

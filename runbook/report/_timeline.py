@@ -25,6 +25,7 @@ from runbook.report._records import (
     StepRecord,
     Timeline,
 )
+from runbook.report._run_summary import host_label
 from runbook.report._views import fill_from_state
 
 __all__ = ["LOCAL", "EtaPoint", "Failure", "HostRecord", "StepRecord", "Timeline", "build_timeline"]
@@ -106,13 +107,21 @@ def _host_entry(
         reason = _text(h.reason) or "error"
         message = str(h.message or "")
         tl.failures.append(
-            Failure(
-                ts, sid, host or None, h.attempt, reason, h.exit_code, message, h.tail, h.tail_cut
+            Failure(  # a local step's host is "": it ran on this machine, not on no host
+                ts,
+                sid,
+                host_label(host),
+                h.attempt,
+                reason,
+                h.exit_code,
+                message,
+                h.tail,
+                h.tail_cut,
             )
         )
         why = reason + (f" {h.exit_code}" if h.exit_code is not None else "")
         msg = f": {message}" if message else ""
-        where = f" on {host}" if host else ""
+        where = f" on {host_label(host)}"
         tl.entries.append(Entry(ts, sid, host or None, "failure", f"failed{where} ({why}){msg}"))
     elif t == "host_key_accepted":
         fp = d.get("fingerprint")
