@@ -5,10 +5,14 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from runbook.cli._app import app, settings
+
+if TYPE_CHECKING:
+    from runbook.forecast import History
 
 PIPE_WIDTH = 120
 
@@ -39,6 +43,11 @@ def plan_command(
         "-f",
         help="table for people; json (stable, sorted) for scripts; dot or mermaid for diagrams.",
     ),
+    no_history: bool = typer.Option(
+        False,
+        "--no-history",
+        help="P50/P90 from the playbook's estimates alone, not refined by earlier runs.",
+    ),
     concurrency: int | None = typer.Option(
         None,
         "--concurrency",
@@ -53,7 +62,8 @@ def plan_command(
 
     Steps without an `estimate` count as 5m and are marked "(default)". The P50/P90 come
     from the same model as a run's live ETA, refined by the playbook's earlier runs in the
-    state file (--state), if any.
+    state file (--state), if any: the table says how many (rehearsals weigh a fifth of a
+    live run each); --no-history leaves them out.
     """
     # Heavy imports here, not at module level: `runbook --help` must start fast.
     from runbook.app import history_at
@@ -61,7 +71,7 @@ def plan_command(
     from runbook.plan import build_plan, to_dot, to_mermaid, write_json
 
     resolved = resolve(playbook, list(inventory or ()))
-    history = history_at(settings().state, resolved.playbook.id)
+    history = None if no_history else history_at(settings().state, resolved.playbook.id)
     plan = build_plan(resolved, concurrency=concurrency, history=history)
     if fmt is PlanFormat.json:
         write_json(plan, sys.stdout)
@@ -72,4 +82,20 @@ def plan_command(
     else:
         from runbook.present import print_out, render_plan
 
-        print_out(render_plan(plan), color=settings().color, pipe_width=PIPE_WIDTH)
+        note = history_note(history, no_history)
+        print_out(render_plan(plan, note), color=settings().color, pipe_width=PIPE_WIDTH)
+
+
+def history_note(history: History | None, no_history: bool) -> str:
+    """Where the planned P50/P90 come from: the estimates, or these earlier runs."""
+    if no_history:
+        return "from the playbook's estimates alone (--no-history)"
+    if history is None or not history.runs:
+        return "from the playbook's estimates alone (no earlier runs in the state file)"
+    n = len(history.runs)
+    m = sum(1 for r in history.runs if r.mode == "rehearsal")
+    rehearsals = f" ({m} rehearsal{'s' if m != 1 else ''}, each weighing less)" if m else ""
+    return (
+        f"refined by {n} earlier run{'s' if n != 1 else ''}{rehearsals}; "
+        "--no-history for the estimates alone"
+    )

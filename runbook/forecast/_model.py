@@ -28,9 +28,13 @@ DEFAULT_SIGMA = 0.8
 MIN_SIGMA = 0.12
 MIN_DURATION_S = 1.0
 # History (empirical Bayes, pooled over the playbook's steps): how much a rehearsal's
-# measurement counts against a live one; before any pooled evidence, half of the plan's
+# measurement counts against a live one. A rehearsal's durations are drawn from the
+# playbook's own estimates (or a durations file someone wrote): they echo the plan more
+# than they measure the night, so five rehearsals weigh as one live run when a live run
+# (or `runbook plan`) learns from them; a rehearsal learns from rehearsals fully.
+# Before any pooled evidence, half of the plan's
 # spread is taken as run-to-run noise and half as the plan being wrong about the step ...
-REHEARSAL_WEIGHT = 0.5
+REHEARSAL_WEIGHT = 0.2
 NOISE_SHARE = 0.5
 # ... held by this many pseudo-observations against what the past runs show:
 NOISE_PRIOR_DOF = 4.0  # degrees of freedom of the noise variance (a step run 3 times has 2)

@@ -12,11 +12,15 @@ from runbook.present._grid import Column, Grid
 CRITICAL_MARK = "◆"
 
 
-def render_plan(plan: Plan) -> list[RenderableType]:
-    """The title, the plan table, its legend and the summary lines, to print in order."""
+def render_plan(plan: Plan, history_note: str | None = None) -> list[RenderableType]:
+    """The title, the plan table, its legend and the summary lines, to print in order.
+
+    `history_note` says where the P50/P90 come from (the earlier runs they learned from).
+    """
     title = Text(f"{plan.playbook}: {plan.title}", style="italic")
     legend = Text(f"{CRITICAL_MARK} on the critical path", style="dim")
-    return [title, Text(""), plan_table(plan), Text(""), legend, Text(""), plan_summary(plan)]
+    summary = plan_summary(plan, history_note)
+    return [title, Text(""), plan_table(plan), Text(""), legend, Text(""), summary]
 
 
 def plan_table(plan: Plan) -> Grid:
@@ -68,7 +72,7 @@ def _hosts_cell(s: PlanStep) -> str:
     return cell
 
 
-def plan_summary(plan: Plan) -> Text:
+def plan_summary(plan: Plan, history_note: str | None = None) -> Text:
     """Totals: steps, waves, hosts; P50/P90 against the RTO; the critical path."""
     out = Text()
     out.append(
@@ -91,6 +95,8 @@ def plan_summary(plan: Plan) -> Text:
         else:
             over = format_duration(plan.p50_s - plan.rto_s)
             out.append(f"likely missed, P50 is {over} over\n", style="red")
+    if history_note:
+        out.append(f"  {history_note}\n", style="dim")
     out.append(f"Critical path ({format_duration(plan.critical_path_s)} at likely estimates): ")
     out.append(" → ".join(plan.critical_path), style="bold")
     if plan.default_estimates:

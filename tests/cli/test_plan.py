@@ -188,3 +188,24 @@ def test_a_missing_playbook_is_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "nope.yml" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_plan_says_what_earlier_runs_refined_it(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    fresh = runbook("--state", state, "plan", FIRST, cwd=tmp_path)
+    assert "from the playbook's estimates alone (no earlier runs in the state file)" in fresh.stdout
+    for seed in ("1", "2"):
+        done = runbook("--state", state, "-q", "rehearse", FIRST, "--seed", seed, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+    learned = runbook("--state", state, "plan", FIRST, cwd=tmp_path)
+    assert (
+        "refined by 2 earlier runs (2 rehearsals, each weighing less); "
+        "--no-history for the estimates alone" in learned.stdout
+    )
+    alone = runbook("--state", state, "plan", FIRST, "--no-history", cwd=tmp_path)
+    assert "from the playbook's estimates alone (--no-history)" in alone.stdout
+
+    def p50(out: str) -> str:
+        return re.search(r"P50 (\S+),", out).group(1)  # type: ignore[union-attr]
+
+    assert p50(alone.stdout) == p50(fresh.stdout) != p50(learned.stdout)

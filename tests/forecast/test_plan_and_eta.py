@@ -61,4 +61,5 @@ def test_the_plan_is_byte_stable_and_learns_from_earlier_runs(tmp_path: Path) ->
                 "--seed", seed)  # fmt: skip
     after = runbook(state, "plan", FIRST, "--format", "json").stdout
     assert runbook(state, "plan", FIRST, "--format", "json").stdout == after
-    assert json.loads(after)["p50_s"] > 1.5 * json.loads(before)["p50_s"]
+    # Rehearsals weigh a fifth of a live run each (forecast/_model.py REHEARSAL_WEIGHT).
+    assert json.loads(after)["p50_s"] > 1.25 * json.loads(before)["p50_s"]
