@@ -56,6 +56,9 @@ pre { background: #102a43; color: #f0f4f8; padding: 10px 12px; border-radius: 6p
 svg { display: block; font-family: inherit; }
 svg .row { fill: #fff; } svg .row.alt { fill: #f8fafc; }
 svg .phase-sep { stroke: #9fb3c8; stroke-width: 1; }
+svg .phase-head { fill: #eef2f7; }
+svg .phase-label { font-size: 11px; font-weight: 600; fill: var(--muted);
+  text-transform: uppercase; letter-spacing: .05em; }
 svg .grid { stroke: #e4e7eb; stroke-width: 1; }
 svg .tick, svg .ytick { font-size: 11px; fill: var(--muted); text-anchor: middle; }
 svg .ytick { text-anchor: end; }
@@ -89,9 +92,22 @@ footer { margin-top: 32px; padding-top: 10px; border-top: 1px solid var(--line);
 """
 
 
+REHEARSAL_COLOR = "#5e35b1"  # a rehearsal's result is never dressed as a real restore's
+
+
 def _badge(status: str) -> str:
     color = STATUS_COLORS.get(status, "#607d8b")
     return f'<span class="badge" style="background:{color}">{esc(status)}</span>'
+
+
+def _run_badge(tl: Timeline) -> str:
+    """The run's result; a rehearsal's says so, in its own colour (nothing was restored)."""
+    if tl.mode != "rehearsal":
+        return _badge(tl.status)
+    return (
+        f'<span class="badge rehearsal" style="background:{REHEARSAL_COLOR}">'
+        f"rehearsal {esc(tl.status)}</span>"
+    )
 
 
 def _dur(seconds: float | None) -> str:
@@ -102,6 +118,8 @@ def render_html(events: Iterable[Event]) -> str:
     """The whole report as one html document."""
     tl = build_timeline(events)
     title = tl.title or tl.playbook or "runbook run"
+    if tl.mode == "rehearsal":
+        title = f"Rehearsal: {title}"
     sections = [
         _header(tl, title),
         _cards(tl),
@@ -116,7 +134,8 @@ def render_html(events: Iterable[Event]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)} — run {esc(tl.run_id)}</title><style>{CSS}</style></head>"
+        f"<title>{esc(title)} — {'rehearsal' if tl.mode == 'rehearsal' else 'run'} "
+        f"{esc(tl.run_id)}</title><style>{CSS}</style></head>"
         f"<body><main>{''.join(sections)}</main></body></html>\n"
     )
 
@@ -125,7 +144,7 @@ def _header(tl: Timeline, title: str) -> str:
     who = f" by {esc(tl.operator)}" if tl.operator else ""
     path = f" · <code>{esc(tl.playbook_path)}</code>" if tl.playbook_path else ""
     return (
-        f"<header><h1>{esc(title)} {_badge(tl.status)}</h1>"
+        f"<header><h1>{esc(title)} {_run_badge(tl)}</h1>"
         f'<div class="sub">Run <code>{esc(tl.run_id)}</code> · playbook '
         f"<b>{esc(tl.playbook)}</b>{path} · {esc(tl.mode)} mode · started "
         f"{esc(utc(tl.started))}{who}</div></header>"
@@ -138,7 +157,7 @@ def _cards(tl: Timeline) -> str:
     last = tl.etas[-1] if tl.etas else None
     plan = f"plan P50 {_dur(tl.plan_p50_s)}" if tl.plan_p50_s is not None else ""
     cards = [
-        ("Result", _badge(tl.status), esc(utc(tl.finished)) if tl.finished else "not finished"),
+        ("Result", _run_badge(tl), esc(utc(tl.finished)) if tl.finished else "not finished"),
         ("Duration", esc(_dur(elapsed(tl))), esc(plan)),
         ("RTO", esc(rto_card(tl)[0]), esc(rto_card(tl)[1])),
         ("Steps", f"{done}/{steps} done", esc(counts_text(tl))),

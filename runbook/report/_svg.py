@@ -17,7 +17,11 @@ WIDTH = 1200
 LABEL_W = 250  # step names on the left of the Gantt
 RIGHT_PAD = 24
 ROW_H = 24
+PHASE_H = 18  # the header row naming a phase above its steps
 AXIS_H = 34
+MIN_BAR_W = 3.0  # a 0-second step still shows
+MIN_FAILED_W = 8.0  # a failed attempt is what a review looks for: never a sliver
+LABEL_GAP = 14.0  # pixels between two labels that would otherwise overlap
 STATUS_COLORS = {
     "succeeded": "#2e7d32",
     "failed": "#c62828",
@@ -73,19 +77,34 @@ def _time_axis(scale: _Scale, y: float, height: float, origin: float) -> list[st
     return out
 
 
-def _marker(scale: _Scale, t: float, y: float, height: float, cls: str, label: str) -> str:
+def _marker(
+    scale: _Scale, t: float, y: float, height: float, cls: str, label: str, label_y: float
+) -> str:
     x = scale(t)
     # Near the right edge the label goes left of the line, so it is never cut off.
     tx, anchor = (x - 4, "end") if x > WIDTH - 110 else (x + 4, "start")
     return (
         f'<line class="{cls}" x1="{x:.1f}" y1="{y:.1f}" x2="{x:.1f}" y2="{y + height:.1f}"/>'
-        f'<text class="{cls}-label" x="{tx:.1f}" y="{y + height - 4:.1f}" '
+        f'<text class="{cls}-label" x="{tx:.1f}" y="{label_y:.1f}" '
         f'text-anchor="{anchor}">{esc(label)}</text>'
     )
 
 
+def spread_labels(ys: list[float], gap: float = LABEL_GAP) -> list[float]:
+    """Label heights moved apart (in order, downwards) so no two are closer than `gap`."""
+    order = sorted(range(len(ys)), key=lambda i: ys[i])
+    out = list(ys)
+    last: float | None = None
+    for i in order:
+        if last is not None and out[i] < last + gap:
+            out[i] = last + gap
+        last = out[i]
+    return out
+
+
 def _bar(x0: float, x1: float, y: float, h: float, cls: str, color: str, tip: str) -> str:
-    w = max(x1 - x0, 2.0)  # a 0-second step still shows
+    least = MIN_FAILED_W if color == STATUS_COLORS["failed"] else MIN_BAR_W
+    w = max(x1 - x0, least)
     return (
         f'<rect class="{cls}" x="{x0:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
         f'fill="{color}" rx="2"><title>{esc(tip)}</title></rect>'
@@ -137,17 +156,27 @@ def gantt(tl: Timeline) -> str:
     if deadline is not None and deadline <= t1 * 1.0 + (t1 - t0) * 0.25:
         t1 = max(t1, deadline)  # show the RTO line when it is near enough to matter
     scale = _Scale(t0, t1 + (t1 - t0) * 0.02, LABEL_W, WIDTH - RIGHT_PAD)
-    height = AXIS_H + ROW_H * len(steps) + 8
+    phases = len({s.phase for s in steps})
+    rows_h = ROW_H * len(steps) + PHASE_H * phases
+    height = AXIS_H + rows_h + 8
     body: list[str] = []
     phase = None
+    y = float(AXIS_H)
     for i, s in enumerate(steps):
-        y = AXIS_H + i * ROW_H
+        if s.phase != phase:
+            # Each phase is a labelled group: a header row names it above its steps.
+            phase = s.phase
+            body.append(
+                f'<g class="phase-group" data-phase="{esc(phase)}">'
+                f'<rect class="phase-head" x="0" y="{y}" width="{WIDTH}" height="{PHASE_H}"/>'
+                f'<line class="phase-sep" x1="0" y1="{y}" x2="{WIDTH}" y2="{y}"/>'
+                f'<text class="phase-label" x="8" y="{y + 13}">{esc(phase or "no phase")}'
+                "</text></g>"
+            )
+            y += PHASE_H
         stripe = ' class="row alt"' if i % 2 else ' class="row"'
         body.append(f'<g class="gantt-row" data-step="{esc(s.id)}" data-status="{esc(s.status)}">')
         body.append(f'<rect{stripe} x="0" y="{y}" width="{WIDTH}" height="{ROW_H}"/>')
-        if s.phase != phase:
-            phase = s.phase
-            body.append(f'<line class="phase-sep" x1="0" y1="{y}" x2="{WIDTH}" y2="{y}"/>')
         label = s.id if len(s.id) <= 30 else s.id[:29] + "…"
         body.append(
             f'<text class="step-label" x="8" y="{y + 16}">{esc(label)}<title>'
@@ -183,12 +212,15 @@ def gantt(tl: Timeline) -> str:
                 )
             )
         body.append("</g>")
-    grid = _time_axis(scale, AXIS_H, ROW_H * len(steps), t0)
+        y += ROW_H
+    grid = _time_axis(scale, AXIS_H, rows_h, t0)
     marks = []
+    # "finished" at the foot of the chart, "RTO" at its head: never on top of each other.
+    bottom = AXIS_H + rows_h - 4
     if tl.finished is not None:
-        marks.append(_marker(scale, tl.finished, AXIS_H, ROW_H * len(steps), "finish", "finished"))
+        marks.append(_marker(scale, tl.finished, AXIS_H, rows_h, "finish", "finished", bottom))
     if deadline is not None and deadline <= scale.t1:
-        marks.append(_marker(scale, deadline, AXIS_H, ROW_H * len(steps), "rto", "RTO"))
+        marks.append(_marker(scale, deadline, AXIS_H, rows_h, "rto", "RTO", AXIS_H + 12))
     return (
         f'<svg class="gantt" role="img" aria-label="Gantt chart: plan against actual, '
         f'one row per step" viewBox="0 0 {WIDTH} {height}" width="100%" '
@@ -257,16 +289,21 @@ def eta_chart(tl: Timeline) -> str:
             f"<title>{esc(_clock(p.ts))}: P50 {esc(_clock(p.p50))}, P90 {esc(_clock(p.p90))}"
             f"{esc(risk)}</title></circle>"
         )
-    for mark, cls, label in (
-        (tl.rto_deadline, "rto", "RTO deadline"),
-        (tl.finished, "finish", "actual finish"),
-    ):
-        if mark is not None:
-            out.append(
-                f'<line class="{cls}" x1="{left}" y1="{y(mark):.1f}" x2="{xs(x_end):.1f}" '
-                f'y2="{y(mark):.1f}"/><text class="{cls}-label" x="{xs(x_end) + 6:.1f}" '
-                f'y="{y(mark) + 4:.1f}">{esc(label)} {_clock(mark)}</text>'
-            )
+    lines = [
+        (mark, cls, label)
+        for mark, cls, label in (
+            (tl.rto_deadline, "rto", "RTO deadline"),
+            (tl.finished, "finish", "actual finish"),
+        )
+        if mark is not None
+    ]
+    label_ys = spread_labels([y(mark) + 4 for mark, _, _ in lines])  # close times: apart
+    for (mark, cls, label), ly in zip(lines, label_ys, strict=True):
+        out.append(
+            f'<line class="{cls}" x1="{left}" y1="{y(mark):.1f}" x2="{xs(x_end):.1f}" '
+            f'y2="{y(mark):.1f}"/><text class="{cls}-label" x="{xs(x_end) + 6:.1f}" '
+            f'y="{ly:.1f}">{esc(label)} {_clock(mark)}</text>'
+        )
     out.append(
         f'<text class="axis-title" x="{left}" y="{h - 8}">forecast made at (UTC) →</text>'
         f'<text class="axis-title" x="12" y="14">forecast finish (UTC) ↓</text>'

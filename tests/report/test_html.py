@@ -9,11 +9,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from audit_helpers import RUN_ID, T0, MemoryChain, journal_restore, memory_restore, record_restore
 
+from runbook.clock import parse_iso
 from runbook.report._html import render_html
+from runbook.report._svg import LABEL_GAP, MIN_FAILED_W, spread_labels
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "playbooks" / "datacenter-restore.yml"
@@ -186,3 +189,61 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert data.startswith(b"\x89PNG") and len(data) > 20_000
     if os.environ.get("RUNBOOK_UPDATE_SCREENSHOT"):  # refresh docs/report.png on purpose
         shutil.copyfile(shot, ROOT / "docs" / "report.png")
+
+
+def _rewritten(events: list[Any], **started: Any) -> list[Any]:
+    """The same scenario with `run_started` changed (the chain re-made, as the journal would)."""
+    chain = MemoryChain()
+    for e in events:
+        data = {**e.data, **started} if e.type == "run_started" else e.data
+        chain.append(e.run_id, e.type, ts=parse_iso(e.ts), step=e.step, host=e.host, data=data)
+    return chain.events
+
+
+def _as_rehearsal(events: list[Any]) -> list[Any]:
+    return _rewritten(events, mode="rehearsal")
+
+
+def test_a_rehearsal_is_marked_in_the_title_and_the_badge() -> None:
+    live = render_html(memory_restore())
+    rehearsal = render_html(_as_rehearsal(memory_restore()))
+    assert "<h1>Rehearsal: " in rehearsal and "— rehearsal " in rehearsal
+    assert '<span class="badge rehearsal" style="background:#5e35b1">rehearsal succeeded' in (
+        rehearsal
+    )
+    assert "Rehearsal" not in live and "badge rehearsal" not in live
+    assert '<span class="badge" style="background:#2e7d32">succeeded</span>' in live
+
+
+def test_phase_groups_are_labelled_and_a_failed_attempt_is_never_a_sliver() -> None:
+    html = render_html(memory_restore())
+    groups = re.findall(r'data-phase="([^"]+)".*?class="phase-label"[^>]*>([^<]+)<', html)
+    assert [name for name, _ in groups] == [label for _, label in groups]
+    assert [name for name, _ in groups] == [
+        "power",
+        "network",
+        "storage",
+        "directory",
+        "messaging",
+        "applications",
+    ]
+    mail = html.split('data-step="mail"', 1)[1].split("</g>", 1)[0]
+    failed = re.search(r'width="([\d.]+)" height="[\d.]+" fill="#c62828"', mail)
+    assert failed is not None and float(failed.group(1)) >= MIN_FAILED_W
+
+
+def test_labels_that_would_overlap_are_moved_apart() -> None:
+    assert spread_labels([100.0, 104.0, 300.0]) == [100.0, 114.0, 300.0]
+    assert spread_labels([104.0, 100.0]) == [114.0, 100.0]
+    # An RTO a minute after the finish: the lines almost touch, their labels do not.
+    events = memory_restore()
+    took = parse_iso(events[-1].ts) - parse_iso(events[0].ts)
+    html = render_html(_rewritten(events, rto_s=took + 60))
+    for chart in ('class="gantt"', 'class="eta-chart"'):
+        svg = html.split(chart, 1)[1].split("</svg>", 1)[0]
+        ys = {
+            cls: float(y)
+            for cls, y in re.findall(r'class="(rto|finish)-label" x="[\d.]+" y="([\d.]+)"', svg)
+        }
+        assert set(ys) == {"rto", "finish"}, chart
+        assert abs(ys["rto"] - ys["finish"]) >= LABEL_GAP, chart
