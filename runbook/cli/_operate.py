@@ -113,15 +113,22 @@ def retry_command(
 
     with _journal() as j:
         run_id = j.resolve_run_id(run)
-        recorded = retry(
-            j, run_id, step, operator=_operator(operator), note=note, clock=RealClock()
-        )
-    if recorded.engine_live or not resume:
+        asked = j.state(run_id).steps.get(step)
+        if resume and asked is not None and asked.retry_pending and not j.is_engine_live(run_id):
+            # `retry` was typed first, then the hint's `retry --resume`: just resume.
+            if settings().verbosity >= 0:
+                typer.echo(f"step {step} will be retried already; resuming run {run_id} now")
+            recorded = None
+        else:
+            recorded = retry(
+                j, run_id, step, operator=_operator(operator), note=note, clock=RealClock()
+            )
+    if recorded is not None and (recorded.engine_live or not resume):
         _report(recorded)
         if not recorded.engine_live and settings().verbosity >= 0:
             typer.echo(f"(in one command: runbook retry {run_id} {step} --resume)")
         return
-    if settings().verbosity >= 0:
+    if recorded is not None and settings().verbosity >= 0:
         typer.echo(recorded.message.split("\n", 1)[0] + "; resuming it now")
     from runbook.app import _session as session
     from runbook.cli._execute import _ui

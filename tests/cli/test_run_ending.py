@@ -1,0 +1,215 @@
+"""How a run ends and how it is found again, as a user sees it: real `runbook` processes.
+
+Every run, resume and rehearsal ends with its summary (the last lines of a piped run);
+a second terminal in a subfolder finds the same journal; `logs` reads what steps printed;
+`retry --resume` is one command.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from engine_helpers import write
+
+FAILING = """
+playbook: ending
+title: A run that fails
+rto: 1h
+steps:
+  - id: prepare
+    local: true
+    run: echo preparing
+    estimate: 1s
+  - id: break
+    needs: [prepare]
+    local: true
+    run: "test -f FIXED || { echo about to fail; echo the disk is full >&2; exit 3; }"
+    estimate: 1s
+  - id: after
+    needs: [break]
+    local: true
+    run: echo after
+    estimate: 1s
+  - id: side
+    local: true
+    run: echo side
+    estimate: 1s
+"""
+
+SLOW = """
+playbook: slow
+rto: 1h
+steps:
+  - id: wait
+    local: true
+    run: "echo started; sleep 60"
+    estimate: 1m
+"""
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("RUNBOOK_STATE", "NO_COLOR")}
+    env.update({"NO_COLOR": "1", "RUNBOOK_OPERATOR": "tester"})
+    return env
+
+
+def runbook(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`runbook ARGS` in `cwd`, no --state: the state file is found as a user's would be."""
+    return subprocess.run(
+        [sys.executable, "-m", "runbook", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def _failing(tmp_path: Path) -> tuple[Path, Path]:
+    project = tmp_path / "project"
+    project.mkdir()
+    fixed = tmp_path / "fixed"
+    return write(project / "pb.yml", FAILING.replace("FIXED", str(fixed))), fixed
+
+
+def test_a_failing_piped_run_ends_with_the_summary(tmp_path: Path) -> None:
+    pb, _ = _failing(tmp_path)
+    r = runbook(pb.parent, "run", pb)
+    assert r.returncode == 1, r.stderr
+    lines = r.stdout.splitlines()
+    run_id = lines[0].split()[1]
+    assert lines[1] == f"state {pb.parent / '.runbook' / 'state.db'}"  # the header names it
+    assert lines[-9:] == [
+        f"== run {run_id} failed in 0s: 2 succeeded, 1 failed, 1 blocked",
+        "   RTO 1h00m: not met yet (1h00m left before the deadline)",
+        "   failed: break: run exited 3; holds up 1 step(s)",
+        "     this machine: run exited 3",
+        "       | about to fail",
+        "       | the disk is full",
+        f"   next: runbook retry {run_id} break --resume",
+        f"     or: runbook skip {run_id} break --note TEXT",
+        f"     or: runbook logs {run_id} break",
+    ]
+    # Every line says what happened in a word, and the error text is there without -v.
+    assert any(line.endswith("step_succeeded   prepare succeeded in 0s") for line in lines)
+    assert any("host_failed      break failed (exit): run exited 3" in line for line in lines)
+    assert not any("$ " in line or "host_started" in line for line in lines)
+    verbose = runbook(pb.parent, "-v", "run", pb)
+    assert any("host_started     break run: test -f" in ln for ln in verbose.stdout.splitlines())
+    # status agrees: never "met" for a run that failed
+    status = runbook(pb.parent, "status", run_id)
+    assert "RTO 1h00m → " in status.stdout and " not met yet" in status.stdout
+    assert "      this machine: exit (exit 3): run exited 3" in status.stdout
+
+
+def test_retry_says_no_engine_holds_the_run_and_resume_does_it_in_one_command(
+    tmp_path: Path,
+) -> None:
+    pb, fixed = _failing(tmp_path)
+    run_id = runbook(pb.parent, "run", pb).stdout.split()[1]
+    told = runbook(pb.parent, "retry", run_id, "break")
+    assert told.returncode == 0, told.stderr
+    assert f"no engine holds run {run_id}: recorded; continue with: runbook resume" in told.stdout
+    assert f"(in one command: runbook retry {run_id} break --resume)" in told.stdout
+    fixed.touch()
+    done = runbook(pb.parent, "retry", run_id, "break", "--resume")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[0] == (
+        f"step break will be retried already; resuming run {run_id} now"
+    )
+    last = done.stdout.splitlines()[-3:]
+    assert last[0].startswith(f"== run {run_id} succeeded in ")
+    assert last[0].endswith(": 4 succeeded")
+    assert last[1].startswith("   RTO 1h00m: met with ")
+    assert last[2] == f"   next: runbook export {run_id} --format html -o {run_id}.html"
+
+
+def test_the_state_file_is_found_from_a_subfolder_and_named_when_missing(tmp_path: Path) -> None:
+    pb, _ = _failing(tmp_path)
+    run_id = runbook(pb.parent, "run", pb).stdout.split()[1]
+    deeper = pb.parent / "notes" / "tonight"
+    deeper.mkdir(parents=True)
+    runs = runbook(deeper, "runs")
+    assert runs.returncode == 0 and run_id in runs.stdout
+    logs = runbook(deeper, "logs", "latest", "break")
+    assert logs.returncode == 0, logs.stderr
+    assert not (deeper / ".runbook").exists()  # found above, not created here
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    missing = runbook(elsewhere, "status")
+    assert missing.returncode == 2
+    folders = ", ".join(str(p) for p in (elsewhere, *elsewhere.parents))
+    assert f"no journal: looked for .runbook/state.db in {folders};" in missing.stderr
+    assert "--state PATH or RUNBOOK_STATE=PATH" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    # A new run in a folder without one creates it there.
+    here = runbook(elsewhere, "rehearse", pb)
+    assert here.returncode == 0 and (elsewhere / ".runbook" / "state.db").is_file()
+
+
+def test_logs_shows_what_a_step_printed_by_host_and_follows(tmp_path: Path) -> None:
+    pb, _ = _failing(tmp_path)
+    run_id = runbook(pb.parent, "run", pb).stdout.split()[1]
+    out = runbook(pb.parent, "logs", run_id, "break").stdout.splitlines()
+    assert [line[9:] for line in out] == [
+        f"break $ test -f {tmp_path / 'fixed'} || {{ echo about to fail; echo the disk is full "
+        ">&2; exit 3; }  (run)",
+        "break | about to fail",
+        "break | the disk is full",
+        "break failed (exit): run exited 3",
+    ]
+    every = runbook(pb.parent, "logs", run_id).stdout
+    assert "prepare | preparing" in every and "side | side" in every
+    assert runbook(pb.parent, "logs", run_id, "break", "--follow").stdout.splitlines() == out
+    typo = runbook(pb.parent, "logs", run_id, "brake")
+    assert typo.returncode == 2 and "did you mean 'break'?" in typo.stderr
+    nohost = runbook(pb.parent, "logs", run_id, "break", "--host", "db-01")
+    assert nohost.returncode == 2 and "no host 'db-01' in break" in nohost.stderr
+
+
+def test_ctrl_c_ends_with_the_resume_command(tmp_path: Path) -> None:
+    pb = write(tmp_path / "slow.yml", SLOW)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook", "run", str(pb)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + 30
+    while "host_started" not in seen and "step_started" not in seen:
+        assert time.monotonic() < deadline, seen
+        seen += proc.stdout.readline()
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    run_id = seen.split()[1]
+    tail = rest.splitlines()
+    assert tail[-3].startswith(f"== run {run_id} interrupted in ")
+    assert tail[-3].endswith(": 1 running")
+    assert tail[-1] == f"   next: runbook resume {run_id}"
+
+
+def test_shell_completion_is_installable(tmp_path: Path) -> None:
+    shown = runbook(tmp_path, "--help").stdout
+    assert "--install-completion" in shown and "--show-completion" in shown
+    env = {**_env(), "_RUNBOOK_COMPLETE": "complete_bash", "COMP_WORDS": "runbook re"}
+    done = subprocess.run(
+        [sys.executable, "-m", "runbook"],
+        capture_output=True,
+        text=True,
+        env={**env, "COMP_CWORD": "1"},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.stdout.split() == ["rehearse", "resume", "retry"]
