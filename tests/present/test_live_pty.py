@@ -106,3 +106,40 @@ def test_ctrl_c_journals_the_interruption_and_exits_130(tmp_path: Path) -> None:
     assert child.exitstatus == 130
     evs = events(tmp_path / "state.db")
     assert evs[-1].type == "run_interrupted" and evs[-1].data["reason"] == "SIGINT"
+
+
+MARKDOWN = PLAYBOOK.replace(
+    'manual: "Call the NOC and ask about room A."',
+    'manual: "Call the NOC and ask about **room A** (`rack-7`)."',
+)
+ANSI = r"(?:\x1b\[[0-9;]*m)*"
+
+
+def test_the_prompt_renders_markdown_shows_steps_that_finish_and_ends_with_the_summary(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out.txt"
+    pb = write(tmp_path / "pb.yml", MARKDOWN.replace("OUT", str(out)))
+    child = spawn_tty(tmp_path, "run", str(pb))
+    child.expect(r"run (\d{8}-\d{4}-[0-9a-f]{4})")
+    run_id = child.match.group(1)
+    # Markdown rendered: no asterisks or backticks left on the screen.
+    child.expect(f"Call the NOC and ask about {ANSI}room A{ANSI} \\({ANSI}rack-7{ANSI}\\)")
+    child.expect("Answer done / skip / fail: ")
+    # A step that finishes while the question is open is shown as it finishes.
+    child.expect(r"background: succeeded in \d+s")
+    child.expect("Answer done / skip / fail: ")  # the prompt is put back under it
+    child.sendline("done")
+    child.expect("Note")
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    screen = child.before
+    end = screen[screen.rindex("== run") :]
+    assert end.startswith(f"== run {run_id} succeeded in ")
+    assert ": 3 succeeded" in end and "RTO 1h00m: met with" in end
+    assert f"next: runbook export {run_id} --format html" in end
+    # The last board drawn before it says no step is still running or waiting.
+    last_board = screen[: screen.rindex("== run")].rsplit("ETA", 1)[-1]
+    assert "waiting for an operator" not in last_board and "running" not in last_board
