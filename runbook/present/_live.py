@@ -89,6 +89,7 @@ def render_board(
     parts.append(phases)
 
     running = [s for s in state.steps.values() if s.status in ("running", "waiting", "claimed")]
+    answers: list[str] = []  # the commands to answer waiting steps: wrapped, never cut
     if running:
         # A stopped run's board must not say its steps still run (the last frame stays).
         title = (
@@ -97,7 +98,9 @@ def render_board(
             else f"in flight when the run stopped ({state.status})"
         )
         table = Table(box=None, title_justify="left", pad_edge=False, title=title)
-        for col in ("step", "hosts", "elapsed / estimate", "last output"):
+        # A step id is what an operator types: folded onto a second line, never cut.
+        table.add_column("step", overflow="fold")
+        for col in ("hosts", "elapsed / estimate", "last output"):
             table.add_column(col, overflow="ellipsis", no_wrap=True)
         for s in running:
             est = float(s.estimate.get("likely_s", 0) or 0)
@@ -106,7 +109,8 @@ def render_board(
             hosts = f"{done}/{len(s.host_states)}" if s.kind == "remote" else s.kind
             if s.status in ("waiting", "claimed") and state.status == "running":
                 who = f"claimed by {s.claimed_by}" if s.claimed_by else "waiting for an operator"
-                last = f"{who}: runbook confirm {state.run_id} {s.id}"
+                last = f"{who} (answer below)"
+                answers.append(f"answer {s.id}: runbook confirm {state.run_id} {s.id}")
             else:
                 last = next(
                     (line for (sid, _h), line in reversed(list(last_lines.items())) if sid == s.id),
@@ -115,6 +119,7 @@ def render_board(
             style = "red" if est and s.elapsed(now) > est else ""
             table.add_row(s.id, hosts, Text(f"{took} / {format_duration(est)}", style), last)
         parts.append(table)
+        parts.extend(Text(a, style="magenta", overflow="fold") for a in answers)
 
     problems = state.with_status("failed")
     for s in problems:

@@ -199,9 +199,9 @@ def _next(state: RunState, result: str, failed: list[str], waiting: list[str]) -
         out.append(f"runbook skip {run} {failed[0]} --note TEXT")
         out.append(f"runbook logs {run} {failed[0]}")
         return out
-    out = [f"runbook confirm {run} {s}" for s in waiting]
-    # Interrupted, or ended with steps left (blocked by an earlier life's failure).
-    return [*out, f"runbook resume {run}"]
+    # Interrupted, or ended with steps left (blocked by an earlier life's failure): no
+    # engine holds the run, so an answer would only wait; resume asks the questions again.
+    return [f"runbook resume {run}"]
 
 
 def run_summary(state: RunState, now: float) -> RunSummary:

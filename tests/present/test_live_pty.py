@@ -143,3 +143,18 @@ def test_the_prompt_renders_markdown_shows_steps_that_finish_and_ends_with_the_s
     # The last board drawn before it says no step is still running or waiting.
     last_board = screen[: screen.rindex("== run")].rsplit("ETA", 1)[-1]
     assert "waiting for an operator" not in last_board and "running" not in last_board
+
+
+def test_ctrl_c_at_the_prompt_ends_with_the_resume_command(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    pb = write(tmp_path / "pb.yml", PLAYBOOK.replace("OUT", str(out)))
+    child = spawn_tty(tmp_path, "run", str(pb))
+    child.expect(r"run (\d{8}-\d{4}-[0-9a-f]{4})")
+    run_id = child.match.group(1)
+    child.expect("Answer done / skip / fail: ")
+    child.sendintr()
+    child.expect(f"== run {run_id} interrupted in ")
+    child.expect(f"next: runbook resume {run_id}")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
