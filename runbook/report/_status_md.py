@@ -175,10 +175,11 @@ def render_status_md(doc: Mapping[str, Any], next_update: float | None = None) -
         if rto_at is not None and status != "succeeded":
             left = rto_at - finished
             verdict = (
-                f" RTO not met yet: deadline {_clock(rto_at, now)}"
-                + (f", {format_duration(left)} after the stop." if left >= 0 else ", passed.")
-                + " The run resumes after `runbook retry` or `runbook skip`."
-            )
+                f" RTO not met yet: deadline {_clock(rto_at, now)}, "
+                f"{format_duration(left)} after the stop."
+                if left >= 0
+                else f" RTO missed: deadline {_clock(rto_at, now)} passed before the stop."
+            ) + " The run resumes after `runbook retry` or `runbook skip`."
         elif rto_at is not None:
             margin = rto_at - finished
             verdict = (

@@ -87,10 +87,13 @@ def rto_verdict(tl: Timeline) -> str:
             return f"{rto}: met with {format_duration(margin)} to spare"
         return f"{rto}: missed by {format_duration(-margin)}"
     now = tl.last_ts or tl.started or deadline
-    if tl.finished is not None:  # stopped without succeeding: nothing is "met" yet
+    if tl.finished is not None:  # stopped without succeeding: never "met"
         left = deadline - tl.finished
-        when = f"{format_duration(left)} before" if left >= 0 else f"{format_duration(-left)} after"
-        return f"{rto}: not met yet: the run stopped ({tl.status}) {when} the deadline"
+        if left >= 0:
+            when = f"{format_duration(left)} before"
+            return f"{rto}: not met yet: the run stopped ({tl.status}) {when} the deadline"
+        when = f"{format_duration(-left)} after"
+        return f"{rto}: missed: the run stopped ({tl.status}) {when} the deadline"
     if now > deadline:
         return f"{rto}: missed (deadline passed {format_duration(now - deadline)} ago)"
     return f"{rto}: {format_duration(deadline - now)} left before the deadline"
@@ -104,8 +107,7 @@ def rto_card(tl: Timeline) -> tuple[str, str]:
     detail = verdict.split(":", 1)[1].strip()
     for head in ("met", "missed", "not met yet"):
         if detail.startswith(head):
-            rest = detail[len(head) :].lstrip(" :(").rstrip(")")
-            return head, f"RTO {format_duration(tl.rto_s)}: {rest}" if rest else detail
+            return head, f"RTO {format_duration(tl.rto_s)}: {detail}"
     return detail.split(" left", 1)[0] + " left", f"RTO {format_duration(tl.rto_s)}"
 
 

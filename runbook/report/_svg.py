@@ -158,7 +158,7 @@ def gantt(tl: Timeline) -> str:
     scale = _Scale(t0, t1 + (t1 - t0) * 0.02, LABEL_W, WIDTH - RIGHT_PAD)
     phases = len({s.phase for s in steps})
     rows_h = ROW_H * len(steps) + PHASE_H * phases
-    height = AXIS_H + rows_h + 8
+    height = AXIS_H + rows_h + 18  # room for the "finished" label under the rows
     body: list[str] = []
     phase = None
     y = float(AXIS_H)
@@ -215,8 +215,8 @@ def gantt(tl: Timeline) -> str:
         y += ROW_H
     grid = _time_axis(scale, AXIS_H, rows_h, t0)
     marks = []
-    # "finished" at the foot of the chart, "RTO" at its head: never on top of each other.
-    bottom = AXIS_H + rows_h - 4
+    # "finished" under the rows, "RTO" at their head: never on each other, nor on a bar.
+    bottom = AXIS_H + rows_h + 13
     if tl.finished is not None:
         marks.append(_marker(scale, tl.finished, AXIS_H, rows_h, "finish", "finished", bottom))
     if deadline is not None and deadline <= scale.t1:
