@@ -259,7 +259,7 @@ class LiveView:
                 self._live = None
             if state is not None and state.run_id:
                 self.console.print()
-                self.console.print(render_summary(run_summary(state, now)))
+                self.console.print(render_summary(run_summary(state, now, engine_stopped=True)))
 
     # -- asker ------------------------------------------------------------------------------
 

@@ -192,7 +192,9 @@ class PlainListener:
         if state is None or not state.run_id:
             return
         now = state.last_ts if state.last_ts is not None else 0.0
-        print_summary(run_summary(state, now), self.out, terminal=False, color=False)
+        print_summary(
+            run_summary(state, now, engine_stopped=True), self.out, terminal=False, color=False
+        )
 
     def _write(self, line: str) -> None:
         if not line:

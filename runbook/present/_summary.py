@@ -18,6 +18,7 @@ RESULT_STYLE = {
     "failed": "bold red",
     "aborted": "bold red",
     "interrupted": "bold yellow",
+    "stopped": "bold yellow",
     "running": "bold",
 }
 RTO_STYLE = {"met": "green", "missed": "red", "not met yet": "yellow"}

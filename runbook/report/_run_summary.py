@@ -75,7 +75,7 @@ class RunSummary:
     playbook: str
     title: str
     mode: str
-    result: str  # succeeded, failed, aborted, interrupted, running
+    result: str  # succeeded, failed, aborted, interrupted, stopped (engine gone), running
     finished: bool
     counts: tuple[tuple[str, int], ...]  # (status, n), non-zero, in COUNT_WORDS order
     duration_s: float | None
@@ -126,12 +126,13 @@ def _counts(state: RunState) -> tuple[tuple[str, int], ...]:
     return tuple((k, n) for k, n in (*known, *extra) if n)
 
 
-def _result(state: RunState) -> str:
+def _result(state: RunState, engine_stopped: bool) -> str:
     if state.is_finished:
         return state.status
     if state.status == "interrupted":
         return "interrupted"
-    return "running"
+    # The engine is gone but journaled no end (it crashed): the run is not running.
+    return "stopped" if engine_stopped else "running"
 
 
 def _rto(state: RunState, result: str, end: float | None) -> tuple[str | None, str]:
@@ -204,13 +205,17 @@ def _next(state: RunState, result: str, failed: list[str], waiting: list[str]) -
     return [f"runbook resume {run}"]
 
 
-def run_summary(state: RunState, now: float) -> RunSummary:
-    """The summary of `state` at `now` (a finished run's clock stops at its end)."""
-    result = _result(state)
+def run_summary(state: RunState, now: float, *, engine_stopped: bool = False) -> RunSummary:
+    """The summary of `state` at `now` (a finished run's clock stops at its end).
+
+    `engine_stopped`: the engine that ran it has just stopped (a run's own ending), so a
+    run its journal still calls running was cut short, not running on elsewhere.
+    """
+    result = _result(state, engine_stopped)
     end: float | None
     if state.finished is not None and state.is_finished:
         end = state.finished
-    elif result == "interrupted":
+    elif result in ("interrupted", "stopped"):
         end = state.last_ts
     else:
         end = max(now, state.last_ts or now)

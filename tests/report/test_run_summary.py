@@ -117,3 +117,12 @@ def test_a_local_step_names_this_machine_never_a_blank() -> None:
     [failed] = run_summary(fold(_events(*events, rto_s=None)), T0 + 4).failed
     assert [h.label for h in failed.hosts] == ["this machine"]
     assert "     this machine: run exited 1" in run_summary(fold(_events(*events)), T0).lines()
+
+
+def test_a_run_whose_engine_stopped_without_an_end_is_not_still_running() -> None:
+    events: list[Ev] = [*_ok("c", 20), (25, "step_started", "a", {"attempt": 1})]
+    watched = run_summary(fold(_events(*events)), T0 + 60)
+    assert watched.result == "running" and watched.next_commands[-1] == "runbook status RUN"
+    ended = run_summary(fold(_events(*events)), T0 + 60, engine_stopped=True)
+    assert ended.result == "stopped" and ended.duration_s == 25.0
+    assert ended.next_commands == ("runbook resume RUN",)
