@@ -51,7 +51,7 @@ def logs_command(
     from runbook.clock import RealClock
     from runbook.events import fold
     from runbook.journal import Journal
-    from runbook.present._logs import log_lines
+    from runbook.present import log_lines
 
     with Journal(settings().state, create=False) as j:
         run_id = j.resolve_run_id(run)

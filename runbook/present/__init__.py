@@ -1,4 +1,4 @@
-"""The terminal: live view, plain lines, status, tables. The only importer of rich."""
+"""The terminal: live view, plain lines, summary, logs, status, tables; the only rich importer."""
 
 from __future__ import annotations
 
@@ -13,12 +13,18 @@ if TYPE_CHECKING:
         print_out as print_out,
     )
     from runbook.present._live import LiveView as LiveView
+    from runbook.present._logs import log_lines as log_lines
     from runbook.present._plain import PlainListener as PlainListener
     from runbook.present._status import (
         event_lines as event_lines,
         render_status as render_status,
         runs_text as runs_text,
         status_text as status_text,
+    )
+    from runbook.present._summary import (
+        print_summary as print_summary,
+        render_summary as render_summary,
+        summary_text as summary_text,
     )
     from runbook.present._tables import render_plan as render_plan
 else:  # at run time each name is imported on first use: see runbook/exports.py
@@ -27,7 +33,9 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
         {
             "_grid": ("Column", "Grid", "print_out"),
             "_live": ("LiveView",),
+            "_logs": ("log_lines",),
             "_plain": ("PlainListener",),
+            "_summary": ("print_summary", "render_summary", "summary_text"),
             "_status": ("event_lines", "render_status", "runs_text", "status_text"),
             "_tables": ("render_plan",),
         },
