@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from runbook.cli._app import app, settings
+from runbook.cli._complete import complete_run
 from runbook.errors import EXIT_FAILED, EXIT_OK, InputError
 
 FORMATS = ("jsonl", "csv", "md", "html")
@@ -51,7 +52,9 @@ def _write(output: Path, text: str) -> None:
 
 @app.command()
 def export(
-    run_id: str = typer.Argument(..., help="Run id, a unique prefix of one, or `latest`."),
+    run_id: str = typer.Argument(
+        ..., help="Run id, a unique prefix of one, or `latest`.", autocompletion=complete_run
+    ),
     fmt: str | None = typer.Option(
         None,
         "--format",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from runbook.cli._app import app, settings
+from runbook.cli._complete import complete_run
 
 if TYPE_CHECKING:
     from runbook.app import RunRequest, Ui
@@ -178,7 +179,10 @@ def rehearse_command(
 @app.command("resume")
 def resume_command(
     run: str = typer.Argument(
-        ..., help="Run id, a unique prefix of one, or `latest`.", show_default=False
+        ...,
+        help="Run id, a unique prefix of one, or `latest`.",
+        show_default=False,
+        autocompletion=complete_run,
     ),
     operator: str | None = OPERATOR,
 ) -> None:

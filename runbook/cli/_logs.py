@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from runbook.cli._app import app, settings
+from runbook.cli._complete import complete_run, complete_step
 
 if TYPE_CHECKING:
     from runbook.events import RunState
@@ -39,9 +40,14 @@ def _check(state: RunState, step: str | None, host: str | None) -> None:
 @app.command("logs")
 def logs_command(
     run: str = typer.Argument(
-        ..., help="Run id, a unique prefix of one, or `latest`.", show_default=False
+        ...,
+        help="Run id, a unique prefix of one, or `latest`.",
+        show_default=False,
+        autocompletion=complete_run,
     ),
-    step: str | None = typer.Argument(None, help="Only this step.", show_default=False),
+    step: str | None = typer.Argument(
+        None, help="Only this step.", show_default=False, autocompletion=complete_step
+    ),
     host: str | None = typer.Option(None, "--host", help="Only this host.", metavar="H"),
     follow: bool = typer.Option(
         False, "--follow", "-f", help="Keep printing new output until the run ends (Ctrl-C stops)."

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from runbook.cli._app import app, settings
+from runbook.cli._complete import complete_run, complete_step
 
 if TYPE_CHECKING:
     from runbook.journal import Answer, Journal, Recorded
@@ -49,8 +50,10 @@ def _operator(explicit: str | None) -> str:
 
 @app.command("claim")
 def claim_command(
-    run: str = typer.Argument(..., help=RUN_HELP, show_default=False),
-    step: str = typer.Argument(..., help="The waiting manual step.", show_default=False),
+    run: str = typer.Argument(..., help=RUN_HELP, show_default=False, autocompletion=complete_run),
+    step: str = typer.Argument(
+        ..., help="The waiting manual step.", show_default=False, autocompletion=complete_step
+    ),
     operator: str | None = typer.Option(None, "--operator", help=OPERATOR_HELP),
 ) -> None:
     """Take a waiting manual step: its work time starts now, and nobody else is prompted."""
@@ -64,8 +67,10 @@ def claim_command(
 
 @app.command("confirm")
 def confirm_command(
-    run: str = typer.Argument(..., help=RUN_HELP, show_default=False),
-    step: str = typer.Argument(..., help="The manual step to answer.", show_default=False),
+    run: str = typer.Argument(..., help=RUN_HELP, show_default=False, autocompletion=complete_run),
+    step: str = typer.Argument(
+        ..., help="The manual step to answer.", show_default=False, autocompletion=complete_step
+    ),
     skip: bool = typer.Option(False, "--skip", help="Answer 'skip': not needed this time."),
     fail: bool = typer.Option(False, "--fail", help="Answer 'fail': it could not be done."),
     note: str | None = typer.Option(None, "--note", help="Why, or what you saw (journaled)."),
@@ -99,8 +104,10 @@ def confirm_command(
 
 @app.command("retry")
 def retry_command(
-    run: str = typer.Argument(..., help=RUN_HELP, show_default=False),
-    step: str = typer.Argument(..., help="A failed or blocked step.", show_default=False),
+    run: str = typer.Argument(..., help=RUN_HELP, show_default=False, autocompletion=complete_run),
+    step: str = typer.Argument(
+        ..., help="A failed or blocked step.", show_default=False, autocompletion=complete_step
+    ),
     note: str | None = typer.Option(None, "--note", help="Why it should work now (journaled)."),
     operator: str | None = typer.Option(None, "--operator", help=OPERATOR_HELP),
     resume: bool = typer.Option(
@@ -138,8 +145,13 @@ def retry_command(
 
 @app.command("skip")
 def skip_command(
-    run: str = typer.Argument(..., help=RUN_HELP, show_default=False),
-    step: str = typer.Argument(..., help="A failed, blocked or pending step.", show_default=False),
+    run: str = typer.Argument(..., help=RUN_HELP, show_default=False, autocompletion=complete_run),
+    step: str = typer.Argument(
+        ...,
+        help="A failed, blocked or pending step.",
+        show_default=False,
+        autocompletion=complete_step,
+    ),
     note: str = typer.Option(..., "--note", help="Why it is skipped (required, journaled)."),
     operator: str | None = typer.Option(None, "--operator", help=OPERATOR_HELP),
 ) -> None:
@@ -154,8 +166,10 @@ def skip_command(
 
 @app.command("expect")
 def expect_command(
-    run: str = typer.Argument(..., help=RUN_HELP, show_default=False),
-    step: str = typer.Argument(..., help="A running or waiting step.", show_default=False),
+    run: str = typer.Argument(..., help=RUN_HELP, show_default=False, autocompletion=complete_run),
+    step: str = typer.Argument(
+        ..., help="A running or waiting step.", show_default=False, autocompletion=complete_step
+    ),
     duration: str = typer.Argument(
         ..., help="How much longer it takes: 90s, 15m, 1h30m.", show_default=False
     ),
@@ -217,7 +231,7 @@ def runs_command(
 
 @app.command("status")
 def status_command(
-    run: str = typer.Argument("latest", help=RUN_HELP),
+    run: str = typer.Argument("latest", help=RUN_HELP, autocompletion=complete_run),
     fmt: StatusFormat = typer.Option(
         StatusFormat.text, "--format", "-f", help="text for people; json (stable) for scripts."
     ),

@@ -200,16 +200,29 @@ def test_ctrl_c_ends_with_the_resume_command(tmp_path: Path) -> None:
     assert tail[-1] == f"   next: runbook resume {run_id}"
 
 
-def test_shell_completion_is_installable(tmp_path: Path) -> None:
+def _complete(cwd: Path, words: str) -> list[str]:
+    """What bash completion offers for the last word of `words` (typer's protocol)."""
+    env = {
+        **_env(),
+        "_RUNBOOK_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split(" ")) - 1),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "runbook"], capture_output=True, text=True, env=env, cwd=cwd
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_shell_completion_is_installable_and_completes_runs_and_steps(tmp_path: Path) -> None:
     shown = runbook(tmp_path, "--help").stdout
     assert "--install-completion" in shown and "--show-completion" in shown
-    env = {**_env(), "_RUNBOOK_COMPLETE": "complete_bash", "COMP_WORDS": "runbook re"}
-    done = subprocess.run(
-        [sys.executable, "-m", "runbook"],
-        capture_output=True,
-        text=True,
-        env={**env, "COMP_CWORD": "1"},
-        cwd=tmp_path,
-        timeout=60,
-    )
-    assert done.stdout.split() == ["rehearse", "resume", "retry"]
+    assert _complete(tmp_path, "runbook re") == ["rehearse", "resume", "retry"]
+    assert _complete(tmp_path, "runbook retry ") == ["latest"]  # no journal: nothing more
+    pb, _ = _failing(tmp_path)
+    run_id = runbook(pb.parent, "run", pb).stdout.split()[1]
+    assert _complete(pb.parent, "runbook retry ") == ["latest", run_id]
+    assert _complete(pb.parent, f"runbook retry {run_id[:9]}") == [run_id]
+    assert _complete(pb.parent, "runbook logs latest ") == ["prepare", "break", "after", "side"]
+    assert _complete(pb.parent, "runbook confirm latest b") == ["break"]
