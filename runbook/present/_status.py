@@ -16,7 +16,7 @@ from runbook.clock import parse_iso
 from runbook.durations import format_duration
 from runbook.events import Event
 from runbook.journal import RunSummary
-from runbook.report import host_label
+from runbook.report import failure_text, host_label
 from runbook.visible import visible
 
 Line = list[tuple[str, str]]  # (style, text) segments
@@ -201,9 +201,8 @@ def _more(s: Mapping[str, Any], run_id: str, finished: bool) -> list[Line]:
         return []
     lines: list[Line] = []
     for h in s["failed_hosts"][:5]:
-        code = f" (exit {h['exit_code']})" if h["exit_code"] is not None else ""
-        msg = f": {h['message']}" if h["message"] else ""
-        lines.append([("red", f"      {host_label(h['host'])}: {h['reason']}{code}{msg}")])
+        text = failure_text(h["reason"], h["message"], h["exit_code"])  # as the summary
+        lines.append([("red", f"      {host_label(h['host'])}: {text}")])
     if len(s["failed_hosts"]) > 5:
         lines.append([("red", f"      … {len(s['failed_hosts']) - 5} more hosts failed")])
     lines.append(

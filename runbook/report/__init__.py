@@ -14,6 +14,7 @@ if TYPE_CHECKING:
         FailedHost as FailedHost,
         FailedStep as FailedStep,
         RunSummary as RunSummary,
+        failure_text as failure_text,
         host_label as host_label,
         run_summary as run_summary,
     )
@@ -30,6 +31,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
                 "FailedHost",
                 "FailedStep",
                 "RunSummary",
+                "failure_text",
                 "host_label",
                 "run_summary",
             ),

@@ -51,10 +51,21 @@ class FailedHost:
     @property
     def text(self) -> str:
         """What went wrong, once: `run exited 3`, `unreachable: connection refused`."""
-        text = self.message or self.reason
-        if self.exit_code is not None and str(self.exit_code) not in text:
-            text += f" (exit {self.exit_code})"
-        return text
+        return failure_text(self.reason, self.message, self.exit_code)
+
+
+def failure_text(reason: str | None, message: str | None, exit_code: int | None) -> str:
+    """A host's failure in one phrase, nothing said twice: `unreachable: no route to host`.
+
+    The reason is a category (exit, timeout, unreachable ...), the message the detail; an
+    `exit` reason says nothing a message `run exited 3` does not.
+    """
+    text = message or reason or "failed"
+    if reason and message and reason != "exit" and reason not in message:
+        text = f"{reason}: {message}"
+    if exit_code is not None and str(exit_code) not in text:
+        text += f" (exit {exit_code})"
+    return text
 
 
 @dataclass(frozen=True)

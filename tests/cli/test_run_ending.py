@@ -104,7 +104,7 @@ def test_a_failing_piped_run_ends_with_the_summary(tmp_path: Path) -> None:
     # status agrees: never "met" for a run that failed
     status = runbook(pb.parent, "status", run_id)
     assert "RTO 1h00m → " in status.stdout and " not met yet" in status.stdout
-    assert "      this machine: exit (exit 3): run exited 3" in status.stdout
+    assert "      this machine: run exited 3\n" in status.stdout
 
 
 def test_retry_says_no_engine_holds_the_run_and_resume_does_it_in_one_command(

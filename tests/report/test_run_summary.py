@@ -126,3 +126,13 @@ def test_a_run_whose_engine_stopped_without_an_end_is_not_still_running() -> Non
     ended = run_summary(fold(_events(*events)), T0 + 60, engine_stopped=True)
     assert ended.result == "stopped" and ended.duration_s == 25.0
     assert ended.next_commands == ("runbook resume RUN",)
+
+
+def test_a_host_failure_is_said_once() -> None:
+    from runbook.report import failure_text
+
+    assert failure_text("exit", "run exited 3", 3) == "run exited 3"
+    assert failure_text("exit", "", 3) == "exit (exit 3)"
+    assert failure_text("unreachable", "no route to host", None) == "unreachable: no route to host"
+    assert failure_text("timeout", "timeout after 1m", None) == "timeout after 1m"
+    assert failure_text(None, None, None) == "failed"
