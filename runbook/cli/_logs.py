@@ -34,6 +34,10 @@ def _check(state: RunState, step: str | None, host: str | None) -> None:
     if host not in known:
         near = difflib.get_close_matches(host, known, n=1)
         hint = f"; did you mean '{near[0]}'?" if near else ""
+        if not near:  # say what there is: a few names, or that it ran on this machine
+            hint = f" (its hosts: {', '.join(known[:5])}{' …' if len(known) > 5 else ''})"
+            if not known:
+                hint = " (it ran on this machine: leave out --host)"
         raise StateError(f"no host '{host}' in {step or f'run {state.run_id}'}{hint}")
 
 
