@@ -62,7 +62,7 @@ def _eta_line(state: RunState, now: float, first: Mapping[str, Any] | None) -> T
     if first and first is not eta:
         moved = p50 - parse_iso(str(first["p50"]))
         sign = "+" if moved >= 0 else "-"
-        line += Text(f"   moved {sign}{format_duration(abs(moved))} since the start", style="dim")
+        line += Text(f"   moved {sign}{format_duration(abs(moved))}", style="dim")
     return line
 
 
@@ -75,9 +75,10 @@ def render_board(
     """The whole board for one moment of a run."""
     last_lines = last_lines or {}
     elapsed = format_duration(now - state.started) if state.started else "-"
-    head = Text(f"{state.playbook}", style="bold") + Text(
-        f"  {state.title}   run {state.run_id} ({state.mode})   elapsed {elapsed}"
-    )
+    # One line whatever the width: the run id first (it is typed), the title last (cut).
+    head = Text(f"run {state.run_id} ({state.mode})  elapsed {elapsed}  ", style="bold")
+    head += Text(f"{state.playbook}", style="bold") + Text(f"  {state.title}")
+    head.no_wrap, head.overflow = True, "ellipsis"
     parts: list[RenderableType] = [head, _eta_line(state, now, first_eta)]
 
     phases = Table(box=None, show_header=False, pad_edge=False)

@@ -24,7 +24,8 @@ def _screen(events: list, width: int = 80) -> str:  # type: ignore[type-arg]
 def _chain(*extra: tuple[str, str | None, dict]) -> list:  # type: ignore[type-arg]
     chain = MemoryChain()
     the_plan = plan(plan_step(LONG, kind="manual"), plan_step("copy", kind="local"))
-    chain.append("RUN-20261207", "run_started", ts=T0, data={"mode": "live", "plan": the_plan})
+    started = {"mode": "live", "plan": the_plan, "playbook": "restore", "title": "A" * 80}
+    chain.append("RUN-20261207", "run_started", ts=T0, data=started)
     for i, (type, step, data) in enumerate(extra, 1):
         chain.append("RUN-20261207", type, ts=T0 + i, step=step, data=data)
     return chain.events
@@ -54,3 +55,10 @@ def test_a_stopped_run_does_not_say_its_steps_still_run() -> None:
     )
     assert "in flight when the run stopped (interrupted)" in screen
     assert "\nrunning" not in screen
+
+
+def test_the_header_is_one_line_with_the_run_id_first() -> None:
+    screen = _screen(_chain(("step_started", "copy", {"attempt": 1})), width=60)
+    head = screen.splitlines()[0]
+    assert head.startswith("run RUN-20261207 (live)  elapsed 1s  restore")
+    assert head.endswith("…") and len(head) <= 60
