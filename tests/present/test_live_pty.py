@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pexpect
@@ -158,3 +159,33 @@ def test_ctrl_c_at_the_prompt_ends_with_the_resume_command(tmp_path: Path) -> No
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
+
+
+FAILING = """
+playbook: pty-fail
+steps:
+  - id: break
+    local: true
+    run: "echo checking the array; echo disk 3 is gone >&2; exit 3"
+"""
+
+
+def test_a_failed_commands_error_is_shown_live_and_v_shows_the_commands(tmp_path: Path) -> None:
+    pb = write(tmp_path / "pb.yml", FAILING)
+    child = spawn_tty(tmp_path, "run", str(pb))
+    child.logfile_read = seen = io.StringIO()
+    child.expect(r"✗ break@this machine failed \(exit: run exited 3\)")
+    child.expect("break@this machine \\| checking the array")
+    child.expect("break@this machine \\| disk 3 is gone")
+    child.expect("== run ")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert "break run: echo checking" not in seen.getvalue()  # the command: only with -v
+
+    verbose = spawn_tty(tmp_path, "-v", "run", str(pb))
+    verbose.expect("break run: echo checking the array; echo disk 3 is gone >&2; exit 3")
+    verbose.expect("break \\| checking the array")
+    verbose.expect(pexpect.EOF)
+    verbose.close()
+    assert verbose.exitstatus == 1
