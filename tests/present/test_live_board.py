@@ -9,7 +9,7 @@ from journal_helpers import T0, plan, plan_step
 from rich.console import Console
 
 from runbook.events import fold
-from runbook.present._live import render_board
+from runbook.present._board import render_board
 
 LONG = "confirm-the-secondary-datacenter-power-feed"
 
