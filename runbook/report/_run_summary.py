@@ -15,6 +15,7 @@ live view and the console tell the same story. What it decides:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runbook.durations import format_duration
@@ -203,7 +204,7 @@ def _next(state: RunState, result: str, failed: list[str], waiting: list[str]) -
     if result == "succeeded":
         return [f"runbook export {run} --format html -o {run}.html"]
     if result == "running":
-        out = [f"runbook confirm {run} {s}" for s in waiting]
+        out = [f"runbook confirm {run} {s}{_value_flag(state, s)}" for s in waiting]
         return [*out, f"runbook status {run}"]
     if failed:
         out = [f"runbook retry {run} {s}" for s in failed[:-1]]
@@ -214,6 +215,15 @@ def _next(state: RunState, result: str, failed: list[str], waiting: list[str]) -
     # Interrupted, or ended with steps left (blocked by an earlier life's failure): no
     # engine holds the run, so an answer would only wait; resume asks the questions again.
     return [f"runbook resume {run}"]
+
+
+def _value_flag(state: RunState, step: str) -> str:
+    """` --value a|b` for a waiting step that asks for a value (as its prompt line says)."""
+    spec = state.steps[step].input if step in state.steps else None
+    if not isinstance(spec, Mapping):
+        return ""
+    choices = spec.get("choices") or []
+    return " --value " + ("|".join(map(str, choices)) if choices else "TEXT")
 
 
 def run_summary(state: RunState, now: float, *, engine_stopped: bool = False) -> RunSummary:

@@ -136,3 +136,13 @@ def test_a_host_failure_is_said_once() -> None:
     assert failure_text("unreachable", "no route to host", None) == "unreachable: no route to host"
     assert failure_text("timeout", "timeout after 1m", None) == "timeout after 1m"
     assert failure_text(None, None, None) == "failed"
+
+
+def test_a_waiting_step_that_asks_a_value_is_answered_with_it() -> None:
+    events: list[Ev] = [
+        (1, "step_started", "c", {"attempt": 1}),
+        (2, "manual_waiting", "c", {"instructions": "Pick", "input": {"choices": ["a", "b"]}}),
+    ]
+    s = run_summary(fold(_events(*events)), T0 + 5)
+    assert s.waiting == ("c",)
+    assert s.next_commands == ("runbook confirm RUN c --value a|b", "runbook status RUN")
