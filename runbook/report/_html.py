@@ -274,12 +274,13 @@ def _failures(tl: Timeline) -> str:
         step = tl.steps.get(f.step)
         outcome = f" — step finally {_badge(step.status)}" if step else ""
         why = f.reason + (f" {f.exit_code}" if f.exit_code is not None else "")
-        where = esc(f.host) if f.host else "the step"
+        # A failure of the step as a whole (interrupted, answered fail) names no host.
+        where = f" on {esc(f.host)}" if f.host else ""
         msg = f": {esc(f.message)}" if f.message else ""
         cut = ' <span class="muted">(earlier output cut)</span>' if f.truncated else ""
         out = f"<pre>{esc(f.output)}</pre>" if f.output else ""
         items.append(
-            f'<div class="failure"><h3><code>{esc(f.step)}</code> on {where}, attempt '
+            f'<div class="failure"><h3><code>{esc(f.step)}</code>{where}, attempt '
             f"{f.attempt}{outcome}</h3><div>{esc(utc(f.ts))} · {esc(why)}{msg}{cut}</div>"
             f"{out}</div>"
         )

@@ -122,7 +122,9 @@ def _host_entry(
         why = reason + (f" {h.exit_code}" if h.exit_code is not None else "")
         msg = f": {message}" if message else ""
         where = f" on {host_label(host)}"
-        tl.entries.append(Entry(ts, sid, host or None, "failure", f"failed{where} ({why}){msg}"))
+        tl.entries.append(
+            Entry(ts, sid, host_label(host), "failure", f"failed{where} ({why}){msg}")
+        )
     elif t == "host_key_accepted":
         fp = d.get("fingerprint")
         text = f"accepted new host key of {host}: {fp}"
