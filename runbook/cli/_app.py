@@ -56,7 +56,11 @@ def _resolve(state: Path | None, no_color: bool, quiet: bool, verbose: bool) -> 
         return Settings(Path(env_state), color, verbosity, "RUNBOOK_STATE")
     from runbook.cli._state_file import find_state_file
 
-    path, searched = find_state_file(Path.cwd())
+    try:
+        here = Path.cwd()
+    except OSError:  # the current folder was deleted under us: nothing to search
+        return Settings(Path(".runbook") / "state.db", color, verbosity)
+    path, searched = find_state_file(here)
     return Settings(path, color, verbosity, None, searched)
 
 
