@@ -21,7 +21,7 @@ the same story. Keys are only ever added; `schema` changes if one ever has to go
                 "hosts": {"total", "pending", "running", "succeeded", "skipped", "failed"},
                 "failed_hosts": [{"host", "reason", "exit_code", "message"}],
                 "manual": null | {"waiting_since", "claimed_by", "claimed_at", "answer",
-                                  "wait_s", "work_s"},
+                                  "wait_s", "work_s", "input", "value"},
                 "operator", "note",
                 "expect": null | {"remaining_s", "at", "operator", "note"}}]}
 """
@@ -69,6 +69,8 @@ def _step(state: RunState, s: StepState, now: float) -> dict[str, Any]:
             "answer": s.answer,
             "wait_s": wait_s,
             "work_s": work_s,
+            "input": dict(s.input) if s.input is not None else None,
+            "value": s.value,
         }
     expect = None
     if s.expect is not None:

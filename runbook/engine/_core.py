@@ -267,7 +267,7 @@ class RunCore:
 
     def _journal_output(self, job: Job, chunks: list[Any]) -> None:
         if job.action == "run" and self.decider is not None:
-            keep_stdout(job, chunks)
+            chunks = keep_stdout(job, chunks, self.table[job.step_id].step)
         for chunk in chunks:
             self.out.emit("host_output", step=job.step_id, host=job.host, **job.output_data(chunk))
 

@@ -17,7 +17,7 @@ from runbook.engine._values import parse_output, rehearsed_text
 from runbook.errors import InputError
 from runbook.events import RunState
 from runbook.model import Host, Inventory, RunMode, Step
-from runbook.secrets import MASK
+from runbook.secrets import MASK, Redactor
 from runbook.templates import context, evaluate, render_names, render_text, steps_view
 
 CAPTURE_LIMIT = 64 * 1024  # stdout kept per host for steps that are read (docs/journal.md)
@@ -58,18 +58,26 @@ class Decider:
         # Steps whose results others read: their hosts' stdout and value are journaled.
         self.read = frozenset(r for s in steps.values() for r in s.reads)
         self.secrets: dict[tuple[str, str], Any] = {}  # (step, host or "") → secret value
+        self.redactor: Redactor | None = None  # the run's: secret values learnt are masked
+
+    def learn_secret(self, *values: Any) -> None:
+        """Mask these in everything journaled or shown from now on."""
+        if self.redactor is not None:
+            self.redactor.learn(str(v) for v in values if v not in (None, ""))
 
     # -- contexts -------------------------------------------------------------------------
 
-    def view(self, sid: str) -> dict[str, Any] | None:
-        """`steps` for the templates of `sid` (None when it reads no step)."""
+    def view(self, sid: str, strict: bool = False) -> dict[str, Any] | None:
+        """`steps` for the templates of `sid` (None when it reads no step); `strict` for
+        its decisions (templates/_steps.py SkippedStep)."""
         reads = self.steps[sid].reads
         if not reads:
             return None
-        return steps_view(self.state.steps, reads, self.secrets)
+        return steps_view(self.state.steps, reads, self.secrets, strict)
 
-    def context(self, sid: str, host: Host | None = None) -> dict[str, Any]:
-        return context(self.values, host, self.run_id, self.mode, steps=self.view(sid))
+    def context(self, sid: str, host: Host | None = None, strict: bool = False) -> dict[str, Any]:
+        steps = self.view(sid, strict)
+        return context(self.values, host, self.run_id, self.mode, steps=steps)
 
     # -- when -----------------------------------------------------------------------------
 
@@ -78,7 +86,7 @@ class Decider:
         assert step.when is not None
         where = step.field_locations.get("when", step.location)
         try:
-            held = bool(evaluate(step.when, self.context(step.id), where))
+            held = bool(evaluate(step.when, self.context(step.id, strict=True), where))
         except InputError as e:
             raise DecideError(f"`when` could not be evaluated: {_message(e)}") from None
         if not self.simulated:
@@ -113,7 +121,8 @@ class Decider:
         where = step.field_locations.get("hosts", step.location)
         names = set(inv.hosts) | set(inv.groups)
         try:
-            pattern, problems = render_names(step.hosts, self.context(step.id), names, where)
+            ctx = self.context(step.id, strict=True)
+            pattern, problems = render_names(step.hosts, ctx, names, where)
         except InputError as e:
             raise DecideError(f"`hosts` could not be rendered: {_message(e)}") from None
         if problems:
@@ -198,6 +207,7 @@ class Decider:
         data["value"] = value
         if step.output is not None and step.output.secret:
             self.secrets[(step.id, host or "")] = value
+            self.learn_secret(stdout.strip(), value)
             data["stdout"] = data["value"] = MASK
         return data, failure
 

@@ -99,6 +99,8 @@ class Engine:
             manual_duration=manual_duration,
         )
         self.core.decider = decider
+        if decider is not None:
+            decider.redactor = redactor
         self.commits = Committer(journal, run_id, clock, redactor, self._ingest_own)
         self.eta = EtaSchedule(virtual=clock.virtual, steps=len(plan.steps))
         self._asker: Asker | None = None
@@ -249,6 +251,7 @@ class Engine:
         decider = self.core.decider
         if decider is not None and c.value is not None and event.data.get("value") == MASK:
             decider.secrets[(c.step, "")] = c.value  # a secret lives in memory only
+            decider.learn_secret(c.value)
         self.commits.committed([event])
 
     def _take_answers(self) -> None:

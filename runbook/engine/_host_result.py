@@ -7,6 +7,7 @@ for good: the same command would print the same text again.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from runbook.engine._attempt import Finished
@@ -14,6 +15,7 @@ from runbook.engine._decide import Decider
 from runbook.engine._jobs import Job
 from runbook.executors import OutputChunk
 from runbook.model import Step
+from runbook.secrets import MASK
 
 
 def captured_result(
@@ -29,9 +31,16 @@ def captured_result(
     return data, fin
 
 
-def keep_stdout(job: Job, chunks: list[OutputChunk]) -> None:
-    """Keep what `run` printed on stdout, as it is journaled."""
+def keep_stdout(job: Job, chunks: list[OutputChunk], step: Step) -> list[OutputChunk]:
+    """Keep what `run` printed on stdout; the chunks to journal (a secret output's stdout
+    is never journaled: `***` stands for it)."""
+    secret = step.output is not None and step.output.secret
+    shown: list[OutputChunk] = []
     for chunk in chunks:
         if chunk.stream == "stdout":
             job.stdout.append(chunk.text)
             job.stdout_cut = job.stdout_cut or bool(chunk.truncated or chunk.omitted_bytes)
+            if secret:
+                chunk = replace(chunk, text=MASK + "\n")
+        shown.append(chunk)
+    return shown

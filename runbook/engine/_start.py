@@ -19,6 +19,8 @@ from runbook.engine._reactions import uncertain
 from runbook.engine._recovery import StepResume
 from runbook.engine._table import DONE_OK, StepRun
 
+FINISHED = frozenset({*DONE_OK, "failed"})
+
 
 def start_fresh(core: RunCore, now: float) -> None:
     """A new run: journal the steps skipped by --only/--from/--limit, queue the rest."""
@@ -73,6 +75,7 @@ def start_resumed(
             table.set(run, "resuming")
         else:
             table.set(run, r.status if r.status in (*DONE_OK, "failed", "waiting") else "pending")
+    _ask_secrets_again(core)
     table.count_unmet()
     ordered = table.in_order()
     for run in ordered:
@@ -106,3 +109,22 @@ def _continue(core: RunCore, run: StepRun, r: StepResume) -> None:
         core.ask(run, "resume", f"`run` was in progress on {where} when the engine stopped")
         return
     core.pump_hosts(run)
+
+
+def _ask_secrets_again(core: RunCore) -> None:
+    """A secret `input` lived in the previous engine's memory only: a manual step whose
+    secret answer an unfinished step still reads is asked again (docs/playbook.md)."""
+    decider = core.decider
+    if decider is None:
+        return
+    table = core.table
+    for run in table:
+        spec = run.step.input
+        if run.status != "succeeded" or spec is None or not spec.secret:
+            continue
+        if (run.id, "") in decider.secrets:
+            continue
+        readers = [r for r in table if run.id in r.step.reads and r.status not in FINISHED]
+        if readers:
+            table.set(run, "pending")
+            run.decided = False

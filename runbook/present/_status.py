@@ -190,7 +190,13 @@ def _detail(s: Mapping[str, Any], run_id: str, now: str) -> str:
 def _more(s: Mapping[str, Any], run_id: str, finished: bool) -> list[Line]:
     status = s["status"]
     if status in ("waiting", "claimed") and not finished:
-        return [[("dim", f"      answer: runbook confirm {run_id} {s['id']} [--skip|--fail]")]]
+        spec = (s.get("manual") or {}).get("input") or {}
+        value = ""
+        if spec and not spec.get("secret"):
+            choices = spec.get("choices") or []
+            value = " --value " + ("|".join(map(str, choices)) if choices else "TEXT")
+        command = f"runbook confirm {run_id} {s['id']}{value} [--skip|--fail]"
+        return [[("dim", f"      answer: {command}")]]
     if status != "failed":
         return []
     lines: list[Line] = []

@@ -28,8 +28,39 @@ def _unreadable(why: str) -> Unreadable:
     return Unreadable(hint=why)
 
 
-def step_view(s: StepState, secrets: Mapping[tuple[str, str], Any] | None = None) -> Namespace:
-    """What a template sees of step `s` (`steps[s.id]`)."""
+# What a decision (`when`, `hosts`) may not read of a skipped step before `.skipped`.
+OUTCOME_KEYS = frozenset({"ok", "failed", "rc", "stdout", "value"})
+
+
+class SkippedStep(Namespace):
+    """A skipped step as `when` and `hosts` see it: reading its outcome before testing
+    `.skipped` is an error, so `not steps['x'].ok` cannot silently mean "x was skipped"."""
+
+    __slots__ = ("_tested",)
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "skipped":
+            object.__setattr__(self, "_tested", True)
+        elif name in OUTCOME_KEYS and not _tested(self):
+            label = object.__getattribute__(self, "label")
+            raise ValueError(
+                f"{label} was skipped: its `{name}` means nothing; test "
+                f"{label}.skipped first (e.g. `{label}.skipped or {label}.{name}`)"
+            )
+        return super().__getattribute__(name)
+
+
+def _tested(view: SkippedStep) -> bool:
+    try:
+        return bool(object.__getattribute__(view, "_tested"))
+    except AttributeError:
+        return False
+
+
+def step_view(
+    s: StepState, secrets: Mapping[tuple[str, str], Any] | None = None, strict: bool = False
+) -> Namespace:
+    """What a template sees of step `s` (`steps[s.id]`); `strict` for `when` and `hosts`."""
     label = f"steps['{s.id}']"
     skipped = s.status == "skipped"
     order = list(s.selected) + [h for h in s.results if h not in s.selected]
@@ -53,6 +84,8 @@ def step_view(s: StepState, secrets: Mapping[tuple[str, str], Any] | None = None
     elif len(results) == 1:
         one = results[0]
         view.update(rc=one["rc"], stdout=one["stdout"], value=one["value"])
+    if strict and skipped:
+        return SkippedStep(label, view)
     return Namespace(label, view)
 
 
@@ -125,6 +158,8 @@ def steps_view(
     states: Mapping[str, StepState],
     ids: Iterable[str],
     secrets: Mapping[tuple[str, str], Any] | None = None,
+    strict: bool = False,
 ) -> dict[str, Namespace]:
-    """`steps` for a template that reads `ids` (validate made sure they are needed)."""
-    return {sid: step_view(states[sid], secrets) for sid in ids if sid in states}
+    """`steps` for a template that reads `ids` (validate made sure they are needed);
+    `strict`: for a decision (`when`, `hosts`), see SkippedStep."""
+    return {sid: step_view(states[sid], secrets, strict) for sid in ids if sid in states}

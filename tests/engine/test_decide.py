@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from engine_helpers import cli, events, write
 
+from runbook.engine._decide import Decider, NoHosts
 from runbook.events._fold import fold
+from runbook.load._playbook import load_playbook
+from runbook.load.inventory._load import load_inventory
 
 CAPTURE = """
 playbook: values
@@ -192,3 +196,170 @@ def test_only_refuses_a_step_that_reads_one_it_leaves_out(tmp_path: Path) -> Non
     _state, r = _run(tmp_path, CAPTURE, "--only", "reader")
     assert r.returncode == 2  # type: ignore[attr-defined]
     assert "step 'reader' reads steps['capture'], which this run skips" in r.stderr  # type: ignore[attr-defined]
+
+
+def test_a_secret_output_is_read_by_the_next_step_and_never_journaled(tmp_path: Path) -> None:
+    text = """
+playbook: secret-output
+title: Secret output
+steps:
+  - id: token
+    local: true
+    run: "printf '%s-%s\\n' s3cr3t t0ken-value"
+    output: {type: text, secret: true}
+  - id: use
+    needs: [token]
+    local: true
+    run: echo {{ steps['token'].value }} >> OUT
+"""
+    state, r = _run(tmp_path, text)
+    assert r.returncode == 0, r.stdout + r.stderr  # type: ignore[attr-defined]
+    assert (tmp_path / "out").read_text() == "s3cr3t-t0ken-value\n"
+    assert "s3cr3t-t0ken-value" not in r.stdout + r.stderr  # type: ignore[attr-defined]
+    exported = cli(state, "export", "latest", "--format", "jsonl")
+    assert exported.returncode == 0
+    for blob in (exported.stdout, state.read_bytes().decode("latin-1")):
+        assert "s3cr3t-t0ken-value" not in blob
+
+
+def test_a_secret_answer_is_asked_again_after_a_resume(tmp_path: Path) -> None:
+    text = """
+playbook: secret-input
+title: Secret input
+steps:
+  - id: password
+    manual: Read the vault's unseal key from the safe.
+    input: {secret: true}
+    example: unseal-k3y-from-safe
+  - id: unseal
+    needs: [password]
+    local: true
+    run: echo {{ steps['password'].value }} > /dev/null
+"""
+    pb = write(tmp_path / "pb.yml", text)
+    state = tmp_path / "state.db"
+    clean = cli(tmp_path / "clean.db", "rehearse", str(pb), "--speed", "max")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    evs = events(tmp_path / "clean.db")
+    answered = next(i for i, e in enumerate(evs, 1) if e.type == "manual_answered")
+    assert evs[answered - 1].data["value"] == "***"
+    # The engine dies once the answer is journaled: the secret was only in its memory.
+    r = cli(
+        state,
+        "rehearse",
+        str(pb),
+        "--speed",
+        "max",
+        extra_env={"RUNBOOK_TEST_KILL_AFTER_EVENT": str(answered)},
+    )
+    assert r.returncode == -9
+    again = cli(state, "resume", "latest")
+    assert again.returncode == 0, again.stdout + again.stderr
+    evs = events(state)
+    asked = [e for e in evs if e.type == "manual_waiting" and e.step == "password"]
+    assert len(asked) == 2  # asked again after the resume
+    started = [e for e in evs if e.type == "host_started" and e.step == "unseal"]
+    assert [e.data["command"] for e in started] == ["echo *** > /dev/null"]
+    assert "unseal-k3y-from-safe" not in state.read_bytes().decode("latin-1")
+
+
+def test_a_decision_must_test_skipped_before_reading_a_skipped_steps_outcome(
+    tmp_path: Path,
+) -> None:
+    text = """
+playbook: skipped-read
+title: Reading a skipped step
+steps:
+  - id: optional
+    when: "false"
+    local: true
+    run: "true"
+  - id: careless
+    needs: [optional]
+    when: "not steps['optional'].ok"
+    local: true
+    run: echo careless >> OUT
+  - id: careful
+    needs: [optional]
+    when: "steps['optional'].skipped or not steps['optional'].ok"
+    local: true
+    run: echo careful >> OUT
+"""
+    state, r = _run(tmp_path, text)
+    assert r.returncode == 1  # type: ignore[attr-defined]
+    assert (tmp_path / "out").read_text() == "careful\n"
+    st = fold(events(state))
+    reason = str(st.steps["careless"].reason)
+    assert "steps['optional'] was skipped: its `ok` means nothing" in reason, reason
+
+
+HOSTS_PLAYBOOK = """
+playbook: hosts-at-run-time
+title: Hosts decided at run time
+steps:
+  - id: find
+    hosts: galera
+    run: "echo seqno"
+    output: int
+    example: {db-a: 5, db-b: 9, db-c: 7}
+  - id: tell
+    needs: [find]
+    hosts: galera
+    manual: |
+      {% for h in hosts %}{{ h.name }} at {{ h.address }} ({{ h.vars.datadir }})
+      {% endfor %}
+  - id: highest
+    needs: [tell]
+    hosts: "{{ (steps['find'].results | max(attribute='value')).host }}"
+    run: "echo bootstrap"
+  - id: others
+    needs: [highest]
+    hosts: "galera:!{{ (steps['find'].results | max(attribute='value')).host }}"
+    run: "echo join"
+  - id: once
+    needs: [others]
+    hosts: galera
+    run_once: true
+    run: "echo once"
+"""
+
+
+def _started(evs: list, step: str) -> list[str]:  # type: ignore[type-arg]
+    return next(e for e in evs if e.type == "step_started" and e.step == step).data["hosts"]
+
+
+def test_hosts_decided_at_run_time_in_a_rehearsal_with_and_without_limit(
+    tmp_path: Path,
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    inventory = str(root / "inventory" / "databases.yml")
+    pb = write(tmp_path / "pb.yml", HOSTS_PLAYBOOK)
+    state = tmp_path / "state.db"
+    r = cli(state, "rehearse", str(pb), "-i", inventory, "--speed", "max")
+    assert r.returncode == 0, r.stdout + r.stderr
+    evs = events(state)
+    assert _started(evs, "highest") == ["db-b"]
+    assert _started(evs, "others") == ["db-a", "db-c"]
+    assert _started(evs, "once") == ["db-a"]  # run_once: the first in inventory order
+    others = next(e for e in evs if e.type == "step_started" and e.step == "others")
+    assert others.data["pattern"] == "galera:!db-b"
+    told = next(e for e in evs if e.type == "manual_waiting" and e.step == "tell")
+    assert "db-a at 127.0.0.21 (/var/lib/mysql)" in told.data["instructions"]
+    # --limit narrows hosts decided at run time too (rehearse has no --limit: the
+    # decision itself, over this rehearsal's journal, with run's --limit db-a)
+    playbook = load_playbook(pb)
+    steps = {step.id: step for step in playbook.steps}
+    decider = Decider(
+        steps, fold(evs), load_inventory([Path(inventory)]), frozenset({"db-a"}), {}, "r", "live"
+    )
+    assert decider.hosts(steps["others"], ()) == ("galera:!db-b", ("db-a",))
+    with pytest.raises(NoHosts, match="hosts 'db-b' matched no host"):
+        decider.hosts(steps["highest"], ())
+    # plan and dry-run show what is decided at run time for what it is
+    plan = cli(tmp_path / "p.db", "plan", str(pb), "-i", inventory)
+    assert "run time" in plan.stdout
+    assert "Hosts decided at run time: highest" in " ".join(plan.stdout.split())
+    dry = cli(tmp_path / "d.db", "run", str(pb), "-i", inventory, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "hosts decided at run time: galera:!{{" in dry.stdout
+    assert "run_once: the first selected host only" in dry.stdout

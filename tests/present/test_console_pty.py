@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import pty
 import re
@@ -224,3 +225,36 @@ def test_sigterm_under_the_console_interrupts_the_run_cleanly(tmp_path: Path) ->
     assert child.exitstatus == 130
     evs = events(tmp_path / "state.db")
     assert evs[-1].type == "run_interrupted" and evs[-1].data["reason"] == "SIGTERM"
+
+
+BREAKS = """
+playbook: pty-fail
+steps:
+  - id: break
+    local: true
+    run: "echo checking the array; echo disk 3 is gone >&2; exit 3"
+    estimate: 1m
+  - id: slow
+    local: true
+    run: "sleep 2"
+"""
+
+
+def test_a_failed_hosts_lines_on_the_console_and_v_shows_the_commands(tmp_path: Path) -> None:
+    pb = write(tmp_path / "pb.yml", BREAKS)
+    child = spawn_tty(tmp_path, "run", str(pb))
+    # While `slow` still runs, the failure is on the board with the host's last lines.
+    child.expect("✗ break: run exited 3")
+    child.expect("disk 3 is gone")
+    child.expect(r"== run \S+ failed in ")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+
+    verbose = spawn_tty(tmp_path, "-v", "run", str(pb))
+    verbose.logfile_read = seen = io.StringIO()
+    verbose.expect("run: echo checking the array; echo disk 3 is gone >&2; exit 3")
+    verbose.expect(pexpect.EOF)
+    verbose.close()
+    assert verbose.exitstatus == 1
+    assert "checking the array" in _text(seen.getvalue())
