@@ -33,7 +33,7 @@ from runbook.present._draw import (
 from runbook.present._feed import Ask, Feed, LogLine
 from runbook.visible import visible
 
-POLL_S = 0.5  # how often the screen takes new log lines and boards: a frame costs ~20 ms
+POLL_S = 1.0  # how often the screen takes new log lines and boards: a frame costs 20-40 ms
 
 
 def render_asks(asks: tuple[Ask, ...], selected: int) -> RenderableType:
