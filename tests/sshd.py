@@ -223,6 +223,7 @@ def _spawn(server: Sshd, addresses: list[str], n: int) -> subprocess.Popen[bytes
         "UseDNS no",
         "PrintMotd no",
         "LogLevel VERBOSE",
+        "Subsystem sftp internal-sftp",  # copy and fetch (Debian's default config has one)
     ]
     if server.env_path:
         lines.append(f"SetEnv PATH={server.env_path}")

@@ -17,7 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from runbook.clock import Clock
 from runbook.engine._attempt import RunCommand
 from runbook.engine._jobs import LOCAL_SLOTS, Completion, Job
-from runbook.executors import CommandResult, SimulatedWork, Transport, runs_locally
+from runbook.executors import (
+    FILE_ACTIONS,
+    CommandResult,
+    SimulatedWork,
+    Transport,
+    runs_locally,
+)
 from runbook.model import Host
 
 
@@ -99,12 +105,26 @@ class Dispatcher:
         try:
             if transport is None:
                 raise RuntimeError("no transport for this kind of step")  # session checks first
+            if cmd.action in FILE_ACTIONS:
+                spec = job.commands.files[cmd.action]
+                result = transport.transfer(  # type: ignore[attr-defined]
+                    host,
+                    spec,
+                    on_output=job.output.write,
+                    cancel=job.cancel,
+                    timeout_s=cmd.timeout_s,
+                )
+                self.completions.put(Completion(job, cmd.action, result))
+                return
+            feed = job.commands.feed(cmd.action)
+            extra = {"feed": feed} if feed is not None else {}  # nothing new when unused
             result = transport.run(
                 host,
                 cmd.command,
                 timeout_s=cmd.timeout_s,
                 on_output=job.output.write,
                 cancel=job.cancel,
+                **extra,
             )
         except BaseException as crash:  # handed to the engine thread, which re-raises it
             self.completions.put(Completion(job, cmd.action, CommandResult(None, 0.0), crash))

@@ -19,6 +19,8 @@ EVENT_TYPES = frozenset(
         "host_output",
         "host_succeeded",
         "host_failed",
+        "host_not_started",
+        "host_cancelled",
         "step_succeeded",
         "step_failed",
         "step_skipped",

@@ -229,6 +229,8 @@ class LiveView:
             c.print(f"  hosts: {', '.join(q.hosts[:20])}" + (" …" if len(q.hosts) > 20 else ""))
         if q.owner:
             c.print(f"  owner: {q.owner}")
+        if q.doc:
+            c.print(f"  doc: {q.doc}", markup=False, highlight=False)
         choices = " / ".join(q.choices)
         while True:
             typed = self._read_line(q, f"Answer {choices}: ")

@@ -67,6 +67,10 @@ def describe(e: Event) -> str | None:
         return f"succeeded in {format_duration(float(d.get('duration_s') or 0))}"
     if t == "host_failed":
         return f"failed ({d.get('reason')}): {d.get('message')}"
+    if t == "host_not_started":
+        return f"not started: {d.get('reason') or ''}"
+    if t == "host_cancelled":
+        return f"cancelled: {d.get('reason') or ''}"
     if t == "step_succeeded":
         return f"succeeded in {format_duration(float(d.get('duration_s') or 0))}"
     if t == "step_failed":
@@ -167,6 +171,10 @@ class PlainListener:
         if text is None:
             return
         subject = f"{e.step}@{e.host}" if e.host else (e.step or "")
+        if e.type in ("step_failed", "manual_waiting") and e.step:
+            step = state.steps.get(e.step)
+            if step is not None and step.doc:
+                text += f"  [doc: {step.doc}]"
         self._write(f"{_time(e.ts)} {e.type:<16} {subject} {text}".rstrip())
         if e.type == "host_failed" and self.verbosity < 1:
             self._failed_output(e, state)
