@@ -64,7 +64,7 @@ def test_serial_one_with_max_fail_zero_stops_at_the_first_failure(
     assert never.data["reason"] == "max_fail 0 exceeded: 1 host(s) failed"
     (failed,) = of_type(evs, "step_failed")
     assert failed.data["failed_hosts"] == ["db-b"]
-    assert "host_not_started join-others@db-c max_fail 0 exceeded" in r.stdout
+    assert "host_not_started join-others@db-c not started: max_fail 0 exceeded" in r.stdout
     status = runbook(["status", "latest"], base_env(tmp_path, **ssh_env), tmp_path)
     assert "join-others" in status.stdout
 
