@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from runbook.durations import format_duration
@@ -64,7 +65,7 @@ def describe(e: Event) -> str | None:
     if t == "host_succeeded":
         if d.get("skipped"):
             return "skipped: already done (skip_if)"
-        return f"succeeded in {format_duration(float(d.get('duration_s') or 0))}"
+        return f"succeeded in {format_duration(float(d.get('duration_s') or 0))}" + _files(d)
     if t == "host_failed":
         return f"failed ({d.get('reason')}): {d.get('message')}"
     if t == "host_not_started":
@@ -125,6 +126,16 @@ def describe(e: Event) -> str | None:
     if t == "host_key_accepted":
         return f"{d.get('key_type')} {d.get('fingerprint')}"
     return None
+
+
+def _files(d: Mapping[str, Any]) -> str:
+    """What a host's copy and fetch did: `(copy /etc/x written; fetch /y unchanged)`."""
+    done = []
+    for key in ("copy", "fetch"):
+        f = d.get(key)
+        if isinstance(f, Mapping):
+            done.append(f"{key} {f.get('path')} {'written' if f.get('changed') else 'unchanged'}")
+    return f" ({'; '.join(done)})" if done else ""
 
 
 def _orphans(killed: list[dict[str, Any]]) -> str:

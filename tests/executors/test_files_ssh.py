@@ -107,7 +107,7 @@ def test_copy_and_fetch_round_trip_with_equal_sha256(
         # again: every copy is skipped and says so; fetch finds the same file
         r = runbook(["run", str(pb), "-i", str(inv)], env, tmp_path)
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-        assert f"copy: {remote}/etcd1.db unchanged" in r.stdout
+        assert f"copy {remote}/etcd1.db unchanged" in r.stdout
         evs = events(tmp_path / "state.db")
         copies = [e.data["copy"] for e in of_type(evs, "host_succeeded") if "copy" in e.data]
         assert copies and not any(c["changed"] for c in copies)
