@@ -79,7 +79,7 @@ def test_become_password_is_given_on_stdin_and_found_nowhere(
         )
         env = base_env(tmp_path, **ssh_env, RB_SUDO_PASSWORD=PASSWORD)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "runbook", "run", str(pb), "-i", str(inv)],
+            [sys.executable, "-m", "runbook", "-v", "run", str(pb), "-i", str(inv)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -140,7 +140,7 @@ def test_a_wrong_become_password_fails_the_host_with_sudos_message(
             """,
         )
         env = base_env(tmp_path, **ssh_env, RB_SUDO_PASSWORD="wrong")
-        r = runbook(["run", str(pb), "-i", str(inv)], env, tmp_path)
+        r = runbook(["-v", "run", str(pb), "-i", str(inv)], env, tmp_path)
         assert r.returncode == 1, r.stdout[-2000:] + r.stderr[-2000:]
         assert "never" not in r.stdout.replace("echo never", "")
         assert "incorrect password" in r.stdout or "no password" in r.stdout
@@ -176,7 +176,7 @@ def test_env_values_reach_the_remote_command_as_data_under_become_too(
             + f"  - id: sudo\n    hosts: all\n    become: true\n    run: {json.dumps(sudo)}\n"
         )
         env = base_env(tmp_path, **ssh_env)
-        r = runbook(["run", str(tmp_path / "pb.yml"), "-i", str(inv)], env, tmp_path)
+        r = runbook(["-v", "run", str(tmp_path / "pb.yml"), "-i", str(inv)], env, tmp_path)
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
         for prefix in ("", "sudo-"):
             got = {n: (out / f"{prefix}{n}").read_bytes().decode() for n in names}
@@ -205,7 +205,7 @@ def test_stdin_is_answered_without_become(
         """,
     )
     env = base_env(tmp_path, **ssh_env)
-    r = runbook(["run", str(pb), "-i", str(inv)], env, tmp_path, timeout=60)
+    r = runbook(["-v", "run", str(pb), "-i", str(inv)], env, tmp_path, timeout=60)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "got=yes paris/second line" in r.stdout
 
