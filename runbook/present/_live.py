@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import queue
 import re
-import select
+import selectors
 import sys
 import threading
 import time
@@ -305,9 +305,16 @@ class LiveView:
                 self._tell_settled(q.step)
                 return None
             try:
-                ready, _, _ = select.select([self.stdin], [], [], 0.25)
+                ready = _readable(self.stdin, 0.25)
             except (ValueError, OSError):
                 return None
             if ready:
                 line = self.stdin.readline()
                 return line if line else None
+
+
+def _readable(stream: TextIO, timeout_s: float) -> bool:
+    """Whether `stream` has input within `timeout_s` (poll: select() fails past fd 1024)."""
+    with selectors.PollSelector() as sel:
+        sel.register(stream, selectors.EVENT_READ)
+        return bool(sel.select(timeout_s))
