@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from runbook.clock import Clock
 from runbook.engine._attempt import RunCommand
 from runbook.engine._jobs import LOCAL_SLOTS, Completion, Job
+from runbook.errors import HostError, log_crash
 from runbook.executors import (
     FILE_ACTIONS,
     CommandResult,
@@ -126,6 +127,8 @@ class Dispatcher:
                 cancel=job.cancel,
                 **extra,
             )
+        except Exception as e:  # a bug met on one host fails that host, not the whole run
+            result = CommandResult(None, 0.0, error=_crashed(job, cmd, host, e))
         except BaseException as crash:  # handed to the engine thread, which re-raises it
             self.completions.put(Completion(job, cmd.action, CommandResult(None, 0.0), crash))
             return
@@ -148,3 +151,12 @@ class Dispatcher:
             self._pool.shutdown(wait=not kill, cancel_futures=True)
         for t in transports:
             t.close()
+
+
+def _crashed(job: Job, cmd: RunCommand, host: Host | None, err: Exception) -> HostError:
+    """The host's error for an exception its transport should never have raised: its class
+    and message for the journal, the traceback in the crash log."""
+    name = host.name if host is not None else "localhost"
+    log = log_crash(f"step {job.step_id}, host {name}, {cmd.action}: the transport raised")
+    detail = f"{type(err).__name__}: {err} (a bug in runbook; the traceback is in {log})"
+    return HostError(name, "error", detail)
