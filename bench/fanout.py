@@ -108,8 +108,11 @@ def time_runbook(work: Path, server: sshd.Sshd, steps: int, forks: int) -> tuple
     return wall, ts["run_finished"] - ts["run_started"], rss
 
 
-def time_floor_child(work: Path, server: sshd.Sshd, steps: int, forks: int) -> tuple[float, int]:
-    """(seconds, peak RSS KiB) of the floor, run by this script in a child process."""
+def time_floor_child(
+    work: Path, server: sshd.Sshd, steps: int, forks: int
+) -> tuple[float, float, float, int]:
+    """(seconds connecting, seconds in all, the child's wall time, peak RSS KiB) of the
+    floor, run by this script in a child process."""
     argv = [
         sys.executable,
         __file__,
@@ -118,13 +121,14 @@ def time_floor_child(work: Path, server: sshd.Sshd, steps: int, forks: int) -> t
             [server.addresses, server.port, server.user, str(server.client_key), steps, forks]
         ),
     ]
-    code, tail, _, rss = run_measured(argv, dict(os.environ), work)
+    code, tail, wall, rss = run_measured(argv, dict(os.environ), work)
     if code != 0:
         raise SystemExit(f"floor failed ({code}):\n{tail}")
-    return float(tail.strip().splitlines()[-1]), rss
+    connect, elapsed = map(float, tail.strip().splitlines()[-1].split())
+    return connect, elapsed, wall, rss
 
 
-def time_floor(spec: str) -> float:
+def time_floor(spec: str) -> tuple[float, float]:
     """Bare paramiko: connect every host (persistent), then the chain, fanned out."""
     hosts, port, user, key_path, steps, forks = json.loads(spec)
     key = paramiko.PKey.from_path(key_path)
@@ -149,13 +153,14 @@ def time_floor(spec: str) -> float:
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=forks) as pool:
         transports = list(pool.map(connect, hosts))
+        connected = time.perf_counter() - start
         for n in range(1, steps + 1):
             codes = list(pool.map(lambda t, n=n: run(t, command(n)), transports))
             assert codes == [0] * len(codes), codes
     elapsed = time.perf_counter() - start
     for t in transports:
         t.close()
-    return elapsed
+    return connected, elapsed
 
 
 def ensure_ansible() -> Path:
@@ -217,7 +222,7 @@ def main() -> None:
     parser.add_argument("--floor-child", help=argparse.SUPPRESS)  # the floor's own process
     args = parser.parse_args()
     if args.floor_child:
-        print(f"{time_floor(args.floor_child):.4f}")
+        print("{:.4f} {:.4f}".format(*time_floor(args.floor_child)))
         return
     if reason := sshd.unavailable():
         raise SystemExit(f"fanout: {reason}")
@@ -227,7 +232,7 @@ def main() -> None:
     try:
         # Warm-up: first logins fill caches (user lookups, key loading) on both sides.
         time_floor_child(work, server, 1, forks)
-        floor, floor_rss = time_floor_child(work, server, args.steps, forks)
+        connect, floor, floor_wall, floor_rss = time_floor_child(work, server, args.steps, forks)
         wall, engine, rss = time_runbook(work, server, args.steps, forks)
         ansible = None if args.no_ansible else time_ansible(work, server, args.steps, forks)
     finally:
@@ -236,8 +241,10 @@ def main() -> None:
     n = args.hosts * args.steps
     mib = 1024.0
     rows = [
-        ("floor (paramiko, persistent, TCP_NODELAY)", floor, "", floor_rss / mib),
+        ("floor (paramiko, persistent, TCP_NODELAY)", floor, f"connect {connect:4.2f} s", None),
+        ("floor process (+ python start, close)", floor_wall, "", floor_rss / mib),
         ("runbook run (CLI wall time)", wall, f"{wall / floor:5.2f}x floor", rss / mib),
+        ("  vs the floor process", wall, f"{wall / floor_wall:5.2f}x", None),
         ("runbook engine (run_started->finished)", engine, f"{engine / floor:5.2f}x floor", None),
     ]
     if ansible is not None:
