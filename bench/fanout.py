@@ -45,9 +45,15 @@ def command(step: int) -> str:
     return f"echo step {step} on $(hostname)"
 
 
-def write_runbook_files(work: Path, server: sshd.Sshd, steps: int) -> tuple[Path, Path]:
+def write_runbook_files(
+    work: Path, server: sshd.Sshd, steps: int, jump: bool = False
+) -> tuple[Path, Path]:
     inventory = work / "hosts.yml"
-    inventory.write_text(server.inventory_yaml())
+    if jump:  # every host behind one bastion (the first address), named in ssh_config
+        extra = {"ansible_ssh_common_args": '"-o ProxyJump=bastion"'}
+        inventory.write_text(server.inventory_yaml(**extra))
+    else:
+        inventory.write_text(server.inventory_yaml())
     lines = ["playbook: fanout", "title: Fan-out benchmark", "steps:"]
     for n in range(1, steps + 1):
         lines += [
@@ -81,14 +87,21 @@ def run_measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, 
     return p.returncode, out.read_text()[-3000:], wall, usage.ru_maxrss
 
 
-def time_runbook(work: Path, server: sshd.Sshd, steps: int, forks: int) -> tuple[float, float, int]:
+def time_runbook(
+    work: Path, server: sshd.Sshd, steps: int, forks: int, jump: bool = False
+) -> tuple[float, float, int]:
     """(CLI wall time, engine time from run_started to run_finished, peak RSS KiB)."""
-    playbook, inventory = write_runbook_files(work, server, steps)
+    playbook, inventory = write_runbook_files(work, server, steps, jump)
+    config = work / "ssh_config"
+    config.write_text(
+        f"Host bastion\n  HostName {addresses(1)[0]}\n  Port {server.port}\n"
+        f"  User {server.user}\n  IdentityFile {server.client_key}\n"
+    )
     env = dict(
         os.environ,
         RUNBOOK_STATE=str(work / "state.db"),
         RUNBOOK_KNOWN_HOSTS=str(server.known_hosts),
-        RUNBOOK_SSH_CONFIG="",
+        RUNBOOK_SSH_CONFIG=str(config) if jump else "",
         NO_COLOR="1",
     )
     cli = [sys.executable, "-m", "runbook"]
@@ -229,6 +242,9 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--no-ansible", action="store_true", help="skip ansible-playbook")
+    parser.add_argument(
+        "--jump", action="store_true", help="runbook only, every host behind one ProxyJump"
+    )
     parser.add_argument("--floor-child", help=argparse.SUPPRESS)  # the floor's own process
     args = parser.parse_args()
     if args.floor_child:
@@ -236,6 +252,8 @@ def main() -> None:
         return
     if reason := sshd.unavailable():
         raise SystemExit(f"fanout: {reason}")
+    if args.jump:
+        return via_jump(args.hosts, args.steps)
     forks = args.hosts
     work = sshd.public_tempdir("runbook-fanout-")
     server = sshd.start(addresses(args.hosts))
@@ -264,6 +282,28 @@ def main() -> None:
     for label, seconds, ratio, peak in rows:
         shown = f"{peak:7.0f} MiB peak RSS" if peak is not None else ""
         print(f"  {label:44} {seconds:7.2f} s  {ratio:12} {shown}")
+    print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def via_jump(hosts: int, steps: int) -> None:
+    """Every host behind one bastion: the run's time, and how many logins the bastion saw
+    (OpenSSH's ProxyJump, as Ansible uses it, opens one connection to it per host)."""
+    work = sshd.public_tempdir("runbook-fanout-")
+    server = sshd.start(addresses(hosts + 1))  # the first address is the bastion
+    bastion = server.addresses.pop(0)
+    try:
+        wall, engine, rss = time_runbook(work, server, steps, hosts, jump=True)
+        jump_logins = sshd.connection_count(server, bastion)
+        target_logins = sum(sshd.connection_count(server, a) for a in server.addresses[:20])
+    finally:
+        server.addresses.insert(0, bastion)
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"via one ProxyJump: {steps} chained steps x {hosts} hosts, forks {hosts}")
+    print(
+        f"  runbook run (CLI wall time) {wall:.2f} s, engine {engine:.2f} s, {rss / 1024:.0f} MiB"
+    )
+    print(f"  logins on the bastion: {jump_logins} (on the first 20 targets: {target_logins})")
     print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
