@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from runbook.engine._attempt import Finished, Next
 from runbook.engine._table import StepRun
 from runbook.model import Count, Step
 
@@ -135,6 +136,15 @@ def attempt_done(core: RunCore, run: StepRun) -> bool:
     q.over = True
     step_succeeded(core, run)
     return True
+
+
+def after_command(run: StepRun, nxt: Next) -> Next:
+    """A host whose `run` was left to finish after the quorum was decided stops there:
+    it is journaled as it ended, and nothing more runs on it."""
+    q = run.quota
+    if q is None or not q.over or isinstance(nxt, Finished):
+        return nxt
+    return Finished(True, message="stopped after run: the step's min_ok was already decided")
 
 
 def _not_started(core: RunCore, run: StepRun, q: Quota, failed: set[str | None]) -> None:

@@ -90,7 +90,7 @@ class RunCore:
         if c.action == "run":
             job.ran, job.rc = True, c.result.exit_code
         job.files.update(c.result.data or {})
-        nxt = job.seq.after(c.action, c.result, now)
+        nxt = batches.after_command(self.table[job.step_id], job.seq.after(c.action, c.result, now))
         chunks = job.output.finish()  # a failed poll's output is dropped; the last one kept
         if c.action != "until" or not isinstance(nxt, PollLater):
             self._journal_output(job, chunks)
