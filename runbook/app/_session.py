@@ -54,6 +54,7 @@ from runbook.model import RunMode
 
 if TYPE_CHECKING:
     from runbook.executors.ssh import SshTransport
+    from runbook.journal import StateRef
     from runbook.model import Durations
 
 __all__ = [
@@ -71,7 +72,7 @@ __all__ = [
 
 
 def resume(
-    state_path: Path,
+    state_path: StateRef,
     run_text: str,
     ui: Ui,
     *,
@@ -85,7 +86,7 @@ def resume(
 
 
 def execute(
-    state_path: Path,
+    state_path: StateRef,
     req: RunRequest,
     ui: Ui,
     *,
@@ -135,7 +136,7 @@ def execute(
 
 
 def _run(
-    state_path: Path,
+    state_path: StateRef,
     req: RunRequest,
     ui: Ui,
     mode: RunMode,
@@ -148,7 +149,7 @@ def _run(
     from runbook.app._history import history_in  # numpy: while the first hosts connect
     from runbook.events import fold
     from runbook.executors import RehearsalTimes
-    from runbook.journal import Journal
+    from runbook.journal import open_journal
 
     playbook = checked.resolved.playbook
     rehearsal = mode == "rehearsal"
@@ -156,7 +157,7 @@ def _run(
     # A rehearsal starts on a whole second: the journal keeps milliseconds, so a seed then
     # gives the same durations to the millisecond, run after run.
     clock: Clock = VirtualClock(float(int(real.now())), req.speed) if rehearsal else real
-    journal = Journal(state_path)
+    journal = open_journal(state_path)
     try:
         run_id = journal.new_run(playbook.id, mode, clock.now())
         operator = operator_of(req.operator, env)

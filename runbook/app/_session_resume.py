@@ -28,7 +28,7 @@ from runbook.engine import RenderedWork, analyse
 from runbook.errors import StateError
 from runbook.events import fold
 from runbook.executors import RehearsalTimes, Transport, kill_orphans
-from runbook.journal import Journal
+from runbook.journal import StateRef, open_journal
 from runbook.load import load_durations
 from runbook.model import Durations, RunMode
 from runbook.plan import Plan
@@ -55,7 +55,7 @@ def _request(started: Mapping[str, Any], ui: Ui, operator: str | None) -> RunReq
 
 
 def resume(
-    state_path: Path,
+    state_path: StateRef,
     run_text: str,
     ui: Ui,
     *,
@@ -64,7 +64,7 @@ def resume(
 ) -> int:
     """`runbook resume RUN_ID`: replay the journal, settle in-flight steps, go on."""
     env = os.environ if environ is None else environ
-    journal = Journal(state_path, create=False)
+    journal = open_journal(state_path, create=False)
     try:
         run_id = journal.resolve_run_id(run_text)
         events = journal.events(run_id)

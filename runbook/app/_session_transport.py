@@ -23,7 +23,7 @@ from runbook.model import Host
 
 if TYPE_CHECKING:
     from runbook.executors.ssh import SshTransport
-    from runbook.journal import Journal
+    from runbook.journal import EventStore
 
 
 def select_transports(
@@ -127,7 +127,9 @@ def warm_first_hosts(
     remote.warm([h for h in firsts if not runs_locally(h)])
 
 
-def host_key_hook(journal: Journal, run_id: str, clock: Clock) -> Callable[[str, str, str], None]:
+def host_key_hook(
+    journal: EventStore, run_id: str, clock: Clock
+) -> Callable[[str, str, str], None]:
     """Journal a host key accepted by `--accept-new-host-keys` (from an SSH worker thread)."""
 
     def record(host: str, key_type: str, fingerprint: str) -> None:

@@ -33,7 +33,7 @@ from runbook.engine._start import start_fresh, start_resumed
 from runbook.errors import JournalError, StateError
 from runbook.events import Event, RunState
 from runbook.forecast import Forecaster, eta_data
-from runbook.journal import Journal, confirm
+from runbook.journal import EventStore, confirm
 from runbook.model import Step
 from runbook.plan import Plan
 from runbook.secrets import MASK, Redactor
@@ -64,7 +64,7 @@ class Engine:
     def __init__(
         self,
         *,
-        journal: Journal,
+        journal: EventStore,
         run_id: str,
         plan: Plan,
         steps: Mapping[str, Step],

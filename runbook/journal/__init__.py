@@ -18,6 +18,19 @@ if TYPE_CHECKING:
         retry as retry,
         skip as skip,
     )
+    from runbook.journal._open import (
+        hide_password as hide_password,
+        is_postgres as is_postgres,
+        open_journal as open_journal,
+        state_exists as state_exists,
+        state_label as state_label,
+        state_ref as state_ref,
+    )
+    from runbook.journal._protocol import (
+        EventStore as EventStore,
+        RunRecord as RunRecord,
+        StateRef as StateRef,
+    )
     from runbook.journal._rows import Draft as Draft
     from runbook.journal._store import (
         Journal as Journal,
@@ -41,6 +54,15 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
                 "retry",
                 "skip",
             ),
+            "_open": (
+                "hide_password",
+                "is_postgres",
+                "open_journal",
+                "state_exists",
+                "state_label",
+                "state_ref",
+            ),
+            "_protocol": ("EventStore", "RunRecord", "StateRef"),
             "_rows": ("Draft",),
             "_store": ("Journal", "RunSummary"),
             "_tamper": ("ChainBreak", "find_break"),
