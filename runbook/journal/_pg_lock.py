@@ -66,6 +66,10 @@ def engine_lock(url: str, run_id: str, label: str) -> Iterator[None]:
                 f"first, or watch it with: runbook status {run_id} --watch"
             )
         yield
+        # Unlock before closing: the server ends a closed session's backend a moment later,
+        # and until then the lock would still show as held.
+        with contextlib.suppress(psycopg.Error):
+            conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key(run_id),))
     finally:
         with contextlib.suppress(psycopg.Error):  # closing the session releases the lock
             conn.close()
