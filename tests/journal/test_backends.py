@@ -77,9 +77,11 @@ def test_history_cannot_be_rewritten_by_hand(journal_state: Path | str) -> None:
         import psycopg
 
         for sql in [*statements, "TRUNCATE {t}events", "TRUNCATE {t}runs CASCADE"]:
-            with psycopg.connect(journal_state, autocommit=True) as con:
-                with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
-                    con.execute(sql.format(t="runbook."))
+            with (
+                psycopg.connect(journal_state, autocommit=True) as con,
+                pytest.raises(psycopg.errors.RaiseException, match="append-only"),
+            ):
+                con.execute(sql.format(t="runbook."))
     with open_journal(journal_state) as j:
         assert len(j.events(run_id)) == 3 and verify_chain(j.events(run_id)).ok
 
