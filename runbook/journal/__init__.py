@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from runbook.exports import lazy_exports
 
 if TYPE_CHECKING:
+    from runbook.journal._copy import Copied as Copied, copy_runs as copy_runs
     from runbook.journal._decisions import (
         Answer as Answer,
         Recorded as Recorded,
@@ -44,6 +45,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
     __getattr__, __all__ = lazy_exports(
         __name__,
         {
+            "_copy": ("Copied", "copy_runs"),
             "_decisions": (
                 "Answer",
                 "Recorded",
