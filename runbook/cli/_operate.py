@@ -238,7 +238,11 @@ def status_command(
         StatusFormat.text, "--format", "-f", help="text for people; json (stable) for scripts."
     ),
     watch: bool = typer.Option(
-        False, "--watch", "-w", help="Refresh every second until the run finishes (Ctrl-C stops)."
+        False,
+        "--watch",
+        "-w",
+        help="Follow the run until it finishes (Ctrl-C stops): woken by each commit on "
+        "PostgreSQL, checked every half second on SQLite.",
     ),
     next_update: str | None = typer.Option(
         None,
@@ -300,7 +304,7 @@ def _show(doc: dict[str, Any], fmt: StatusFormat) -> None:
 
 
 def _watch(j: EventStore, state: Any, fmt: StatusFormat, clock: Any) -> None:
-    """Fold new events every second; a terminal redraws, a pipe gets one line per event."""
+    """Fold new events as they are committed; a terminal redraws, a pipe gets one line each."""
     from runbook.present import event_lines, render_status
 
     if fmt is StatusFormat.text and sys.stdout.isatty():
@@ -312,7 +316,7 @@ def _watch(j: EventStore, state: Any, fmt: StatusFormat, clock: Any) -> None:
             auto_refresh=False,
         ) as live:
             while not state.is_finished:
-                clock.sleep(1.0)
+                j.wait_for_events(state.run_id, state.last_seq, 1.0)  # redraw elapsed times
                 for e in j.events(state.run_id, after_seq=state.last_seq):
                     state.apply(e)
                 live.update(render_status(_document(j, state, clock.now())), refresh=True)
@@ -323,7 +327,8 @@ def _watch(j: EventStore, state: Any, fmt: StatusFormat, clock: Any) -> None:
         _show(_document(j, state, clock.now()), fmt)
     sys.stdout.flush()
     while not state.is_finished:
-        clock.sleep(1.0)
+        # PostgreSQL wakes us on NOTIFY; SQLite (and a lost listener) polls, within 2 s.
+        j.wait_for_events(state.run_id, state.last_seq, 2.0)
         new = j.events(state.run_id, after_seq=state.last_seq)
         for e in new:
             state.apply(e)

@@ -159,3 +159,25 @@ def test_a_database_password_never_appears_in_any_output(pg_url: str, tmp_path: 
         assert password not in text
     assert outputs[-1].returncode != 0 and "***" in outputs[-1].stderr
     assert os.environ.get("RUNBOOK_STATE") is None or password not in os.environ["RUNBOOK_STATE"]
+
+
+def test_status_watch_follows_a_run_to_its_end_on_either_journal(
+    journal_state: Path | str, tmp_path: Path
+) -> None:
+    pb = write(tmp_path / "pb.yml", PLAYBOOK)
+    engine = spawn(journal_state, "run", str(pb), cwd=tmp_path)
+    try:
+        wait_for(journal_state, lambda e: bool(of_type(e, "manual_waiting", "sign")))
+        watch = spawn(
+            journal_state, "status", "latest", "--watch", "--format", "json", cwd=tmp_path
+        )
+        assert cli(journal_state, "confirm", "latest", "sign", cwd=tmp_path).returncode == 0
+        stdout, stderr = watch.communicate(timeout=60)
+        engine.communicate(timeout=60)
+    finally:
+        for proc in (engine,):
+            if proc.poll() is None:
+                proc.kill()
+    assert watch.returncode == 0, stderr
+    docs = [json.loads(line) for line in stdout.splitlines()]
+    assert docs[0]["status"] == "running" and docs[-1]["status"] == "succeeded"

@@ -163,3 +163,15 @@ def test_an_unreachable_database_is_one_clear_line_without_its_password(
     text = str(caught.value)
     assert "hunter2" not in text and "runbook:***@127.0.0.1:9/nowhere" in text
     assert "nothing journaled is lost" in text
+
+
+def test_each_commit_notifies_live_views_with_run_and_seq(pg_url: str) -> None:
+    import psycopg
+
+    with open_journal(pg_url) as j, psycopg.connect(pg_url, autocommit=True) as listener:
+        run_id = _manual_run(j)
+        listener.execute("LISTEN runbook_events")
+        j.append_many(run_id, [Draft("host_output", T0, "net", "sw1", {"text": "x"})] * 2)
+        j.append(run_id, "host_output", ts=T0, step="net", host="sw1", data={"text": "y"})
+        notes = [n.payload for n in listener.notifies(timeout=10, stop_after=2)]
+    assert notes == [f"{run_id} 5", f"{run_id} 6"]  # one per commit: the batch's last seq
