@@ -13,6 +13,7 @@ from typing import Any
 
 from runbook.errors import JournalError
 from runbook.journal._open import hide_password
+from runbook.journal._pg_lease import CREATE as CREATE_LEASES
 
 SCHEMA_VERSION = 1
 # One transaction-scoped advisory lock serialises two first runs creating the schema.
@@ -41,6 +42,7 @@ _DDL = (
         PRIMARY KEY (run_id, seq)
     )""",
     "CREATE INDEX IF NOT EXISTS events_type ON runbook.events (run_id, type)",
+    CREATE_LEASES,
     """CREATE OR REPLACE FUNCTION runbook.append_only() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN

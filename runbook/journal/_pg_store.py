@@ -5,12 +5,10 @@ lock, not an update), reads the chain's end, chains the new events to it and ins
 so engines and operators on several machines keep one gapless seq and one unbroken chain.
 For live runs `ts` is the database's `clock_timestamp()` read under that lock, so events
 from machines with drifting clocks still read in order; a rehearsal keeps its virtual time.
-Each commit notifies `runbook_events` with "RUN_ID SEQ" for live views (LISTEN/NOTIFY).
-
-A dropped connection (the server restarted, a backend terminated, the network) is retried
-on a fresh one from the pool for up to a minute. A write whose COMMIT may or may not have
-landed is never written twice: before retrying it, the run's row at its seq is compared
-with the hash it would have had.
+Each commit notifies `runbook_events` with "RUN_ID SEQ" for live views (_pg_listen.py).
+A dropped connection (restarted server, terminated backend, network) is retried on a fresh
+pooled one for up to a minute; a write whose COMMIT may have landed is never written twice:
+the run's row at its seq is compared with the hash it would have had.
 """
 
 from __future__ import annotations
@@ -18,15 +16,17 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from runbook.clock import iso
-from runbook.errors import StateError
+from runbook.clock import iso, parse_iso
+from runbook.errors import RunLocked, StateError
 from runbook.events import Event, RunState, fold
-from runbook.journal import _pg_lock
+from runbook.journal import _pg_lease as lease
 from runbook.journal._open import hide_password
-from runbook.journal._pg_runs import summaries
+from runbook.journal._pg_chain import Stale, chain_end, landed
+from runbook.journal._pg_listen import CHANNEL, Listener
+from runbook.journal._pg_runs import import_rows, summaries
 from runbook.journal._pg_schema import ensure_schema, pg_error
 from runbook.journal._protocol import RunRecord
 from runbook.journal._rows import Check, Draft, EventData, _chained, event_from_row, row_values
@@ -35,7 +35,6 @@ from runbook.journal._store import _known_types
 from runbook.model import RunMode
 
 RECONNECT_S = 60.0  # how long a dropped database is retried before the command gives up
-CHANNEL = "runbook_events"
 _COLUMNS = "run_id, seq, ts, type, step, host, data, prev_hash, hash"
 _INSERT = f"INSERT INTO runbook.events ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
@@ -54,7 +53,10 @@ class PostgresJournal:
         self._label = hide_password(url)
         self._states: dict[str, RunState] = {}
         self._cache_lock = threading.Lock()
-        self._listener: Any = None
+        self._listener = Listener(url)
+        self.held: dict[str, lease.Held] = {}  # runs this process's engine holds
+        self.engine = lease.engine_id()
+        self.lease_s = lease.DEFAULT_LEASE_S
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
                 ensure_schema(conn, self._label)
@@ -238,8 +240,24 @@ class PostgresJournal:
         return self._write(run_id, build)[0]
 
     def _write(self, run_id: str, build: Build) -> list[Event]:
-        """Lock the run's row, chain `build`'s events to its end, insert them, commit."""
+        """Lock the run's row, chain `build`'s events to its end, insert them, commit.
+
+        While this process holds the run's lease, the write waits for a confirmed lease
+        and carries its fence (runbook/journal/_pg_lease.py): a stale one is not written.
+        """
         tried: list[Event] = []
+        held = self.held.get(run_id)
+        if (
+            held is not None
+            and not held.usable()
+            and not held.wait_usable(RECONNECT_S)
+            and not held.lost
+        ):
+            raise lease.LeaseLost(
+                f"engine {held.engine} could not renew its lease on run {run_id} "
+                f"for {RECONNECT_S:.0f}s; it starts nothing more "
+                f"(the run is resumable: runbook join {run_id})"
+            )
 
         def once(conn: Any) -> list[Event]:
             with conn.transaction():
@@ -250,17 +268,28 @@ class PostgresJournal:
                 ).fetchone()
                 if head is None:
                     raise StateError(f"no run '{run_id}' in {self._label} (see: runbook runs)")
-                if tried and _landed(conn, tried[0]):
+                if tried and landed(conn, tried[0]):
                     return list(tried)  # the last COMMIT landed before the connection broke
                 last = conn.execute(
                     "SELECT seq, ts, hash FROM runbook.events WHERE run_id=%s "
                     "ORDER BY seq DESC LIMIT 1",
                     (run_id,),
                 ).fetchone()
-                seq, last_ts, prev = _chain_end(last)
+                seq, last_ts, prev = chain_end(last)
                 now = -1.0 if head[0] == "rehearsal" else float(head[1])
                 events = build(conn, seq, last_ts, prev, now)
                 tried[:] = events
+                if held is not None:
+                    holder = lease.current_fence(conn, run_id)
+                    if holder != (held.engine, held.fence):
+                        raise Stale(holder)
+                    if not held.announced:  # after run_started / run_resumed: see holding()
+                        last = events[-1]
+                        at = parse_iso(last.ts)
+                        events.append(
+                            _chained(run_id, last.seq + 1, at, "work_claimed", None, None,
+                                     lease.claim_data(held), last.hash)
+                        )  # fmt: skip
                 with conn.cursor() as cur:
                     cur.executemany(_INSERT, [row_values(e) for e in events])
                 conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{run_id} {events[-1].seq}"))
@@ -268,6 +297,16 @@ class PostgresJournal:
 
         try:
             events: list[Event] = self._retrying("write", once)
+            if held is not None:
+                held.announced = True
+        except Stale as stale:
+            assert held is not None
+            lease.journal_late(self, held, tried, stale.holder)
+            raise lease.LeaseLost(
+                f"engine {held.engine} lost run {run_id} to {stale.holder[0]} (fence "
+                f"{held.fence} → {stale.holder[1]}); what it had to journal is kept as "
+                f"late_result and changes nothing; it starts nothing more"
+            ) from None
         except BaseException:
             with self._cache_lock:
                 self._states.pop(run_id, None)
@@ -295,27 +334,7 @@ class PostgresJournal:
 
     def import_run(self, record: RunRecord, events: Sequence[Event]) -> None:
         """Store `events` exactly as given after the run's last one (journal copy)."""
-
-        def once(conn: Any) -> None:
-            with conn.transaction():
-                conn.execute(
-                    "INSERT INTO runbook.runs (run_id, playbook, mode, created, created_ts) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (run_id) DO NOTHING",
-                    (record.run_id, record.playbook, record.mode, record.created,
-                     record.created_ts),
-                )  # fmt: skip
-                conn.execute(
-                    "SELECT 1 FROM runbook.runs WHERE run_id=%s FOR UPDATE", (record.run_id,)
-                )
-                if events:
-                    with conn.cursor() as cur:
-                        cur.executemany(_INSERT, [row_values(e) for e in events])
-                    conn.execute(
-                        "SELECT pg_notify(%s, %s)",
-                        (CHANNEL, f"{record.run_id} {events[-1].seq}"),
-                    )
-
-        self._retrying("write", once)
+        self._retrying("write", lambda conn: import_rows(conn, record, events))
         with self._cache_lock:
             self._states.pop(record.run_id, None)
 
@@ -323,43 +342,42 @@ class PostgresJournal:
 
     def wait_for_events(self, run_id: str, after_seq: int, timeout: float) -> None:
         """Woken by NOTIFY for this run; returns within 2 s anyway (the polling fallback)."""
-        psycopg = self._psycopg
-        wait = max(0.0, min(timeout, 2.0))
-        try:
-            if self._listener is None:
-                self._listener = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
-                self._listener.execute(f"LISTEN {CHANNEL}")
-            if self.events(run_id, after_seq)[:1]:
-                return  # committed before we listened, or between two waits
-            deadline = time.monotonic() + wait
-            while (left := deadline - time.monotonic()) > 0:
-                for note in self._listener.notifies(timeout=left, stop_after=1):
-                    run, _, seq = str(note.payload).partition(" ")
-                    if run == run_id and seq.isdigit() and int(seq) > after_seq:
-                        return
-        except psycopg.Error:
-            self._drop_listener()
-            time.sleep(wait)  # the database is away: poll at the fallback pace
+        self._listener.wait(lambda: bool(self.events(run_id, after_seq)[:1]), run_id,
+                            after_seq, timeout)  # fmt: skip
 
-    def _drop_listener(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(self._psycopg.Error):
-                self._listener.close()
-            self._listener = None
+    # -- the lease (runbook/journal/_pg_lease.py) ------------------------------------------
 
-    # -- the engine lock (runbook/journal/_pg_lock.py) -----------------------------------
+    def try_claim(self, run_id: str) -> lease.Held | str:
+        """Claim the run's lease now, or the name of the live engine holding it."""
+        got: lease.Held | str = self._retrying(
+            "claim a run in", lambda conn: lease.try_claim(conn, run_id, self.engine, self.lease_s)
+        )
+        return got
 
-    def engine_lock(self, run_id: str) -> contextlib.AbstractContextManager[None]:
-        """Hold the run for one engine; RunLocked names the pid and host of a live holder."""
-        return _pg_lock.engine_lock(self.url, run_id, self._label)
+    def holding(self, held: lease.Held) -> contextlib.AbstractContextManager[None]:
+        """Work under a claimed lease: renewed in the background, fenced on every append."""
+        return lease.holding(self, self.url, held)
+
+    @contextlib.contextmanager
+    def engine_lock(self, run_id: str) -> Iterator[None]:
+        """Hold the run's lease for the whole block; RunLocked names a live holder."""
+        got = self.try_claim(run_id)
+        if isinstance(got, str):
+            raise RunLocked(
+                f"run {run_id} is held by engine {got}; to work on it from here too: "
+                f"runbook join {run_id}"
+            )
+        with self.holding(got):
+            yield
 
     def is_engine_live(self, run_id: str) -> bool:
-        """Whether an engine holds the run now."""
-        return bool(self._retrying("read", lambda conn: _pg_lock.holder(conn, run_id)))
+        """Whether an engine holds a live lease on the run (its last renewal stands)."""
+        holder = self._retrying("read", lambda conn: lease.live_holder(conn, run_id))
+        return holder is not None
 
     def close(self) -> None:
         """Close the pool and the listening connection."""
-        self._drop_listener()
+        self._listener.close()
         self._pool.close()
 
     def __enter__(self) -> PostgresJournal:
@@ -367,19 +385,3 @@ class PostgresJournal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _chain_end(last: tuple[Any, ...] | None) -> tuple[int, float, str]:
-    from runbook.clock import parse_iso
-    from runbook.events import GENESIS_HASH
-
-    if last is None:
-        return 0, float("-inf"), GENESIS_HASH
-    return int(last[0]), parse_iso(last[1]), str(last[2])
-
-
-def _landed(conn: Any, first: Event) -> bool:
-    row = conn.execute(
-        "SELECT hash FROM runbook.events WHERE run_id=%s AND seq=%s", (first.run_id, first.seq)
-    ).fetchone()
-    return bool(row) and row[0] == first.hash
