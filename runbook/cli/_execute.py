@@ -24,6 +24,28 @@ CONCURRENCY = typer.Option(
 )
 FORKS = typer.Option(50, "--forks", help="SSH sessions open at once, all steps.", metavar="N")
 OPERATOR = typer.Option(None, "--operator", help=OPERATOR_HELP, metavar="NAME")
+LEASE = typer.Option(
+    None,
+    "--lease",
+    help="Team mode (PostgreSQL): how long this engine's hold on the run lasts without "
+    "renewal; another engine takes over after it (default 30s).",
+    metavar="D",
+)
+
+
+def _lease(text: str | None) -> float | None:
+    from runbook.durations import parse_duration
+    from runbook.errors import InputError
+
+    if text is None:
+        return None
+    try:
+        seconds = parse_duration(text)
+    except ValueError as err:
+        raise InputError(f"--lease: {err}") from None
+    if seconds < 1:
+        raise InputError(f"--lease must be at least 1s (got {text})")
+    return seconds
 
 
 def _ui() -> Ui:
@@ -84,6 +106,7 @@ def run_command(
         False, "--accept-new-host-keys", help="Accept unknown SSH host keys (journaled)."
     ),
     operator: str | None = OPERATOR,
+    lease: str | None = LEASE,
 ) -> None:
     """Execute a playbook with the live view; prints the run id first."""
     from runbook.app import RunRequest, _session as session
@@ -105,7 +128,9 @@ def run_command(
     if dry_run:
         _dry_run(req)
         return
-    raise typer.Exit(session.execute(settings().state, req, _ui(), mode="live"))
+    raise typer.Exit(
+        session.execute(settings().state, req, _ui(), mode="live", lease_s=_lease(lease))
+    )
 
 
 def _dry_run(req: RunRequest) -> None:
@@ -185,8 +210,47 @@ def resume_command(
         autocompletion=complete_run,
     ),
     operator: str | None = OPERATOR,
+    lease: str | None = LEASE,
 ) -> None:
     """Continue an interrupted or failed run where it stopped."""
     from runbook.app import _session as session
 
-    raise typer.Exit(session.resume(settings().state, run, _ui(), operator=operator))
+    raise typer.Exit(
+        session.resume(settings().state, run, _ui(), operator=operator, lease_s=_lease(lease))
+    )
+
+
+@app.command("join")
+def join_command(
+    run: str = typer.Argument(
+        ..., help="Run id, a unique prefix of one, or `latest`.", show_default=False
+    ),
+    inventory: list[Path] = typer.Option(
+        [],
+        "-i",
+        "--inventory",
+        help="This machine's inventory paths (default: as journaled).",
+        metavar="INVENTORY",
+    ),
+    playbook: Path | None = typer.Option(
+        None,
+        "--playbook",
+        help="This machine's copy of the playbook (default: the journaled "
+        "path); refused if its content differs.",
+        metavar="PATH",
+    ),
+    lease: str | None = LEASE,
+    operator: str | None = OPERATOR,
+) -> None:
+    """Team mode: another engine on a run, from any machine on the same PostgreSQL journal.
+
+    It stands by while another engine holds the run, and takes it over when that engine's
+    lease runs out (its machine died, its network went): in-flight steps are settled as
+    after a crash, never run twice unless idempotent. It exits as the run ends.
+    """
+    from runbook.app import Joined, join
+
+    where = Joined(playbook, tuple(inventory))
+    raise typer.Exit(
+        join(settings().state, run, _ui(), where=where, lease_s=_lease(lease), operator=operator)
+    )

@@ -172,6 +172,8 @@ class Engine:
             return self._interrupt("SIGINT")
         except JournalError as err:
             self._abandon()
+            if getattr(err, "lease_lost", False):  # team mode: another engine has the run
+                raise
             raise JournalError(
                 f"{err}. No step was started after this; the run is resumable once the "
                 f"journal can be written: runbook resume {self.run_id}"

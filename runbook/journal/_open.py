@@ -41,12 +41,18 @@ def state_exists(state: StateRef) -> bool:
     return is_postgres(state) or Path(state).exists()
 
 
-def open_journal(state: StateRef, *, create: bool = True) -> EventStore:
-    """The journal at `state`; `create=False` refuses to make a new SQLite file."""
+def open_journal(
+    state: StateRef, *, create: bool = True, lease_s: float | None = None
+) -> EventStore:
+    """The journal at `state`; `create=False` refuses to make a new SQLite file.
+
+    `lease_s`: how long an engine's hold on a run lasts without renewal (PostgreSQL; on
+    SQLite the kernel's flock needs none).
+    """
     if is_postgres(state):
         from runbook.journal._pg_store import PostgresJournal
 
-        return PostgresJournal(str(state), create=create)
+        return PostgresJournal(str(state), create=create, lease_s=lease_s)
     from runbook.journal._store import Journal
 
     return Journal(Path(state), create=create)

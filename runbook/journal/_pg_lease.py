@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runbook.errors import JournalError
+from runbook.errors import EXIT_FAILED, JournalError
 
 if TYPE_CHECKING:
     from runbook.events import Event
@@ -38,7 +38,10 @@ DEFAULT_LEASE_S = 30.0
 
 
 class LeaseLost(JournalError):
-    """Another engine took the run over: this one starts nothing more."""
+    """Another engine took the run over: this one starts nothing more (exit 1)."""
+
+    exit_code = EXIT_FAILED
+    lease_lost = True  # the engine re-raises it as is: the run is not this engine's to resume
 
 
 def engine_id() -> str:

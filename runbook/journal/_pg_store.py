@@ -44,7 +44,7 @@ Build = Callable[[Any, int, float, str, float], list[Event]]
 class PostgresJournal:
     """The state database in PostgreSQL: runs and their hash-chained events."""
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, lease_s: float | None = None) -> None:
         import psycopg
         from psycopg_pool import ConnectionPool
 
@@ -56,7 +56,7 @@ class PostgresJournal:
         self._listener = Listener(url)
         self.held: dict[str, lease.Held] = {}  # runs this process's engine holds
         self.engine = lease.engine_id()
-        self.lease_s = lease.DEFAULT_LEASE_S
+        self.lease_s = lease_s or lease.DEFAULT_LEASE_S
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
                 ensure_schema(conn, self._label)
@@ -357,6 +357,10 @@ class PostgresJournal:
     def holding(self, held: lease.Held) -> contextlib.AbstractContextManager[None]:
         """Work under a claimed lease: renewed in the background, fenced on every append."""
         return lease.holding(self, self.url, held)
+
+    def release(self, held: lease.Held) -> None:
+        """Give a claimed lease back unused."""
+        self._retrying("release a run in", lambda conn: lease.release(conn, held))
 
     @contextlib.contextmanager
     def engine_lock(self, run_id: str) -> Iterator[None]:
