@@ -74,6 +74,7 @@ def resume(
     it claimed (instead of taking the run's lock).
     """
     env = os.environ if environ is None else environ
+    own = journal is None  # join passes its own, and closes it after its engine_left
     journal = journal or open_journal(state_path, create=False, lease_s=lease_s)
     try:
         run_id = journal.resolve_run_id(run_text)
@@ -170,7 +171,8 @@ def resume(
                 result = engine.run()
     finally:
         ui.done()
-        journal.close()
+        if own:
+            journal.close()
     return exit_code(result)
 
 
