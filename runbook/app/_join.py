@@ -61,16 +61,23 @@ def join(
                     return 130
                 return _RESULT_EXIT.get(state_now.status, EXIT_FAILED)
             ui.announce(run_id)
-            return resume(
-                state,
-                run_id,
-                ui,
-                operator=operator,
-                environ=environ,
-                journal=journal,
-                hold=lambda: journal.holding(held),
-                where=where,
-            )
+            try:
+                return resume(
+                    state,
+                    run_id,
+                    ui,
+                    operator=operator,
+                    environ=environ,
+                    journal=journal,
+                    hold=lambda: journal.holding(held),
+                    where=where,
+                )
+            except BaseException:
+                # Refused before it held the run (another playbook, a missing secret):
+                # give the lease back now rather than make the others wait for its end.
+                with contextlib.suppress(JournalError):
+                    journal.release(held)
+                raise
         finally:
             with contextlib.suppress(JournalError):
                 journal.append(run_id, "engine_left", ts=0.0, data={"engine": journal.engine})

@@ -145,17 +145,20 @@ def test_the_engines_go_on_when_a_restarted_database_is_back(
 
 
 def test_join_and_resume_are_refused_where_they_cannot_work(pg_url: str, tmp_path: Path) -> None:
-    db = tmp_path / "state.db"
     out, engine, run_id = _start(pg_url, tmp_path)
-    try:
-        resumed = cli(pg_url, "resume", run_id, cwd=tmp_path)
-        assert resumed.returncode != 0 and f"runbook join {run_id}" in resumed.stderr
-        other = write(tmp_path / "other.yml", CHAOS.replace("OUT", str(out)) + "# changed\n")
-        changed = cli(pg_url, "join", run_id, "--playbook", str(other), cwd=tmp_path)
-        assert changed.returncode == 0 or "differs" not in changed.stderr  # stands by first
-    finally:
-        _finish(engine)
-    assert cli(db, "join", "latest", cwd=tmp_path).returncode == 2
+    resumed = cli(pg_url, "resume", run_id, cwd=tmp_path)
+    assert resumed.returncode != 0 and f"runbook join {run_id}" in resumed.stderr
+    engine.send_signal(signal.SIGTERM)  # type: ignore[attr-defined]
+    assert _finish(engine)[0] == 130  # interrupted: the lease is free again
+
+    other = write(tmp_path / "other.yml", CHAOS.replace("OUT", str(out)).replace("5;", "1;"))
+    changed = cli(pg_url, "join", run_id, "--playbook", str(other), cwd=tmp_path)
+    assert changed.returncode == 2 and "differs from the one run" in changed.stderr
+    took = cli(pg_url, "join", run_id, "--lease", LEASE, cwd=tmp_path)  # not kept waiting
+    assert took.returncode == 0, took.stdout + took.stderr
+    assert _lines(out).count("one") == 1 and _lines(out).count("three") == 1
+
+    assert cli(tmp_path / "state.db", "join", "latest", cwd=tmp_path).returncode == 2
     rehearsal = cli(pg_url, "rehearse", str(tmp_path / "chaos.yml"), "--speed", "max")
     assert rehearsal.returncode == 0, rehearsal.stderr
     refused = cli(pg_url, "join", "latest", cwd=tmp_path)
