@@ -43,6 +43,11 @@ class LeaseLost(JournalError):
     exit_code = EXIT_FAILED
     lease_lost = True  # the engine re-raises it as is: the run is not this engine's to resume
 
+    def __init__(self, message: str, held: Held) -> None:
+        super().__init__(message)
+        self.engine = held.engine
+        self.fence = held.fence
+
 
 def engine_id() -> str:
     """`HOST:PID:RANDOM`: the engine's name in the journal and the lease row."""

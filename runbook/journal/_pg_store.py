@@ -253,10 +253,12 @@ class PostgresJournal:
             and not held.wait_usable(RECONNECT_S)
             and not held.lost
         ):
+            self.held.pop(run_id, None)  # what it journals from now on changes nothing
             raise lease.LeaseLost(
                 f"engine {held.engine} could not renew its lease on run {run_id} "
                 f"for {RECONNECT_S:.0f}s; it starts nothing more "
-                f"(the run is resumable: runbook join {run_id})"
+                f"(the run is resumable: runbook join {run_id})",
+                held,
             )
 
         def once(conn: Any) -> list[Event]:
@@ -305,7 +307,8 @@ class PostgresJournal:
             raise lease.LeaseLost(
                 f"engine {held.engine} lost run {run_id} to {stale.holder[0]} (fence "
                 f"{held.fence} → {stale.holder[1]}); what it had to journal is kept as "
-                f"late_result and changes nothing; it starts nothing more"
+                f"late_result and changes nothing; it starts nothing more",
+                held,
             ) from None
         except BaseException:
             with self._cache_lock:
