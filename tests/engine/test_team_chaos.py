@@ -165,3 +165,49 @@ def test_join_and_resume_are_refused_where_they_cannot_work(pg_url: str, tmp_pat
     assert rehearsal.returncode == 0, rehearsal.stderr
     refused = cli(pg_url, "join", "latest", cwd=tmp_path)
     assert refused.returncode == 2 and "rehearsal" in refused.stderr
+
+
+FORKED = """
+playbook: forked
+title: Two commands at once
+steps:
+  - id: short
+    title: Short
+    phase: p
+    local: true
+    run: "sleep 2; echo short >> OUT"
+  - id: long
+    title: Long, not safe to run twice
+    phase: p
+    local: true
+    run: "sleep 5; echo long >> OUT"
+"""
+
+
+def test_an_engine_that_loses_its_lease_kills_nothing_and_journals_late_results(
+    pg_cluster: pgcluster.Cluster, pg_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.txt"
+    pb = write(tmp_path / "forked.yml", FORKED.replace("OUT", str(out)))
+    engine = spawn(pg_url, "run", str(pb), "--lease", "30s", cwd=tmp_path)
+    evs = wait_for(pg_url, lambda e: len(of_type(e, "host_started")) == 2)
+    run_id = evs[0].run_id
+    # Another engine takes the run over (as after an expiry): the fence moves on.
+    pg_cluster.sql(
+        "UPDATE runbook.leases SET engine='elsewhere:1:abc', fence=fence+1 "
+        f"WHERE run_id='{run_id}'",
+        db=pg_url.rsplit("/", 1)[1],
+    )
+    code, text = _finish(engine)
+    assert code == 1 and "lost run" in text, text
+    assert sorted(_lines(out)) == ["long", "short"]  # neither command was killed
+    evs = events(pg_url, run_id)
+    late = of_type(evs, "late_result")
+    ended = {e.step: e.data for e in late if e.step}
+    assert ended["long"]["exit_code"] == 0 and ended["long"]["fence"] == 1
+    assert any("short" in e.data.get("steps", []) for e in late)
+    assert of_type(evs, "lease_lost")[0].data["to"] == "elsewhere:1:abc"
+    status = {s: st for s, st in ((e.step, e.type) for e in evs if e.type.startswith("step_"))}
+    assert status == {"short": "step_started", "long": "step_started"}  # nothing changed
+    assert not of_type(evs, "run_finished")
+    assert cli(pg_url, "verify", run_id).returncode == 0
