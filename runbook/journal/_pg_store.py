@@ -14,6 +14,7 @@ the run's row at its seq is compared with the hash it would have had.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -47,6 +48,11 @@ class PostgresJournal:
     def __init__(self, url: str, *, create: bool = True, lease_s: float | None = None) -> None:
         import psycopg
         from psycopg_pool import ConnectionPool
+
+        # The pool logs each failed reconnection as a warning: with no handler Python would
+        # print them on stderr mid-board. Failures reach the user as one JournalError.
+        logging.getLogger("psycopg").addHandler(logging.NullHandler())
+        logging.getLogger("psycopg").propagate = False
 
         self._psycopg = psycopg
         self.url = url
