@@ -51,13 +51,15 @@ def _lease(text: str | None) -> float | None:
 def _ui() -> Ui:
     """A live board on a terminal, one plain line per event otherwise."""
     from runbook.app import Ui
+    from runbook.journal import hide_password
 
     s = settings()
 
     def announce(run_id: str) -> None:
         # The run id first (scripts read it), then where its journal is: another terminal
         # needs that folder, or --state, to follow the run.
-        print(f"run {run_id}\nstate {s.state.resolve()}", flush=True)
+        where = s.state.resolve() if isinstance(s.state, Path) else hide_password(s.state)
+        print(f"run {run_id}\nstate {where}", flush=True)
 
     if sys.stdout.isatty() and s.verbosity >= 0:
         from runbook.present import LiveView
