@@ -65,7 +65,7 @@ def test_a_run_answered_from_two_terminals_on_either_journal(
     pb = write(tmp_path / "pb.yml", PLAYBOOK)
     engine = spawn(journal_state, "run", str(pb), cwd=tmp_path)
     try:
-        wait_for(journal_state, lambda e: bool(of_type(e, "manual_waiting", "sign")))
+        wait_for(journal_state, lambda e: bool(of_type(e, "manual_waiting", "sign")), timeout=90)
         status = cli(journal_state, "status", "latest", "--format", "json", cwd=tmp_path)
         doc = json.loads(status.stdout)
         sign = next(step for step in doc["steps"] if step["id"] == "sign")
@@ -120,7 +120,7 @@ def test_operator_decisions_and_resume_on_either_journal(
     assert skipped.returncode == 0, skipped.stderr
     resumed = spawn(journal_state, "resume", "latest", cwd=tmp_path)
     try:
-        wait_for(journal_state, lambda e: bool(of_type(e, "manual_waiting", "sign")))
+        wait_for(journal_state, lambda e: bool(of_type(e, "manual_waiting", "sign")), timeout=90)
         waited = cli(
             journal_state, "expect", "latest", "sign", "10m", "--note", "soon", cwd=tmp_path
         )
@@ -141,7 +141,7 @@ def test_a_database_password_never_appears_in_any_output(pg_url: str, tmp_path: 
     pb = write(tmp_path / "pb.yml", PLAYBOOK)
     password = pg_url.split(":")[2].split("@")[0]
     proc = spawn(pg_url, "run", str(pb), cwd=tmp_path)
-    wait_for(pg_url, lambda e: bool(of_type(e, "manual_waiting", "sign")))
+    wait_for(pg_url, lambda e: bool(of_type(e, "manual_waiting", "sign")), timeout=90)
     outputs = [
         cli(pg_url, *args, cwd=tmp_path)
         for args in (
@@ -167,7 +167,7 @@ def test_status_watch_follows_a_run_to_its_end_on_either_journal(
     pb = write(tmp_path / "pb.yml", PLAYBOOK)
     engine = spawn(journal_state, "run", str(pb), cwd=tmp_path)
     try:
-        wait_for(journal_state, lambda e: bool(of_type(e, "manual_waiting", "sign")))
+        wait_for(journal_state, lambda e: bool(of_type(e, "manual_waiting", "sign")), timeout=90)
         watch = spawn(
             journal_state, "status", "latest", "--watch", "--format", "json", cwd=tmp_path
         )

@@ -46,7 +46,7 @@ def _start(pg_url: str, tmp_path: Path, sleep: int = 5) -> tuple[Path, object, s
     out = tmp_path / "out.txt"
     pb = write(tmp_path / "chaos.yml", CHAOS.replace("OUT", str(out)).replace("5;", f"{sleep};"))
     engine = spawn(pg_url, "run", str(pb), "--lease", LEASE, cwd=tmp_path)
-    evs = wait_for(pg_url, lambda e: bool(of_type(e, "host_started", "two")))
+    evs = wait_for(pg_url, lambda e: bool(of_type(e, "host_started", "two")), timeout=90)
     return out, engine, evs[0].run_id
 
 
@@ -64,7 +64,7 @@ def test_a_killed_engine_is_taken_over_within_the_lease_plus_10s(
 ) -> None:
     out, engine, run_id = _start(pg_url, tmp_path)
     joined = spawn(pg_url, "join", run_id, "--lease", LEASE, cwd=tmp_path)
-    wait_for(pg_url, lambda e: bool(of_type(e, "engine_joined")))
+    wait_for(pg_url, lambda e: bool(of_type(e, "engine_joined")), timeout=90)
     engine.kill()  # type: ignore[attr-defined]
     killed_at = time.time()
     _finish(engine)
@@ -88,10 +88,10 @@ def test_a_frozen_engine_wakes_to_a_late_result_that_changes_nothing(
 ) -> None:
     out, engine, run_id = _start(pg_url, tmp_path)
     joined = spawn(pg_url, "join", run_id, "--lease", LEASE, cwd=tmp_path)
-    wait_for(pg_url, lambda e: bool(of_type(e, "engine_joined")))
+    wait_for(pg_url, lambda e: bool(of_type(e, "engine_joined")), timeout=90)
     os.kill(engine.pid, signal.SIGSTOP)  # type: ignore[attr-defined]
     try:
-        wait_for(pg_url, lambda e: len(of_type(e, "work_claimed")) == 2, timeout=30)
+        wait_for(pg_url, lambda e: len(of_type(e, "work_claimed")) == 2, timeout=90)
     finally:
         os.kill(engine.pid, signal.SIGCONT)  # type: ignore[attr-defined]
     code, text = _finish(engine)
@@ -134,7 +134,7 @@ def test_the_engines_go_on_when_a_restarted_database_is_back(
 ) -> None:
     out, engine, run_id = _start(pg_url, tmp_path)
     joined = spawn(pg_url, "join", run_id, "--lease", LEASE, cwd=tmp_path)
-    wait_for(pg_url, lambda e: bool(of_type(e, "engine_joined")))
+    wait_for(pg_url, lambda e: bool(of_type(e, "engine_joined")), timeout=90)
     pg_cluster.restart()
     code, text = _finish(engine)
     assert code == 0, text
@@ -190,7 +190,7 @@ def test_an_engine_that_loses_its_lease_kills_nothing_and_journals_late_results(
     out = tmp_path / "out.txt"
     pb = write(tmp_path / "forked.yml", FORKED.replace("OUT", str(out)))
     engine = spawn(pg_url, "run", str(pb), "--lease", "30s", cwd=tmp_path)
-    evs = wait_for(pg_url, lambda e: len(of_type(e, "host_started")) == 2)
+    evs = wait_for(pg_url, lambda e: len(of_type(e, "host_started")) == 2, timeout=90)
     run_id = evs[0].run_id
     # Another engine takes the run over (as after an expiry): the fence moves on.
     pg_cluster.sql(
