@@ -171,13 +171,15 @@ def test_status_watch_follows_a_run_to_its_end_on_either_journal(
         watch = spawn(
             journal_state, "status", "latest", "--watch", "--format", "json", cwd=tmp_path
         )
+        assert watch.stdout is not None
+        first = watch.stdout.readline()  # the watch is attached before the answer comes
         assert cli(journal_state, "confirm", "latest", "sign", cwd=tmp_path).returncode == 0
         stdout, stderr = watch.communicate(timeout=60)
         engine.communicate(timeout=60)
     finally:
-        for proc in (engine,):
-            if proc.poll() is None:
+        for proc in (engine, locals().get("watch")):
+            if proc is not None and proc.poll() is None:
                 proc.kill()
     assert watch.returncode == 0, stderr
-    docs = [json.loads(line) for line in stdout.splitlines()]
+    docs = [json.loads(line) for line in [first, *stdout.splitlines()]]
     assert docs[0]["status"] == "running" and docs[-1]["status"] == "succeeded"
