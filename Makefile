@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Test-only system packages: a real OpenSSH server for the SSH tests, Chromium for the
-# html report screenshot test, nftables for the blackhole fault. Installed only when missing.
+# html report screenshot test, nftables for the blackhole fault, PostgreSQL's binaries for the
+# team-mode tests' private cluster. Installed only when missing.
 system-deps:
 	@bash scripts/system-deps.sh
 

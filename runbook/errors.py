@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+import threading
+import time
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from runbook.model import Location
 
@@ -85,3 +91,25 @@ class Interrupted(RunbookError):
     """The operator interrupted the run; it stays resumable."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+_crash_lock = threading.Lock()
+_crash_path: list[Path] = []  # this process's crash log, named on first use
+
+
+def log_crash(context: str) -> Path:
+    """Append the exception being handled, with its traceback, to this process's crash log
+    (runbook-crash-DATE-PID.log in the temporary folder); returns the log's path.
+
+    Safe from any thread: a bug met by one host's worker is logged here and fails that host,
+    while an internal error of the whole command ends it (runbook.cli).
+    """
+    with _crash_lock:
+        if not _crash_path:
+            name = f"runbook-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+            _crash_path.append(Path(tempfile.gettempdir()) / name)
+        path = _crash_path[0]
+        with path.open("a", encoding="utf-8") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {context}\n")
+            f.write(traceback.format_exc())
+    return path

@@ -75,6 +75,45 @@ class Input:
 
 
 @dataclass(frozen=True)
+class Count:
+    """`N` hosts, or `N%` of a step's hosts (`serial`, `max_fail`, `min_ok`)."""
+
+    n: float
+    percent: bool = False
+
+    def of(self, total: int, round_up: bool = False) -> int:
+        """How many hosts out of `total`: a share rounds down (`serial`, `max_fail`, as
+        Ansible), or up where it is a floor to reach (`min_ok`)."""
+        if not self.percent:
+            return int(self.n)
+        exact = self.n * total / 100
+        whole = int(exact)
+        return whole + 1 if round_up and whole < exact else whole
+
+    def __str__(self) -> str:
+        return f"{self.n:g}%" if self.percent else str(int(self.n))
+
+
+@dataclass(frozen=True)
+class FileCopy:
+    """`copy:` a file from `src` (relative to the step's file), or templated `content`."""
+
+    dest: str  # template, plain text
+    src: str | None = None  # template; resolved against `base` when rendered
+    content: str | None = None  # template, plain text, kept exactly
+    mode: str | None = None  # octal text, e.g. "0644"
+    base: str = "."  # the folder of the file that defines the step
+
+
+@dataclass(frozen=True)
+class FileFetch:
+    """`fetch:` a file from the host to `dest/HOST/NAME` on this machine."""
+
+    src: str  # template, plain text
+    dest: str  # template; relative to the current folder
+
+
+@dataclass(frozen=True)
 class Step:
     """One restore step after defaults, includes and `phase:` needs are resolved."""
 
@@ -107,6 +146,18 @@ class Step:
     chance: float | None = None  # what plan and forecast assume of `when` until decided
     run_once: bool = False
     reads: tuple[str, ...] = ()  # steps whose results its templates read, sorted
+    # Hosts in batches, quorum, files, privileges (docs/playbook.md)
+    serial: tuple[Count, ...] = ()  # batch sizes; the last one repeats
+    max_fail: Count | None = None  # None: no limit (0 with `serial`)
+    min_ok: Count | None = None
+    copy: FileCopy | None = None
+    fetch: FileFetch | None = None
+    become: bool = False
+    become_user: str | None = None
+    become_password: str | None = None  # template reading a secret variable
+    env: tuple[tuple[str, str], ...] = ()  # name → value template, in written order
+    stdin: str | None = None  # template, plain text, given to `run`
+    doc: str | None = None  # a URL or a line, shown with the step
     # Where each field was written, for errors found after loading (patterns, templates).
     field_locations: Mapping[str, Location] = field(default_factory=dict, compare=False)
 

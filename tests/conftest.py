@@ -1,11 +1,13 @@
-"""Shared pytest configuration: the --runslow flag, and the real OpenSSH server the SSH
-tests share (tests/sshd.py starts and stops it; the fixtures below hand it out)."""
+"""Shared pytest configuration: the --runslow flag, the real OpenSSH server the SSH tests
+share (tests/sshd.py starts and stops it), and the private PostgreSQL cluster of the
+team-mode tests (tests/pgcluster.py); the fixtures below hand them out."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import pgcluster
 import pytest
 import sshd
 
@@ -62,3 +64,33 @@ def ssh_env(known_hosts: Path) -> dict[str, str]:
     """Environment for a runbook process that should see only the test server: no
     ~/.ssh/config, and this test's known_hosts."""
     return {"RUNBOOK_SSH_CONFIG": "", "RUNBOOK_KNOWN_HOSTS": str(known_hosts)}
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[pgcluster.Cluster]:
+    """A private PostgreSQL cluster in a temporary folder (initdb and pg_ctl as an
+    unprivileged account, never a system service), started on first use and removed at
+    the end of the session; skips where PostgreSQL's binaries or psycopg are missing."""
+    reason = pgcluster.unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    cluster = pgcluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: pgcluster.Cluster) -> str:
+    """A fresh, empty database of the private cluster, as the URL runbook is given."""
+    return pg_cluster.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal_state(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """The `--state` of a test that runs on both backends: a new SQLite file (a Path), or
+    a new PostgreSQL database (its URL)."""
+    if request.param == "sqlite":
+        return tmp_path / "state" / "state.db"
+    return str(request.getfixturevalue("pg_url"))

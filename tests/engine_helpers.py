@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from runbook.events._event import Event
-from runbook.journal._store import Journal
+from runbook.journal import open_journal
+
+State = Path | str  # a SQLite file, or a postgresql:// URL (tests on both backends)
+
+
+def _cwd(state: State) -> Path | None:
+    return state.parent if isinstance(state, Path) else None
 
 
 def write(path: Path, text: str) -> Path:
@@ -29,7 +35,11 @@ def env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def cli(
-    state: Path, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 60
+    state: State,
+    *args: str,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 60,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `runbook --state STATE ARGS...` to completion."""
     return subprocess.run(
@@ -38,12 +48,12 @@ def cli(
         text=True,
         env=env(extra_env),
         timeout=timeout,
-        cwd=state.parent,
+        cwd=cwd or _cwd(state),
     )
 
 
 def spawn(
-    state: Path, *args: str, extra_env: dict[str, str] | None = None
+    state: State, *args: str, extra_env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.Popen[str]:
     """Start `runbook --state STATE ARGS...` in the background."""
     return subprocess.Popen(
@@ -52,21 +62,21 @@ def spawn(
         stderr=subprocess.PIPE,
         text=True,
         env=env(extra_env),
-        cwd=state.parent,
+        cwd=cwd or _cwd(state),
     )
 
 
-def events(state: Path, run_id: str | None = None) -> list[Event]:
-    with Journal(state, create=False) as j:
+def events(state: State, run_id: str | None = None) -> list[Event]:
+    with open_journal(state, create=False) as j:
         rid = run_id or j.resolve_run_id("latest")
         return j.events(rid)
 
 
-def wait_for(state: Path, pred: Callable[[list[Event]], bool], timeout: float = 30) -> list[Event]:
+def wait_for(state: State, pred: Callable[[list[Event]], bool], timeout: float = 30) -> list[Event]:
     """Poll the journal until `pred(events)` holds (the run must be the latest)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if state.exists():
+        if not isinstance(state, Path) or state.exists():
             try:
                 evs = events(state)
             except Exception:  # the file may be mid-creation

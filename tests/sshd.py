@@ -104,6 +104,7 @@ class Sshd:
     host_public: str  # "ssh-ed25519 AAAA…"
     known_hosts: Path
     env_path: str | None = None
+    max_startups: str = "1000"  # the default 10:30:100 drops parallel handshakes at random
     owned_root: bool = False  # created by `start`: `stop` removes it
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -160,6 +161,7 @@ def start(
     user: str = TEST_USER,
     env_path: str | None = None,
     host_key: Path | None = None,
+    max_startups: str = "1000",
 ) -> Sshd:
     """Start sshd on every address (one process per 16) and wait until all accept.
 
@@ -185,6 +187,7 @@ def start(
         root, list(addresses), port, user, client_key, host_key, host_public, root / "known_hosts"
     )
     server.env_path = env_path
+    server.max_startups = max_startups
     server.owned_root = owned
     server.known_hosts.write_text(server.known_hosts_lines())
     try:
@@ -218,11 +221,12 @@ def _spawn(server: Sshd, addresses: list[str], n: int) -> subprocess.Popen[bytes
         "PermitRootLogin prohibit-password",
         "PasswordAuthentication no",
         "KbdInteractiveAuthentication no",
-        "MaxStartups 1000",  # the default 10:30:100 drops parallel handshakes at random
+        f"MaxStartups {server.max_startups}",
         "MaxSessions 64",
         "UseDNS no",
         "PrintMotd no",
         "LogLevel VERBOSE",
+        "Subsystem sftp internal-sftp",  # copy and fetch (Debian's default config has one)
     ]
     if server.env_path:
         lines.append(f"SetEnv PATH={server.env_path}")

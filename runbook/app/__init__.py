@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from runbook.app._dryrun import dry_run_lines as dry_run_lines
     from runbook.app._history import history_at as history_at
     from runbook.app._hostcheck import check_hosts as check_hosts
+    from runbook.app._join import join as join
+    from runbook.app._join_check import Joined as Joined
     from runbook.app._session import (
         RunRequest as RunRequest,
         Ui as Ui,
@@ -29,6 +31,8 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
             "_dryrun": ("dry_run_lines",),
             "_history": ("history_at",),
             "_hostcheck": ("check_hosts",),
+            "_join": ("join",),
+            "_join_check": ("Joined",),
             "_session": ("RunRequest", "Ui", "prepare"),
             "_status_doc": ("status_document",),
             "_verify": ("read_run", "verify_export", "verify_run"),

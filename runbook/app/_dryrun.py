@@ -5,8 +5,11 @@ from __future__ import annotations
 from runbook.app._session import Prepared
 from runbook.durations import format_duration
 from runbook.engine import RenderedWork
-from runbook.executors import ACTIONS
+from runbook.executors import Action
 from runbook.model import Step
+
+# as a host runs them
+ORDER: tuple[Action, ...] = ("skip_if", "copy", "run", "until", "verify", "fetch")
 
 
 def dry_run_lines(prepared: Prepared) -> list[str]:
@@ -46,13 +49,21 @@ def dry_run_lines(prepared: Prepared) -> list[str]:
                 continue
             targets: tuple[str | None, ...] = p.hosts if p.kind == "remote" else (None,)
             extra = f", {p.parallel} at a time" if p.parallel else ""
+            if step.serial:
+                extra += ", serial " + "/".join(str(c) for c in step.serial)
+            if step.max_fail is not None:
+                extra += f", max_fail {step.max_fail}"
+            if step.min_ok is not None:
+                extra += f", min_ok {step.min_ok}"
+            if step.doc:
+                lines.append(f"    doc: {step.doc}")
             lines.append(
                 f"    timeout {format_duration(step.timeout_s)} per attempt, "
                 f"retries {step.retries}{extra}"
             )
             if step.reads or step.hosts_at_run_time:
                 lines.append("    on each host, as written (rendered when the step starts):")
-                for action in ACTIONS:
+                for action in ("skip_if", "run", "until", "verify"):
                     source = getattr(step, action)
                     if source is not None:
                         lines.append(f"      {action}: {mask(source)}")
@@ -61,7 +72,7 @@ def dry_run_lines(prepared: Prepared) -> list[str]:
                 where = "local" if host is None else f"{host} ({hosts[host].address})"
                 lines.append(f"    {where}:")
                 commands = work.commands(sid, host)
-                for action in ACTIONS:
+                for action in ORDER:
                     command = commands.display(action)
                     if command is not None:
                         lines.append(f"      {action}: {mask(command)}")

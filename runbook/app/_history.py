@@ -9,11 +9,10 @@ finished.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from runbook.forecast import DONE, History, MonteCarloForecaster, PastRun, observe_events, plan_json
-from runbook.journal import Journal
+from runbook.journal import EventStore, StateRef, open_journal, state_exists
 
 MAX_RUNS = 20  # the most recent runs are the most like tonight; older ones add little
 
@@ -29,7 +28,7 @@ def past_run(run_id: str, mode: str, events: Iterable[object]) -> PastRun:
     return PastRun(run_id, mode, durations)
 
 
-def load_history(journal: Journal, playbook: str, exclude: str | None = None) -> History:
+def load_history(journal: EventStore, playbook: str, exclude: str | None = None) -> History:
     """History of `playbook` in `journal`, oldest first, without the run `exclude`."""
     runs: list[PastRun] = []
     candidates = [r for r in journal.runs() if r.playbook == playbook and r.run_id != exclude]
@@ -42,25 +41,25 @@ def load_history(journal: Journal, playbook: str, exclude: str | None = None) ->
     return History(tuple(runs))
 
 
-def history_in(journal: Journal, playbook: str, exclude: str | None = None) -> History | None:
+def history_in(journal: EventStore, playbook: str, exclude: str | None = None) -> History | None:
     """Earlier runs of `playbook` in an open journal; None when there is none yet."""
     history = load_history(journal, playbook, exclude)
     return history if history.runs else None
 
 
-def history_at(state: Path, playbook: str) -> History | None:
+def history_at(state: StateRef, playbook: str) -> History | None:
     """Earlier runs of `playbook` in the state file at `state`; None when there is none yet.
 
     Read-only: planning never creates a state file.
     """
-    if not state.exists():
+    if not state_exists(state):
         return None
-    with Journal(state, create=False) as journal:
+    with open_journal(state, create=False) as journal:
         return history_in(journal, playbook)
 
 
 def forecaster_for(
-    journal: Journal,
+    journal: EventStore,
     plan: Any,
     *,
     run_id: str | None,

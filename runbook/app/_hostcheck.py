@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runbook.app._limits import open_file_limit
 from runbook.connection import connection, runbook_can_reach
 from runbook.errors import HostError
 from runbook.executors import runs_locally
@@ -72,6 +73,7 @@ def check_hosts(
     on_result: Callable[[HostCheck], None] | None = None,
 ) -> list[HostCheck]:
     """Every host of `names` checked, at most `forks` at once, in `names` order."""
+    open_file_limit()  # one socket per host checked, held until the end
     owned = transport is None
     if transport is None:
         from runbook.executors.ssh import SshTransport

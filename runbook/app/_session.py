@@ -54,6 +54,7 @@ from runbook.model import RunMode
 
 if TYPE_CHECKING:
     from runbook.executors.ssh import SshTransport
+    from runbook.journal import StateRef
     from runbook.model import Durations
 
 __all__ = [
@@ -71,26 +72,28 @@ __all__ = [
 
 
 def resume(
-    state_path: Path,
+    state_path: StateRef,
     run_text: str,
     ui: Ui,
     *,
     operator: str | None = None,
     environ: Mapping[str, str] | None = None,
+    lease_s: float | None = None,
 ) -> int:
     """`runbook resume RUN_ID` (runbook/app/_session_resume.py)."""
     from runbook.app._session_resume import resume as resume_run
 
-    return resume_run(state_path, run_text, ui, operator=operator, environ=environ)
+    return resume_run(state_path, run_text, ui, operator=operator, environ=environ, lease_s=lease_s)
 
 
 def execute(
-    state_path: Path,
+    state_path: StateRef,
     req: RunRequest,
     ui: Ui,
     *,
     mode: RunMode = "live",
     environ: Mapping[str, str] | None = None,
+    lease_s: float | None = None,
 ) -> int:
     """`runbook run` (mode live) and `runbook rehearse` (mode rehearsal)."""
     env = os.environ if environ is None else environ
@@ -128,14 +131,14 @@ def execute(
         # Everything is checked: the first hosts connect while the run sets itself up.
         warm_first_hosts(remote, checked.shapes, hosts, req, checked.skips)
     try:
-        return _run(state_path, req, ui, mode, env, checked, remote, durations, seed)
+        return _run(state_path, req, ui, mode, env, checked, remote, durations, seed, lease_s)
     finally:
         if remote is not None:
             remote.close()  # closed already when the engine ran; not if it never started
 
 
 def _run(
-    state_path: Path,
+    state_path: StateRef,
     req: RunRequest,
     ui: Ui,
     mode: RunMode,
@@ -144,11 +147,13 @@ def _run(
     remote: SshTransport | None,
     durations: Durations | None,
     seed: int | None,
+    lease_s: float | None = None,
 ) -> int:
     from runbook.app._history import history_in  # numpy: while the first hosts connect
+    from runbook.app._join_check import playbook_sha256
     from runbook.events import fold
     from runbook.executors import RehearsalTimes
-    from runbook.journal import Journal
+    from runbook.journal import open_journal
 
     playbook = checked.resolved.playbook
     rehearsal = mode == "rehearsal"
@@ -156,7 +161,7 @@ def _run(
     # A rehearsal starts on a whole second: the journal keeps milliseconds, so a seed then
     # gives the same durations to the millisecond, run after run.
     clock: Clock = VirtualClock(float(int(real.now())), req.speed) if rehearsal else real
-    journal = Journal(state_path)
+    journal = open_journal(state_path, lease_s=lease_s)
     try:
         run_id = journal.new_run(playbook.id, mode, clock.now())
         operator = operator_of(req.operator, env)
@@ -182,6 +187,7 @@ def _run(
                         "operator": operator,
                         "rto_s": playbook.rto_s,
                         "playbook_path": str(Path(req.playbook).resolve()),
+                        "playbook_sha256": playbook_sha256(playbook.files),
                         "inventory": [str(Path(p).resolve()) for p in req.inventories],
                         "options": run_options(req, seed, rehearsal),
                         "plan": prepared.plan.to_json(),

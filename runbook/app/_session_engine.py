@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the engine is imported when one is built (see session.py)
     from runbook.events import RunState
     from runbook.executors import RehearsalTimes
     from runbook.forecast import Forecaster
-    from runbook.journal import Journal
+    from runbook.journal import EventStore
 
 RESULT_EXIT = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "aborted": EXIT_FAILED}
 
@@ -89,7 +89,7 @@ def stop_on_signals(engine: Engine) -> Iterator[None]:
 
 
 def build_engine(
-    journal: Journal,
+    journal: EventStore,
     run_id: str,
     prepared: Prepared,
     state: RunState,

@@ -9,10 +9,12 @@ the journal stopped. Commands the crashed engine left running are ended first.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from runbook.app._join_check import Joined
 from runbook.app._session_engine import (
     Ui,
     build_engine,
@@ -28,7 +30,7 @@ from runbook.engine import RenderedWork, analyse
 from runbook.errors import StateError
 from runbook.events import fold
 from runbook.executors import RehearsalTimes, Transport, kill_orphans
-from runbook.journal import Journal
+from runbook.journal import EventStore, StateRef, open_journal
 from runbook.load import load_durations
 from runbook.model import Durations, RunMode
 from runbook.plan import Plan
@@ -55,16 +57,25 @@ def _request(started: Mapping[str, Any], ui: Ui, operator: str | None) -> RunReq
 
 
 def resume(
-    state_path: Path,
+    state_path: StateRef,
     run_text: str,
     ui: Ui,
     *,
     operator: str | None = None,
     environ: Mapping[str, str] | None = None,
+    lease_s: float | None = None,
+    journal: EventStore | None = None,
+    hold: Callable[[], AbstractContextManager[None]] | None = None,
+    where: Joined | None = None,
 ) -> int:
-    """`runbook resume RUN_ID`: replay the journal, settle in-flight steps, go on."""
+    """`runbook resume RUN_ID`: replay the journal, settle in-flight steps, go on.
+
+    `join` comes here too once it holds the run: its `journal`, and `hold` for the lease
+    it claimed (instead of taking the run's lock).
+    """
     env = os.environ if environ is None else environ
-    journal = Journal(state_path, create=False)
+    own = journal is None  # join passes its own, and closes it after its engine_left
+    journal = journal or open_journal(state_path, create=False, lease_s=lease_s)
     try:
         run_id = journal.resolve_run_id(run_text)
         events = journal.events(run_id)
@@ -75,7 +86,11 @@ def resume(
             raise StateError(f"run {run_id} already succeeded; there is nothing to resume")
         mode: RunMode = "rehearsal" if state.mode == "rehearsal" else "live"
         req = _request(events[0].data, ui, operator)
+        if where is not None:  # join: this machine's paths, the same playbook content
+            req = where.request(req)
         prepared = prepare(req, env)
+        if where is not None:
+            where.check(run_id, events, prepared.resolved.playbook.files)
         _same_steps(run_id, state.plan, prepared.plan)
         plan = Plan.from_json(state.plan)
         prepared = Prepared(
@@ -112,7 +127,7 @@ def resume(
                 plan.steps, prepared.resolved.inventory.hosts, req, hook, run_id
             )
         ui.announce(run_id)
-        with journal.engine_lock(run_id):
+        with hold() if hold is not None else journal.engine_lock(run_id):
             # Holding the run, any command still marked with its id belongs to a dead
             # engine: end it before deciding what was in flight.
             orphans: list[dict[str, Any]] = []
@@ -156,7 +171,8 @@ def resume(
                 result = engine.run()
     finally:
         ui.done()
-        journal.close()
+        if own:
+            journal.close()
     return exit_code(result)
 
 

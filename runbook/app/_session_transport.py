@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runbook.app._limits import check_forks
 from runbook.app._session_prepare import RunRequest, StepLike
 from runbook.clock import Clock
 from runbook.errors import HostError, InputError, Issue
@@ -22,7 +23,7 @@ from runbook.model import Host
 
 if TYPE_CHECKING:
     from runbook.executors.ssh import SshTransport
-    from runbook.journal import Journal
+    from runbook.journal import EventStore
 
 
 def select_transports(
@@ -56,6 +57,9 @@ def ssh_transport(
     remote_steps = [s.id for s in steps if s.kind == "remote" and s.hosts]
     if not remote_steps:
         return None
+    names = {h for s in steps if s.kind == "remote" for h in s.hosts}
+    over_ssh = [n for n in names if n not in hosts or not runs_locally(hosts[n])]
+    check_forks(req.forks, len(over_ssh))  # raises the open-file limit first
     try:
         with _invoke_hidden():
             from runbook.executors.ssh import SshTransport
@@ -123,7 +127,9 @@ def warm_first_hosts(
     remote.warm([h for h in firsts if not runs_locally(h)])
 
 
-def host_key_hook(journal: Journal, run_id: str, clock: Clock) -> Callable[[str, str, str], None]:
+def host_key_hook(
+    journal: EventStore, run_id: str, clock: Clock
+) -> Callable[[str, str, str], None]:
     """Journal a host key accepted by `--accept-new-host-keys` (from an SSH worker thread)."""
 
     def record(host: str, key_type: str, fingerprint: str) -> None:

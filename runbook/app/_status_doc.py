@@ -103,6 +103,7 @@ def _step(state: RunState, s: StepState, now: float) -> dict[str, Any]:
         "operator": s.operator,
         "note": s.note,
         "expect": expect,
+        **({"doc": s.doc} if s.doc else {}),  # only when set: same bytes without it
     }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from runbook.errors import InputError, JournalError, NoJournal
 from runbook.events import Event
-from runbook.journal import ChainBreak, find_break
+from runbook.journal import ChainBreak, StateRef, find_break, state_label
 from runbook.report import parse_event
 
 
@@ -81,12 +81,14 @@ def _connect_ro(db: Path) -> sqlite3.Connection:
         raise JournalError(f"cannot open the journal {db}: {err}") from err
 
 
-def read_run(db: Path, run_text: str) -> tuple[str, list[Event]]:
-    """(run id, its events in seq order) read straight from the SQLite file."""
-    from runbook.journal import Journal  # resolves `latest` and prefixes the same way
+def read_run(db: StateRef, run_text: str) -> tuple[str, list[Event]]:
+    """(run id, its events in seq order) read straight from the SQLite file or database."""
+    from runbook.journal import open_journal  # resolves `latest` and prefixes the same way
 
-    with Journal(db, create=False) as journal:
+    with open_journal(db, create=False) as journal:
         run_id = journal.resolve_run_id(run_text)
+        if not isinstance(db, Path):  # PostgreSQL: the rows as stored, unparsed
+            return run_id, [_row_event(r) for r in journal.rows(run_id)]  # type: ignore[attr-defined]
     conn = _connect_ro(db)
     try:
         rows = conn.execute(
@@ -101,10 +103,10 @@ def read_run(db: Path, run_text: str) -> tuple[str, list[Event]]:
     return run_id, [_row_event(r) for r in rows]
 
 
-def verify_run(db: Path, run_text: str, head: str | None = None) -> Verdict:
+def verify_run(db: StateRef, run_text: str, head: str | None = None) -> Verdict:
     """Check one run's chain in the database."""
     run_id, events = read_run(db, run_text)
-    source = f"run {run_id} in {db}"
+    source = f"run {run_id} in {state_label(db)}"
     if not events:
         problem = ChainBreak(1, 0, "deleted", f"run {run_id} has no events")
         return Verdict(source, run_id, 0, "", problem)

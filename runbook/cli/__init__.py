@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import tempfile
-import time
-import traceback
-from pathlib import Path
 
 import typer
 
@@ -20,7 +16,14 @@ except ImportError:  # pragma: no cover
 
 from runbook.cli import _app as _app_module
 from runbook.cli._app import app
-from runbook.errors import EXIT_FAILED, EXIT_INTERRUPTED, InputError, NoJournal, RunbookError
+from runbook.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    InputError,
+    NoJournal,
+    RunbookError,
+    log_crash,
+)
 
 # Each command module registers its commands on `app` when imported; `--help` lists them in
 # this order, the order of a restore night: check and plan, run, operate, audit.
@@ -51,11 +54,6 @@ def _print_error(err: RunbookError) -> None:
         print(f"{red}error: {err}{reset}", file=sys.stderr)
 
 
-def _crash_log() -> Path:
-    folder = Path(tempfile.gettempdir())
-    return folder / f"runbook-crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `runbook` console script."""
     cli = typer.main.get_command(app)
@@ -76,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED
     except Exception:  # the one place that catches everything: log it, never show a traceback
-        log = _crash_log()
-        log.write_text(traceback.format_exc())
+        log = log_crash("internal error")
         print(f"internal error: this is a bug in runbook; details in {log}", file=sys.stderr)
         code = EXIT_FAILED
     return int(code or 0)

@@ -28,7 +28,7 @@ app = typer.Typer(
 class Settings:
     """Global options, resolved once per invocation."""
 
-    state: Path
+    state: Path | str  # a SQLite file, or a postgresql:// URL (team mode)
     color: bool
     verbosity: int  # -1 quiet, 0 normal, 1 verbose
     state_source: str | None = None  # "--state" or "RUNBOOK_STATE"; None: looked for
@@ -46,14 +46,14 @@ def settings() -> Settings:
     return _settings
 
 
-def _resolve(state: Path | None, no_color: bool, quiet: bool, verbose: bool) -> Settings:
+def _resolve(state: str | None, no_color: bool, quiet: bool, verbose: bool) -> Settings:
     env_state = os.environ.get("RUNBOOK_STATE")
     color = not no_color and "NO_COLOR" not in os.environ
     verbosity = -1 if quiet else (1 if verbose else 0)
     if state is not None:
-        return Settings(state, color, verbosity, "--state")
+        return Settings(_state(state), color, verbosity, "--state")
     if env_state:
-        return Settings(Path(env_state), color, verbosity, "RUNBOOK_STATE")
+        return Settings(_state(env_state), color, verbosity, "RUNBOOK_STATE")
     from runbook.cli._state_file import find_state_file
 
     try:
@@ -64,6 +64,11 @@ def _resolve(state: Path | None, no_color: bool, quiet: bool, verbose: bool) -> 
     return Settings(path, color, verbosity, None, searched)
 
 
+def _state(text: str) -> Path | str:
+    """A URL stays text (a Path would fold its `//`); psycopg is not imported here."""
+    return text if text.startswith(("postgresql://", "postgres://")) else Path(text)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"runbook {__version__}")
@@ -72,14 +77,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    state: Path | None = typer.Option(
+    state: str | None = typer.Option(
         None,
         "--state",
+        metavar="PATH|postgresql://…",
         help=(
-            "State database (default: $RUNBOOK_STATE, else .runbook/state.db in this "
-            "folder or the nearest parent that has one, else a new one here)."
+            "State database: an SQLite file, or a PostgreSQL URL for team mode (default: "
+            "$RUNBOOK_STATE, else .runbook/state.db in this folder or the nearest parent "
+            "that has one, else a new one here)."
         ),
-        dir_okay=False,
     ),
     no_color: bool = typer.Option(False, "--no-color", help="No colours (also: NO_COLOR set)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only errors and results."),

@@ -130,3 +130,38 @@ def verify(
         verdict = verify_run(settings().state, target, head)
     print(verdict.text())
     raise typer.Exit(EXIT_OK if verdict.ok else EXIT_FAILED)
+
+
+journal_app = typer.Typer(
+    help="The journal itself: copy runs between SQLite files and PostgreSQL databases.",
+    no_args_is_help=True,
+)
+app.add_typer(journal_app, name="journal")
+
+
+@journal_app.command("copy")
+def journal_copy_command(
+    src: str = typer.Argument(..., metavar="SRC", help="A state file or postgresql:// URL."),
+    dst: str = typer.Argument(..., metavar="DST", help="A state file or postgresql:// URL."),
+    run_ids: list[str] | None = typer.Argument(
+        None, metavar="[RUN_ID]...", help="Runs to copy (default: every run)."
+    ),
+) -> None:
+    """Copy runs between journals, chains intact: `verify` passes on both sides.
+
+    A run already in DST with the same chain head is skipped; one whose chain DST holds
+    only the start of is extended; one with another chain, one an engine still holds, or
+    one whose chain does not verify is refused (exit 1). DST's schema is created if needed.
+    """
+    from runbook.journal import copy_runs, open_journal, state_ref
+
+    with (
+        open_journal(state_ref(src), create=False) as source,
+        open_journal(state_ref(dst)) as target,
+    ):
+        results = copy_runs(source, target, run_ids or ())
+    for result in results:
+        typer.echo(result.text())
+    if not results:
+        typer.echo("no runs to copy")
+    raise typer.Exit(EXIT_FAILED if any(r.action == "refused" for r in results) else EXIT_OK)

@@ -32,10 +32,15 @@ def validate_command(
     and the exit code is 2; a valid playbook prints a one-line summary and exits 0.
     Environment variables named by `{env: NAME}` need not be set yet; `run` checks them.
     """
-    from runbook.load import resolve  # jinja2 and friends only when used
+    from runbook.load import name_clashes, resolve  # jinja2 and friends only when used
 
     resolved = resolve(playbook, list(inventory or ()))
     book = resolved.playbook
+    for step in book.steps:
+        if step.hosts and "{" not in step.hosts:
+            where = step.field_locations.get("hosts", step.location)
+            for warning in name_clashes(resolved.inventory, step.hosts):
+                typer.echo(f"{where}: warning: {warning}", err=True)
     n_steps, n_hosts, n_phases = len(book.steps), len(resolved.hosts), len(book.phases)
     summary = (
         f"ok: {n_steps} step{_s(n_steps)}, {n_hosts} host{_s(n_hosts)}, "

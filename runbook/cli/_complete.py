@@ -7,6 +7,8 @@ not print into the operator's command line.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from runbook.errors import RunbookError
@@ -15,13 +17,13 @@ from runbook.errors import RunbookError
 def _journal_ids(run: str | None) -> list[str]:
     """Every run id, or with `run` the step ids of that run; [] when there is no journal."""
     from runbook.cli._app import settings
-    from runbook.journal import Journal
+    from runbook.journal import open_journal
 
     path = settings().state
-    if not path.is_file():
-        return []
+    if not isinstance(path, Path) or not path.is_file():
+        return []  # a database: completion would wait on the network at each Tab
     try:
-        with Journal(path, create=False) as j:
+        with open_journal(path, create=False) as j:
             if run is None:
                 return list(reversed(j.run_ids()))  # newest first
             return list(j.state(j.resolve_run_id(run)).steps)

@@ -25,6 +25,28 @@ CONCURRENCY = typer.Option(
 )
 FORKS = typer.Option(50, "--forks", help="SSH sessions open at once, all steps.", metavar="N")
 OPERATOR = typer.Option(None, "--operator", help=OPERATOR_HELP, metavar="NAME")
+LEASE = typer.Option(
+    None,
+    "--lease",
+    help="Team mode (PostgreSQL): how long this engine's hold on the run lasts without "
+    "renewal; another engine takes over after it (default 30s).",
+    metavar="D",
+)
+
+
+def _lease(text: str | None) -> float | None:
+    from runbook.durations import parse_duration
+    from runbook.errors import InputError
+
+    if text is None:
+        return None
+    try:
+        seconds = parse_duration(text)
+    except ValueError as err:
+        raise InputError(f"--lease: {err}") from None
+    if seconds < 1:
+        raise InputError(f"--lease must be at least 1s (got {text})")
+    return seconds
 
 
 PLAIN = typer.Option(
@@ -36,6 +58,7 @@ def show(call: Callable[[Ui], int], plain: bool) -> int:
     """The console on a terminal (keys in, screen out); one plain line per event when
     piped or with --plain."""
     from runbook.app import Ui
+    from runbook.journal import hide_password
 
     s = settings()
     if sys.stdout.isatty() and sys.stdin.isatty() and not plain and s.verbosity >= 0:
@@ -47,7 +70,8 @@ def show(call: Callable[[Ui], int], plain: bool) -> int:
     def announce(run_id: str) -> None:
         # The run id first (scripts read it), then where its journal is: another terminal
         # needs that folder, or --state, to follow the run.
-        print(f"run {run_id}\nstate {s.state.resolve()}", flush=True)
+        where = s.state.resolve() if isinstance(s.state, Path) else hide_password(s.state)
+        print(f"run {run_id}\nstate {where}", flush=True)
 
     lines = PlainListener(verbosity=s.verbosity)
     return call(Ui(announce=announce, listener=lines, done=lines.close))
@@ -89,6 +113,7 @@ def run_command(
     ),
     operator: str | None = OPERATOR,
     plain: bool = PLAIN,
+    lease: str | None = LEASE,
 ) -> None:
     """Execute a playbook with the console (a terminal) or plain lines; prints the run id first."""
     from runbook.app import RunRequest, _session as session
@@ -110,8 +135,10 @@ def run_command(
     if dry_run:
         _dry_run(req)
         return
-    state = settings().state
-    raise typer.Exit(show(lambda ui: session.execute(state, req, ui, mode="live"), plain))
+    state, lease_s = settings().state, _lease(lease)
+    raise typer.Exit(
+        show(lambda ui: session.execute(state, req, ui, mode="live", lease_s=lease_s), plain)
+    )
 
 
 def _dry_run(req: RunRequest) -> None:
@@ -194,12 +221,15 @@ def resume_command(
     ),
     operator: str | None = OPERATOR,
     plain: bool = PLAIN,
+    lease: str | None = LEASE,
 ) -> None:
     """Continue an interrupted or failed run where it stopped."""
     from runbook.app import _session as session
 
-    state = settings().state
-    raise typer.Exit(show(lambda ui: session.resume(state, run, ui, operator=operator), plain))
+    state, lease_s = settings().state, _lease(lease)
+    raise typer.Exit(
+        show(lambda ui: session.resume(state, run, ui, operator=operator, lease_s=lease_s), plain)
+    )
 
 
 @app.command("watch")
@@ -215,10 +245,51 @@ def watch_command(
     """The console on a run from any terminal: answer its questions (journaled with
     --operator); leaves when the run ends or on q, with the summary. A finished run: its
     final board and summary, and its exit code."""
-    from runbook.journal import Journal, operator_name
+    from runbook.journal import open_journal, operator_name
     from runbook.present import watch
 
     s = settings()
-    with Journal(s.state, create=False) as journal:
+    with open_journal(s.state, create=False) as journal:
         run_id = journal.resolve_run_id(run)
     raise typer.Exit(watch(s.state, run_id, operator_name(operator), color=s.color))
+
+
+@app.command("join")
+def join_command(
+    run: str = typer.Argument(
+        ..., help="Run id, a unique prefix of one, or `latest`.", show_default=False
+    ),
+    inventory: list[Path] = typer.Option(
+        [],
+        "-i",
+        "--inventory",
+        help="This machine's inventory paths (default: as journaled).",
+        metavar="INVENTORY",
+    ),
+    playbook: Path | None = typer.Option(
+        None,
+        "--playbook",
+        help="This machine's copy of the playbook (default: the journaled "
+        "path); refused if its content differs.",
+        metavar="PATH",
+    ),
+    lease: str | None = LEASE,
+    operator: str | None = OPERATOR,
+    plain: bool = PLAIN,
+) -> None:
+    """Team mode: another engine on a run, from any machine on the same PostgreSQL journal.
+
+    It stands by while another engine holds the run, and takes it over when that engine's
+    lease runs out (its machine died, its network went): in-flight steps are settled as
+    after a crash, never run twice unless idempotent. It exits as the run ends.
+    """
+    from runbook.app import Joined, join
+
+    where = Joined(playbook, tuple(inventory))
+    state, lease_s = settings().state, _lease(lease)
+    raise typer.Exit(
+        show(
+            lambda ui: join(state, run, ui, where=where, lease_s=lease_s, operator=operator),
+            plain,
+        )
+    )

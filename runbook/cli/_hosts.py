@@ -69,12 +69,14 @@ def hosts_command(
     json prints a list of {name, address, port, user, groups, vars}; secret variables
     (names with password, secret, token, or Ansible's *_pass) are shown as ***.
     """
-    from runbook.load import select_hosts
+    from runbook.load import name_clashes, select_hosts
     from runbook.load.inventory import find_inventory, load_inventory
 
     paths = find_inventory(list(inventory or ()))
     inv = load_inventory(paths)
     names = select_hosts(inv, pattern)
+    for warning in name_clashes(inv, pattern):
+        typer.echo(f"warning: {warning}", err=True)
     if check:
         raise typer.Exit(_check(inv, names, paths, fmt, forks, accept_new_host_keys))
     if fmt is HostsFormat.json:

@@ -58,21 +58,20 @@ def logs_command(
     ),
 ) -> None:
     """What steps printed: each command, its output and how each host ended, from the journal."""
-    from runbook.clock import RealClock
     from runbook.events import fold
-    from runbook.journal import Journal
+    from runbook.journal import open_journal
     from runbook.present import log_lines
 
-    with Journal(settings().state, create=False) as j:
+    with open_journal(settings().state, create=False) as j:
         run_id = j.resolve_run_id(run)
         events = j.events(run_id)
         state = fold(events)
         _check(state, step, host)
         shown = _write(log_lines(events, step, host))
-        clock = RealClock()
         idle = 0
         while follow and not state.is_finished:
-            clock.sleep(POLL_S)
+            # PostgreSQL wakes us on NOTIFY; SQLite looks every half second (POLL_S at most).
+            j.wait_for_events(run_id, state.last_seq, POLL_S)
             new = j.events(run_id, after_seq=state.last_seq)
             for e in new:
                 state.apply(e)

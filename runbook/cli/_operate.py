@@ -14,7 +14,7 @@ from runbook.cli._app import app, settings
 from runbook.cli._complete import complete_run, complete_step
 
 if TYPE_CHECKING:
-    from runbook.journal import Answer, Journal, Recorded
+    from runbook.journal import Answer, EventStore, Recorded
 
 RUN_HELP = "Run id, a unique prefix of one, or `latest`."
 OPERATOR_HELP = "Who you are, for the journal (default: $RUNBOOK_OPERATOR, else your login)."
@@ -31,10 +31,10 @@ class RunsFormat(StrEnum):
     json = "json"
 
 
-def _journal() -> Journal:
-    from runbook.journal import Journal
+def _journal() -> EventStore:
+    from runbook.journal import open_journal
 
-    return Journal(settings().state, create=False)
+    return open_journal(settings().state, create=False)
 
 
 def _report(recorded: Recorded) -> None:
@@ -208,21 +208,23 @@ def runs_command(
     """List the runs in the state database, oldest first."""
     from dataclasses import asdict
 
+    from runbook.journal import state_exists, state_label
     from runbook.present import runs_text
 
-    if not settings().state.exists():  # nothing has run here yet: an empty list, not an error
+    if not state_exists(settings().state):  # nothing has run here: an empty list, not an error
         runs = []
     else:
         with _journal() as j:
             runs = j.runs()
     if fmt is RunsFormat.text and not runs:
         s = settings()
-        if not s.state.exists():
+        if not state_exists(s.state):
             from runbook.cli._state_file import no_journal_text
 
             typer.echo("no runs yet; " + no_journal_text(s.state, s.searched, s.state_source))
         else:
-            typer.echo(f"no runs yet in {s.state}; start one with: runbook run PLAYBOOK")
+            where = state_label(s.state)
+            typer.echo(f"no runs yet in {where}; start one with: runbook run PLAYBOOK")
         return
     if fmt is RunsFormat.json:
         typer.echo(json.dumps([asdict(r) for r in runs], indent=2, ensure_ascii=False))
@@ -237,7 +239,11 @@ def status_command(
         StatusFormat.text, "--format", "-f", help="text for people; json (stable) for scripts."
     ),
     watch: bool = typer.Option(
-        False, "--watch", "-w", help="Refresh every second until the run finishes (Ctrl-C stops)."
+        False,
+        "--watch",
+        "-w",
+        help="Follow the run until it finishes (Ctrl-C stops): woken by each commit on "
+        "PostgreSQL, checked every half second on SQLite.",
     ),
     next_update: str | None = typer.Option(
         None,
@@ -263,7 +269,7 @@ def status_command(
             _watch(j, state, fmt, clock)
 
 
-def _document(j: Journal, state: Any, now: float) -> dict[str, Any]:
+def _document(j: EventStore, state: Any, now: float) -> dict[str, Any]:
     from runbook.app import status_document
 
     return status_document(state, live=j.is_engine_live(state.run_id), now=now)
@@ -298,8 +304,8 @@ def _show(doc: dict[str, Any], fmt: StatusFormat) -> None:
         sys.stdout.write(status_text(doc))
 
 
-def _watch(j: Journal, state: Any, fmt: StatusFormat, clock: Any) -> None:
-    """Fold new events every second; a terminal redraws, a pipe gets one line per event."""
+def _watch(j: EventStore, state: Any, fmt: StatusFormat, clock: Any) -> None:
+    """Fold new events as they are committed; a terminal redraws, a pipe gets one line each."""
     from runbook.present import event_lines, render_status
 
     if fmt is StatusFormat.text and sys.stdout.isatty():
@@ -311,7 +317,7 @@ def _watch(j: Journal, state: Any, fmt: StatusFormat, clock: Any) -> None:
             auto_refresh=False,
         ) as live:
             while not state.is_finished:
-                clock.sleep(1.0)
+                j.wait_for_events(state.run_id, state.last_seq, 1.0)  # redraw elapsed times
                 for e in j.events(state.run_id, after_seq=state.last_seq):
                     state.apply(e)
                 live.update(render_status(_document(j, state, clock.now())), refresh=True)
@@ -322,7 +328,8 @@ def _watch(j: Journal, state: Any, fmt: StatusFormat, clock: Any) -> None:
         _show(_document(j, state, clock.now()), fmt)
     sys.stdout.flush()
     while not state.is_finished:
-        clock.sleep(1.0)
+        # PostgreSQL wakes us on NOTIFY; SQLite (and a lost listener) polls, within 2 s.
+        j.wait_for_events(state.run_id, state.last_seq, 2.0)
         new = j.events(state.run_id, after_seq=state.last_seq)
         for e in new:
             state.apply(e)

@@ -1,4 +1,5 @@
-"""One host's attempt at a step: `skip_if → run → until → verify`, as a pure state machine.
+"""One host's attempt at a step: `skip_if → copy → run → until → verify → fetch`, as a pure
+state machine.
 
 The engine asks `begin()` what to do first and feeds every command result to `after()`;
 the answer is the next command, a time to poll `until` again, or the end of the attempt.
@@ -77,7 +78,7 @@ class HostAttempt:
             return self._from("until", now)
         if self.commands.skip_if is not None:
             return self._command("skip_if", now)
-        return self._from("run", now)
+        return self._from("copy", now)
 
     def restart(self, now: float) -> None:
         """Start the attempt's clock now (its first command got a slot only now)."""
@@ -101,7 +102,9 @@ class HostAttempt:
         if action == "skip_if":
             if result.ok:
                 return Finished(True, skipped=True, message="skip_if: already done")
-            return self._from("run", now)
+            return self._from("copy", now)
+        if action == "copy":
+            return self._from("run", now) if result.ok else self._exit_failure(action, result)
         if action == "run":
             if result.ok:
                 return self._from("until", now)
@@ -119,8 +122,10 @@ class HostAttempt:
                     message=f"until: still failing after {format_duration(self.timeout_s)}",
                 )
             return PollLater(now + self.every_s)
+        if action == "fetch":
+            return Finished(True) if result.ok else self._exit_failure(action, result)
         if result.ok:
-            return Finished(True)
+            return self._from("fetch", now)
         if self.mode == "verify_only":
             return Finished(
                 False,
@@ -132,7 +137,7 @@ class HostAttempt:
 
     def _from(self, action: Action, now: float) -> Next:
         """The first of `action` and the ones after it that the step has."""
-        order: tuple[Action, ...] = ("run", "until", "verify")
+        order: tuple[Action, ...] = ("copy", "run", "until", "verify", "fetch")
         for a in order[order.index(action) :]:
             if self.commands.get(a) is not None:
                 return self._command(a, now)

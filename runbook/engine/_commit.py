@@ -17,7 +17,7 @@ from typing import Any
 
 from runbook.clock import Clock
 from runbook.events import Event
-from runbook.journal import Draft, Journal
+from runbook.journal import Draft, EventStore
 from runbook.secrets import Redactor
 
 KILL_AFTER_ENV = "RUNBOOK_TEST_KILL_AFTER_EVENT"  # tests only: SIGKILL self after N events
@@ -28,7 +28,7 @@ class Committer:
 
     def __init__(
         self,
-        journal: Journal,
+        journal: EventStore,
         run_id: str,
         clock: Clock,
         redactor: Redactor,

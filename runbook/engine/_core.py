@@ -4,8 +4,8 @@ Inputs (a start, command completions, timer firings, answers, other terminals' e
 come with the clock's time; outputs go to `self.out` (_outbox.py): events to journal,
 commands to start, questions to put. The loop (_engine.py) commits the events, then acts.
 Steps move through StepTable statuses; each host runs the pure `HostAttempt` sequence;
-commands wait for a CommandQueue slot and are journaled when they get one. Reactions to
-operators live in _reactions.py, the start of a run (fresh or resumed) in _start.py.
+commands wait for a CommandQueue slot and are journaled when they get one. Operators:
+_reactions.py; the start of a run: _start.py; serial, max_fail, min_ok: _batches.py.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from runbook.engine import _batches as batches
 from runbook.engine._attempt import Finished, HostAttempt, Next, PollLater, RunCommand
 from runbook.engine._decide import Decider
 from runbook.engine._deciding import decide_start
@@ -88,11 +89,11 @@ class RunCore:
             return  # cancelled (operator skip, interrupt): its end means nothing now
         if c.action == "run":
             job.ran, job.rc = True, c.result.exit_code
-        nxt = job.seq.after(c.action, c.result, now)
-        if c.action == "until" and isinstance(nxt, PollLater):
-            job.output.finish()  # a failed poll's output is dropped; the last one is kept
-        else:
-            self._journal_output(job, job.output.finish())
+        job.files.update(c.result.data or {})
+        nxt = batches.after_command(self.table[job.step_id], job.seq.after(c.action, c.result, now))
+        chunks = job.output.finish()  # a failed poll's output is dropped; the last one kept
+        if c.action != "until" or not isinstance(nxt, PollLater):
+            self._journal_output(job, chunks)
         job.output = type(job.output)()
         self._advance(job, nxt)
 
@@ -180,6 +181,8 @@ class RunCore:
         run.failed.clear()
         hosts = [h for h in run.hosts if h not in run.hosts_ok]
         extra = {"pattern": run.pattern} if run.pattern is not None else {}
+        if batches.applies(run.step):
+            hosts = batches.begin(self, run, hosts)
         self.out.emit(
             "step_started",
             step=p.id,
@@ -289,6 +292,7 @@ class RunCore:
                 duration_s=duration,
                 skipped=fin.skipped,
                 **captured,
+                **job.files,
             )
             run.hosts_ok.add(job.host)
         else:
@@ -302,8 +306,11 @@ class RunCore:
                 exit_code=fin.exit_code,
                 message=fin.message,
                 **captured,
+                **job.files,
             )
             run.failed[job.host] = fin
+        if run.quota is not None and batches.after_host(self, run):
+            return
         self.pump_hosts(run)
 
     # -- the end of an attempt ------------------------------------------------------------
@@ -311,14 +318,10 @@ class RunCore:
     def _attempt_done(self, run: StepRun) -> None:
         p = run.plan
         now = self.now
+        if run.quota is not None and batches.attempt_done(self, run):
+            return
         if not run.failed:
-            self.out.emit(
-                "step_succeeded",
-                step=p.id,
-                duration_s=round(now - (run.started or now), 3),
-                attempts=run.attempt,
-            )
-            self.succeed(run)
+            batches.step_succeeded(self, run)
             return
         failed_hosts = sorted(h for h in run.failed if h is not None)
         final = all(f.reason == "output" for f in run.failed.values())  # same text again
@@ -387,7 +390,7 @@ class RunCore:
         self, run: StepRun, kind: QuestionKind, text: str, value: Mapping[str, Any] | None = None
     ) -> None:
         p = run.plan
-        q = Question(p.id, kind, p.title, text, p.hosts, p.owner, value)
+        q = Question(p.id, kind, p.title, text, p.hosts, p.owner, value, p.doc)
         self.questions[p.id] = q
         if self.can_ask:
             self.out.add(Ask(q))

@@ -17,7 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from runbook.clock import Clock
 from runbook.engine._attempt import RunCommand
 from runbook.engine._jobs import LOCAL_SLOTS, Completion, Job
-from runbook.executors import CommandResult, SimulatedWork, Transport, runs_locally
+from runbook.errors import HostError, log_crash
+from runbook.executors import (
+    FILE_ACTIONS,
+    CommandResult,
+    SimulatedWork,
+    Transport,
+    runs_locally,
+)
 from runbook.model import Host
 
 
@@ -99,13 +106,29 @@ class Dispatcher:
         try:
             if transport is None:
                 raise RuntimeError("no transport for this kind of step")  # session checks first
+            if cmd.action in FILE_ACTIONS:
+                spec = job.commands.files[cmd.action]
+                result = transport.transfer(  # type: ignore[attr-defined]
+                    host,
+                    spec,
+                    on_output=job.output.write,
+                    cancel=job.cancel,
+                    timeout_s=cmd.timeout_s,
+                )
+                self.completions.put(Completion(job, cmd.action, result))
+                return
+            feed = job.commands.feed(cmd.action)
+            extra = {"feed": feed} if feed is not None else {}  # nothing new when unused
             result = transport.run(
                 host,
                 cmd.command,
                 timeout_s=cmd.timeout_s,
                 on_output=job.output.write,
                 cancel=job.cancel,
+                **extra,
             )
+        except Exception as e:  # a bug met on one host fails that host, not the whole run
+            result = CommandResult(None, 0.0, error=_crashed(job, cmd, host, e))
         except BaseException as crash:  # handed to the engine thread, which re-raises it
             self.completions.put(Completion(job, cmd.action, CommandResult(None, 0.0), crash))
             return
@@ -128,3 +151,12 @@ class Dispatcher:
             self._pool.shutdown(wait=not kill, cancel_futures=True)
         for t in transports:
             t.close()
+
+
+def _crashed(job: Job, cmd: RunCommand, host: Host | None, err: Exception) -> HostError:
+    """The host's error for an exception its transport should never have raised: its class
+    and message for the journal, the traceback in the crash log."""
+    name = host.name if host is not None else "localhost"
+    log = log_crash(f"step {job.step_id}, host {name}, {cmd.action}: the transport raised")
+    detail = f"{type(err).__name__}: {err} (a bug in runbook; the traceback is in {log})"
+    return HostError(name, "error", detail)

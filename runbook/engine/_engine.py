@@ -27,13 +27,14 @@ from runbook.engine._dispatch import Dispatcher
 from runbook.engine._eta import EtaSchedule
 from runbook.engine._io import Asker, EngineOptions, Listener, NullListener, StepWork
 from runbook.engine._jobs import Completion
+from runbook.engine._late import late_results
 from runbook.engine._outbox import Ask, Confirm, Emit, Start, Withdraw
 from runbook.engine._recovery import StepResume
 from runbook.engine._start import start_fresh, start_resumed
 from runbook.errors import JournalError, StateError
 from runbook.events import Event, RunState
 from runbook.forecast import Forecaster, eta_data
-from runbook.journal import Journal, confirm
+from runbook.journal import EventStore, confirm
 from runbook.model import Step
 from runbook.plan import Plan
 from runbook.secrets import MASK, Redactor
@@ -64,7 +65,7 @@ class Engine:
     def __init__(
         self,
         *,
-        journal: Journal,
+        journal: EventStore,
         run_id: str,
         plan: Plan,
         steps: Mapping[str, Step],
@@ -171,7 +172,10 @@ class Engine:
         except KeyboardInterrupt:
             return self._interrupt("SIGINT")
         except JournalError as err:
-            self._abandon()
+            self._abandon(kill=not getattr(err, "lease_lost", False))
+            if getattr(err, "lease_lost", False):  # team mode: another engine has the run
+                late_results(self.journal, self.run_id, self.dispatcher, self._early, err)
+                raise
             raise JournalError(
                 f"{err}. No step was started after this; the run is resumable once the "
                 f"journal can be written: runbook resume {self.run_id}"
@@ -375,9 +379,13 @@ class Engine:
         self.commits.commit()
         return "interrupted"
 
-    def _abandon(self) -> None:
-        """The journal cannot be written: stop everything we could not record."""
-        self._stop = "journal"
+    def _abandon(self, kill: bool = True) -> None:
+        """The journal cannot be written: stop everything we could not record (a lost
+        lease kills nothing: those commands' ends are journaled as late results)."""
         self.commits.drop_actions()
+        if not kill:
+            self.core.stopping = True
+            return
+        self._stop = "journal"
         self.core.cancel_all()
         self._apply()

@@ -35,6 +35,7 @@ class Question:
     owner: str | None = None
     # a manual step's `input` as rendered: choices, pattern, default, prompt, secret
     input: Mapping[str, Any] | None = None
+    doc: str | None = None  # the step's link, shown with the question
 
     @property
     def choices(self) -> tuple[str, ...]:

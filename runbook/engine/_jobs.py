@@ -44,6 +44,7 @@ class Job:
     rc: int | None = None
     stdout: list[str] = field(default_factory=list)
     stdout_cut: bool = False
+    files: dict[str, Any] = field(default_factory=dict)  # copy/fetch records for the journal
 
     def output_data(self, chunk: OutputChunk) -> dict[str, Any]:
         """A `host_output` event's data for a chunk of this job's output."""

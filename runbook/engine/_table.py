@@ -49,6 +49,7 @@ class StepRun:
     pattern: str | None = None  # a templated `hosts:` as rendered
     tolerated: bool = False  # failed with `on_failure: continue`
     input: dict[str, Any] | None = None  # a manual step's `input`, as rendered when it waited
+    quota: Any = None  # _batches.Quota: serial, max_fail, min_ok (None: none of them)
 
     @property
     def status(self) -> str:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from runbook.engine._io import StepWork
 from runbook.engine._table import StepRun
-from runbook.executors import ACTIONS
+from runbook.executors import Action
+
+ORDER: tuple[Action, ...] = ("skip_if", "copy", "run", "until", "verify", "fetch")  # as run
 
 
 def gate_text(work: StepWork, run: StepRun) -> str:
     """What `--step` shows before an automated step: where it runs and its commands."""
     first = run.hosts[0]
     c = work.commands(run.id, first)
-    lines = [f"{a}: {t}" for a in ACTIONS if (t := c.display(a))]
+    lines = [f"{a}: {t}" for a in ORDER if (t := c.display(a))]
     where = "on the control machine" if first is None else f"on {len(run.hosts)} host(s)"
     return "\n".join([f"runs {where}", *lines])
 

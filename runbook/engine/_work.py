@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from runbook.engine._decide import Decider
+from runbook.engine._file_work import with_files
+from runbook.engine._privileges import dress
 from runbook.executors import ACTIONS, Commands
 from runbook.model import Host, RunMode, Step
 from runbook.secrets import Redactor
@@ -68,13 +70,22 @@ class RenderedWork:
                 a: render_command(src, ctx, where.get(a, step.location))
                 for a, src in sources.items()
             }
-            found = _commands(real)
+            shown = real
             secrets = self._secrets
             if secrets is not None:
                 shown = {a: secrets.shown(sources[a], text, host, True) for a, text in real.items()}
-                if shown != real:
-                    found = _commands(real, _commands(shown))
-            self._commands[key] = found
+            d = dress(step, self.hosts.get(host) if host else None, ctx)
+            if d is None:
+                found = _commands(real, _commands(shown) if shown != real else None)
+            else:
+                found = _commands(
+                    {a: d.real(t) for a, t in real.items()},
+                    _commands({a: d.shown(t) for a, t in shown.items()}),
+                    d.stdin,
+                    d.password,
+                )
+            self._commands[key] = with_files(found, step, host, ctx)
+            found = self._commands[key]
         return found
 
     def instructions(self, step_id: str) -> str:
@@ -128,6 +139,19 @@ class RenderedWork:
                     self.commands(sid, host)
 
 
-def _commands(texts: Mapping[str, str], shown: Commands | None = None) -> Commands:
+def _commands(
+    texts: Mapping[str, str],
+    shown: Commands | None = None,
+    stdin: str | None = None,
+    password: str | None = None,
+) -> Commands:
     get = texts.get
-    return Commands(get("skip_if"), get("run"), get("until"), get("verify"), shown=shown)
+    return Commands(
+        get("skip_if"),
+        get("run"),
+        get("until"),
+        get("verify"),
+        shown=shown,
+        stdin=stdin,
+        password=password,
+    )

@@ -19,6 +19,8 @@ EVENT_TYPES = frozenset(
         "host_output",
         "host_succeeded",
         "host_failed",
+        "host_not_started",
+        "host_cancelled",
         "step_succeeded",
         "step_failed",
         "step_skipped",
@@ -34,6 +36,12 @@ EVENT_TYPES = frozenset(
         "run_interrupted",
         "run_resumed",
         "run_finished",
+        # team mode (PostgreSQL): engines joining and leaving a run, the lease and its fence
+        "engine_joined",
+        "engine_left",
+        "work_claimed",
+        "lease_lost",
+        "late_result",  # what a fenced-out engine had to journal; changes no state
     }
 )
 

@@ -86,7 +86,16 @@ def _result(status: str, d: Mapping[str, Any]) -> HostResult:
     )
 
 
+def host_stopped(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
+    """`host_not_started` (max_fail crossed) or `host_cancelled` (min_ok decided)."""
+    h = _host(r, e, d)
+    h.status = "not_started" if e.type == "host_not_started" else "cancelled"
+    h.finished, h.reason, h.message = ts, e.type[5:], d.get("reason")
+
+
 HOST_HANDLERS = {
+    "host_not_started": host_stopped,
+    "host_cancelled": host_stopped,
     "host_started": host_started,
     "host_output": host_output,
     "host_succeeded": host_succeeded,

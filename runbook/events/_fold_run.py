@@ -48,6 +48,7 @@ def run_started(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
             hosts=names(p.get("hosts")),
             estimate=mapping(p.get("estimate")),
             owner=p.get("owner"),
+            doc=p.get("doc") if isinstance(p.get("doc"), str) else None,
         )
     if r.rto_s is None:
         r.rto_s = number(r.plan.get("rto_s"))

@@ -88,6 +88,7 @@ class StepState:
     hosts: tuple[str, ...] = ()  # planned hosts
     estimate: Mapping[str, Any] = field(default_factory=dict)  # plan JSON estimate
     owner: str | None = None
+    doc: str | None = None  # the step's link (docs/playbook.md `doc`)
     planned: bool = True  # False: the journal names a step its plan does not (damaged, older)
     status: str = "pending"
     attempts: int = 0

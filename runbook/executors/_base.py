@@ -7,16 +7,18 @@ for every transport (STYLE rule 9); a transport only runs one command on one hos
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from runbook.connection import LOCAL, connection
 from runbook.errors import HostError
+from runbook.executors._feed import Feed
 from runbook.model import Host
 
-Action = Literal["skip_if", "run", "until", "verify"]
-ACTIONS: tuple[Action, ...] = ("skip_if", "run", "until", "verify")
+Action = Literal["skip_if", "run", "until", "verify", "copy", "fetch"]
+ACTIONS: tuple[Action, ...] = ("skip_if", "run", "until", "verify")  # the shell commands
+FILE_ACTIONS: tuple[Action, ...] = ("copy", "fetch")  # transfers: executors/_files.py
 
 # Per host and action: what the journal receives live, then only the tail. A 200 MB stdout
 # costs at most STREAM_BUDGET + TAIL_BYTES in the journal and TAIL_BYTES in memory.
@@ -36,9 +38,21 @@ class Commands:
     # The same commands as they may be journaled and shown, when a secret went through a
     # filter into them (secret_forms.py); None: the commands themselves.
     shown: Commands | None = field(default=None, compare=False, repr=False)
+    stdin: str | None = None  # given to `run`
+    password: str | None = field(default=None, compare=False, repr=False)  # sudo -S
+    copy: str | None = None  # what a copy does, as shown; its work is `files`
+    fetch: str | None = None
+    files: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, action: Action) -> str | None:
         return getattr(self, action)  # type: ignore[no-any-return]
+
+    def feed(self, action: Action) -> Feed | None:
+        """What `action`'s command reads on stdin (None: nothing to give it)."""
+        stdin = self.stdin if action == "run" else None
+        if stdin is None and self.password is None:
+            return None
+        return Feed(stdin, self.password)
 
     def display(self, action: Action) -> str | None:
         """`action`'s command as it may be journaled and shown (still to be redacted)."""
@@ -62,6 +76,7 @@ class CommandResult:
     duration_s: float
     timed_out: bool = False
     error: HostError | None = None  # connection-level failure (kind as in host_failed.reason)
+    data: Mapping[str, Any] | None = None  # a copy's or fetch's record for the journal
 
     @property
     def ok(self) -> bool:
@@ -89,6 +104,7 @@ class Transport(Protocol):
         timeout_s: float,
         on_output: OutputCallback,
         cancel: threading.Event,
+        feed: Feed | None = None,
     ) -> CommandResult: ...
 
     def close(self) -> None: ...

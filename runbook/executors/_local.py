@@ -11,10 +11,13 @@ import subprocess
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from runbook.errors import HostError
 from runbook.executors._base import NUL_IN_COMMAND, CommandResult, OutputCallback
+from runbook.executors._feed import Feed, FeedState
+from runbook.executors._files import CopySpec, FetchSpec, local_transfer
 from runbook.model import Host
 
 KILL_GRACE_S = 3.0  # SIGTERM first; SIGKILL the group if it is still there after this
@@ -49,6 +52,7 @@ class LocalTransport:
         timeout_s: float,
         on_output: OutputCallback,
         cancel: threading.Event,
+        feed: Feed | None = None,
     ) -> CommandResult:
         """Run `command`; `host` is ignored (local steps have none)."""
         start = time.monotonic()
@@ -58,7 +62,7 @@ class LocalTransport:
         try:
             proc = subprocess.Popen(
                 [self.shell, "-c", command],
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL if feed is None else subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # own group: the timeout kills grandchildren too
@@ -70,6 +74,8 @@ class LocalTransport:
             return CommandResult(None, time.monotonic() - start, error=err)
         with self._lock:
             self._groups.add(proc.pid)
+        if feed is not None:
+            on_output = _feeding(proc, feed, on_output)
         try:
             timed_out = self._pump(proc, start + max(0.0, timeout_s), on_output, cancel)
         finally:
@@ -144,6 +150,20 @@ class LocalTransport:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(self.kill_grace_s)  # reap `sh`
 
+    def transfer(
+        self,
+        host: Host | None,
+        spec: CopySpec | FetchSpec,
+        *,
+        on_output: OutputCallback,
+        cancel: threading.Event,
+        timeout_s: float = 3600.0,
+    ) -> CommandResult:
+        """`copy` or `fetch` on this machine: a plain copy."""
+        start = time.monotonic()
+        result = local_transfer(spec, on_output, cancel)
+        return replace(result, duration_s=time.monotonic() - start)
+
     def kill_all(self) -> None:
         """SIGKILL every process group still running (interrupt, engine shutdown)."""
         with self._lock:
@@ -154,6 +174,34 @@ class LocalTransport:
 
     def close(self) -> None:
         self.kill_all()
+
+
+def _feeding(
+    proc: subprocess.Popen[bytes], feed: Feed, on_output: OutputCallback
+) -> OutputCallback:
+    """`on_output` that also answers the command's stdin as its stderr shows (_feed.py)."""
+    pipe = proc.stdin
+    assert pipe is not None
+
+    def send(data: bytes) -> None:
+        with contextlib.suppress(OSError):  # the command may have ended already
+            pipe.write(data)
+            pipe.flush()
+
+    def close() -> None:
+        with contextlib.suppress(OSError):
+            pipe.close()
+
+    state = FeedState(feed, send, close)
+    state.start()
+
+    def on(stream: str, text: str) -> None:
+        if stream == "stderr":
+            text = state.stderr(text)
+        if text:
+            on_output(stream, text)
+
+    return on
 
 
 def _group_alive(pgid: int) -> bool:

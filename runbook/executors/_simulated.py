@@ -22,7 +22,8 @@ class SimulatedWork:
         """(virtual seconds it takes, how it ends) for one command of a rehearsal."""
         if action == "skip_if":
             return 0.0, CommandResult(1, 0.0)  # nothing is ever "already done" in a rehearsal
-        work = next(a for a in ("run", "until", "verify") if commands.get(a) is not None)
+        order: tuple[Action, ...] = ("run", "until", "verify", "copy", "fetch")
+        work = next(a for a in order if commands.get(a) is not None)
         if action != work:
             return 0.0, CommandResult(0, 0.0)
         d = self.times.host(step_id, host)

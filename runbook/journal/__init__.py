@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from runbook.exports import lazy_exports
 
 if TYPE_CHECKING:
+    from runbook.journal._copy import Copied as Copied, copy_runs as copy_runs
     from runbook.journal._decisions import (
         Answer as Answer,
         Recorded as Recorded,
@@ -17,6 +18,19 @@ if TYPE_CHECKING:
         operator_name as operator_name,
         retry as retry,
         skip as skip,
+    )
+    from runbook.journal._open import (
+        hide_password as hide_password,
+        is_postgres as is_postgres,
+        open_journal as open_journal,
+        state_exists as state_exists,
+        state_label as state_label,
+        state_ref as state_ref,
+    )
+    from runbook.journal._protocol import (
+        EventStore as EventStore,
+        RunRecord as RunRecord,
+        StateRef as StateRef,
     )
     from runbook.journal._rows import Draft as Draft
     from runbook.journal._store import (
@@ -31,6 +45,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
     __getattr__, __all__ = lazy_exports(
         __name__,
         {
+            "_copy": ("Copied", "copy_runs"),
             "_decisions": (
                 "Answer",
                 "Recorded",
@@ -41,6 +56,15 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
                 "retry",
                 "skip",
             ),
+            "_open": (
+                "hide_password",
+                "is_postgres",
+                "open_journal",
+                "state_exists",
+                "state_label",
+                "state_ref",
+            ),
+            "_protocol": ("EventStore", "RunRecord", "StateRef"),
             "_rows": ("Draft",),
             "_store": ("Journal", "RunSummary"),
             "_tamper": ("ChainBreak", "find_break"),

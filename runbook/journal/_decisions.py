@@ -24,7 +24,7 @@ from runbook.durations import format_duration
 from runbook.errors import InputError, StateError
 from runbook.events import Event, RunState, StepState, manual_times
 from runbook.journal._input_value import input_value
-from runbook.journal._store import Journal
+from runbook.journal._protocol import EventStore
 
 Answer = Literal["done", "skip", "fail"]
 RESUME_HINT = "no engine holds run {run_id}: recorded; continue with: runbook resume {run_id}"
@@ -95,7 +95,7 @@ def _checker(step_id: str, rule: Any, **kw: bool) -> Any:
 
 
 def _recorded(
-    journal: Journal, events: list[Event], message: str, *, hint_resume: bool
+    journal: EventStore, events: list[Event], message: str, *, hint_resume: bool
 ) -> Recorded:
     run_id = events[0].run_id
     live = journal.is_engine_live(run_id)
@@ -106,7 +106,9 @@ def _recorded(
     return Recorded(run_id, events[0].step or "", tuple(events), message, live)
 
 
-def claim(journal: Journal, run_id: str, step_id: str, *, operator: str, clock: Clock) -> Recorded:
+def claim(
+    journal: EventStore, run_id: str, step_id: str, *, operator: str, clock: Clock
+) -> Recorded:
     """An operator takes a waiting manual step: its work time starts now."""
 
     def rule(s: StepState) -> str | None:
@@ -145,7 +147,7 @@ def _not_waiting(s: StepState) -> str:
 
 
 def confirm(
-    journal: Journal,
+    journal: EventStore,
     run_id: str,
     step_id: str,
     *,
@@ -196,7 +198,7 @@ def confirm(
 
 
 def retry(
-    journal: Journal,
+    journal: EventStore,
     run_id: str,
     step_id: str,
     *,
@@ -236,7 +238,7 @@ def retry(
 
 
 def skip(
-    journal: Journal,
+    journal: EventStore,
     run_id: str,
     step_id: str,
     *,
@@ -270,7 +272,7 @@ def skip(
 
 
 def expect(
-    journal: Journal,
+    journal: EventStore,
     run_id: str,
     step_id: str,
     remaining_s: float,

@@ -130,11 +130,16 @@ def _insert(db: sqlite3.Connection, events: Sequence[Event]) -> None:
     db.executemany(
         "INSERT INTO events (run_id, seq, ts, type, step, host, data, prev_hash, hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (e.run_id, e.seq, e.ts, e.type, e.step, e.host, _dumps(e.data), e.prev_hash, e.hash)
-            for e in events
-        ],
+        [row_values(e) for e in events],
     )
+
+
+insert_rows = _insert  # events stored exactly as given: `journal copy`
+
+
+def row_values(e: Event) -> tuple[Any, ...]:
+    """An event as the events table's columns, its data as the canonical JSON text."""
+    return (e.run_id, e.seq, e.ts, e.type, e.step, e.host, _dumps(e.data), e.prev_hash, e.hash)
 
 
 def _json_safe(value: Any) -> Any:

@@ -59,7 +59,7 @@ def new_run_id(ts: float) -> str:
     return f"{stamp}-{secrets.token_hex(2)}"
 
 
-def find_run_id(ids: Sequence[str], text: str, path: Path) -> str:
+def find_run_id(ids: Sequence[str], text: str, path: Path | str) -> str:
     """`latest`, an exact run id or a unique prefix of one, among `ids` (oldest first)."""
     if not ids:
         raise StateError(f"no runs in {path} yet; start one with: runbook run PLAYBOOK")

@@ -22,6 +22,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from runbook.clock import iso
 from runbook.errors import JournalError, NoJournal, StateError
 from runbook.events import EVENT_TYPES, Event, RunState, fold
 from runbook.journal import _lock as runlock
+from runbook.journal._protocol import RunRecord
 from runbook.journal._rows import (
     Check,
     Draft,
@@ -36,6 +38,7 @@ from runbook.journal._rows import (
     event_from_row,
     insert_event,
     insert_events,
+    insert_rows,
 )
 from runbook.journal._runs import (
     RunSummary as RunSummary,  # part of the Journal contract
@@ -108,6 +111,11 @@ class Journal:
         except sqlite3.Error as err:
             raise journal_error(err, self.path, doing) from err
 
+    @property
+    def label(self) -> str:
+        """The file's path, as messages name it."""
+        return str(self.path)
+
     # -- runs -----------------------------------------------------------------------------
 
     def new_run(self, playbook: str, mode: RunMode, ts: float) -> str:
@@ -140,6 +148,53 @@ class Journal:
         """Every run with its status and progress, oldest first."""
         with self._lock, self._errors("read"):
             return summaries(self._db, self.is_engine_live)
+
+    def run_record(self, run_id: str) -> RunRecord:
+        """The run's row (StateError when there is none)."""
+        with self._lock, self._errors("read"):
+            row = self._db.execute(
+                "SELECT run_id, playbook, mode, created, created_ts FROM runs WHERE run_id=?",
+                (run_id,),
+            ).fetchone()
+        if not row:
+            raise StateError(f"no run '{run_id}' in {self.path} (see: runbook runs)")
+        return RunRecord(row[0], row[1], row[2], row[3], float(row[4]))
+
+    def import_run(self, record: RunRecord, events: Sequence[Event]) -> None:
+        """Store `events` exactly as given after the run's last one (journal copy)."""
+        with self._lock, self._errors("write"):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO runs (run_id, playbook, mode, created, created_ts) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        record.run_id,
+                        record.playbook,
+                        record.mode,
+                        record.created,
+                        record.created_ts,
+                    ),
+                )
+                insert_rows(self._db, events)
+                self._db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
+        self._states.pop(record.run_id, None)
+
+    def wait_for_events(self, run_id: str, after_seq: int, timeout: float) -> None:
+        """SQLite cannot tell us: look every half second until `timeout`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock, self._errors("read"):
+                row = self._db.execute(
+                    "SELECT 1 FROM events WHERE run_id=? AND seq>? LIMIT 1", (run_id, after_seq)
+                ).fetchone()
+            if row:
+                return
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
 
     # -- events ---------------------------------------------------------------------------
 

@@ -9,7 +9,10 @@ from runbook.exports import lazy_exports
 
 if TYPE_CHECKING:
     from runbook.load._durations_file import load_durations as load_durations
-    from runbook.load._patterns import select_hosts as select_hosts
+    from runbook.load._patterns import (
+        name_clashes as name_clashes,
+        select_hosts as select_hosts,
+    )
     from runbook.load._resolve import resolve as resolve
     from runbook.load._schema import playbook_schema as playbook_schema
     from runbook.load._source import (
@@ -29,7 +32,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
         __name__,
         {
             "_durations_file": ("load_durations",),
-            "_patterns": ("select_hosts",),
+            "_patterns": ("name_clashes", "select_hosts"),
             "_resolve": ("resolve",),
             "_schema": ("playbook_schema",),
             "_source": ("Document", "PathKey", "marks_in", "parse_yaml", "read_text"),

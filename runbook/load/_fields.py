@@ -34,6 +34,11 @@ Kind = Literal[
     "expression",  # a Jinja expression without braces (`when`)
     "chance",  # 0-1 or N%
     "any",  # any YAML value (`example`)
+    "count",  # N or N% of a step's hosts
+    "serial",  # a count or a list of them
+    "env",  # {NAME: value template}
+    "copy",  # {src | content, dest, mode}
+    "fetch",  # {src, dest}
 ]
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*")
@@ -150,6 +155,53 @@ STEP_FIELDS: Mapping[str, Field] = _table(
         in_defaults=False,
     ),
     Field("run_once", "bool", "Run on the first selected host only.", in_defaults=False),
+    Field(
+        "serial",
+        "serial",
+        "Hosts in batches: N, N% or a list of them (the last repeats); a batch starts when "
+        "the previous one finished.",
+        minimum=1,
+    ),
+    Field(
+        "max_fail",
+        "count",
+        "More failed hosts than this (N or N%): no new host starts (default: no limit; 0 "
+        "with serial).",
+    ),
+    Field(
+        "min_ok",
+        "count",
+        "The step succeeds once this many hosts (N or N%) succeeded; the others are stopped.",
+        in_defaults=False,
+        minimum=1,
+    ),
+    Field(
+        "copy",
+        "copy",
+        "{src or content, dest, mode}: a file put on each host before `run` (over SFTP).",
+        in_defaults=False,
+    ),
+    Field(
+        "fetch",
+        "fetch",
+        "{src, dest}: a file brought back to DEST/HOST/NAME after `verify`.",
+        in_defaults=False,
+    ),
+    Field("become", "bool", "Run the step's commands through sudo (default false)."),
+    Field("become_user", "text", "The user sudo runs them as (default root)."),
+    Field(
+        "become_password",
+        "text",
+        "sudo's password, from a secret variable: '{{ vars.sudo_password }}'.",
+    ),
+    Field("env", "env", "Environment variables of the step's commands (values templated)."),
+    Field(
+        "stdin",
+        "text",
+        "Text given to `run` on its standard input (template, kept exactly).",
+        in_defaults=False,
+    ),
+    Field("doc", "text", "A link (or a line) shown with the step: prompt, failure, reports."),
 )
 
 TOP_FIELDS: Mapping[str, Field] = _table(
@@ -168,6 +220,8 @@ TOP_FIELDS: Mapping[str, Field] = _table(
 )
 
 DEFAULTS_FIELDS: Mapping[str, Field] = {n: f for n, f in STEP_FIELDS.items() if f.in_defaults}
+# Step fields a remote or local step may have as its only work.
+WORK_FIELDS = ("run", "until", "verify", "copy", "fetch")
 
 # `{env: NAME}` variables: the keys allowed in the mapping.
 ENV_VAR_KEYS: Mapping[str, str] = {

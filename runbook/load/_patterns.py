@@ -98,6 +98,19 @@ def select_hosts(
     return tuple(sorted(selected, key=index.position.__getitem__))
 
 
+def name_clashes(inventory: Inventory, pattern: str) -> list[str]:
+    """A warning for each part of `pattern` that names both a host and a group (the group
+    is what the part selects)."""
+    warnings: list[str] = []
+    for part in dict.fromkeys(p.lstrip("&!") for p in split_pattern(pattern)):
+        if part in inventory.hosts and part in inventory.groups:
+            warnings.append(
+                f"'{part}' in host pattern '{pattern}' is both a host and a group: the group "
+                f"'{part}' is selected (as Ansible does), not the host '{part}'; rename one"
+            )
+    return warnings
+
+
 @dataclass
 class _Index:
     """What matching needs, built once per inventory: hosts of each group, descendants too."""
@@ -137,9 +150,9 @@ def _match(
     issues: list[Issue],
     plain: bool = False,
 ) -> set[str]:
-    # Ansible short-cuts a part that is exactly a host name, but not after `&` or `!`:
-    # there a name is a group first (it matters only when a host and a group share it).
-    if plain and part in index.position:
+    # A part that is exactly a host name is that host, unless a group has the name too:
+    # then the group wins, as Ansible answers (`name_clashes` gives the warning).
+    if plain and part in index.position and part not in index.members:
         return {part}
     if not part:
         issues.append(Issue(location, f"host pattern '{pattern}' has '&' or '!' with no name"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,10 @@ def _load(path: Path | str) -> Playbook:
                 "add `steps:` with at least one step, or `include:` a file that has some",
             )
         )
+    if not issues:
+        from runbook.load._step_extras import step_issues
+
+        issues.extend(step_issues(steps, tree.vars))
     if issues or root is None:
         issues.extend(_template_syntax(tree.drafts))
         raise InputError(sort_issues(issues, tree.files))
@@ -225,9 +230,21 @@ def _step(draft: Draft, needs: tuple[str, ...]) -> Step:
         ("idempotent", "idempotent"),
         ("estimate", "estimate"),
         ("parallel", "parallel"),
+        ("serial", "serial"),
+        ("max_fail", "max_fail"),
+        ("min_ok", "min_ok"),
+        ("fetch", "fetch"),
+        ("become", "become"),
+        ("become_user", "become_user"),
+        ("become_password", "become_password"),
+        ("env", "env"),
+        ("stdin", "stdin"),
+        ("doc", "doc"),
     ):
         if name in v:
             optional[attr] = v[name]
+    if "copy" in v:  # `src` is relative to the file that defines the step
+        optional["copy"] = replace(v["copy"], base=str(Path(draft.location.file).parent))
     optional.update(
         id=draft.id,
         title=v.get("title", draft.id),

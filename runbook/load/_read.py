@@ -6,10 +6,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from runbook.load._fields import Field
+from runbook.load._step_extras import EXTRA_READERS
 from runbook.load._values import BASIC_READERS
 from runbook.load._values_decide import DECIDE_READERS
 
-READERS: Mapping[str, Callable[[Field, Any], Any]] = {**BASIC_READERS, **DECIDE_READERS}
+READERS: Mapping[str, Callable[[Field, Any], Any]] = {
+    **BASIC_READERS,
+    **DECIDE_READERS,
+    **EXTRA_READERS,
+}
 
 
 def read_field(field: Field, value: Any) -> Any:

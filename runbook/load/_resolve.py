@@ -77,6 +77,10 @@ def _resolve(
     elif given:
         step_hosts = _select(playbook, inventory, limit, issues)
         _unreachable(playbook, inventory, step_hosts, issues)
+        if any(s.min_ok is not None for s in playbook.steps):
+            from runbook.load._step_extras import count_issues
+
+            issues.extend(count_issues(playbook, step_hosts))
     elif limit is not None:
         issues.append(Issue(None, "--limit needs an inventory", "pass -i INVENTORY"))
     else:

@@ -105,8 +105,12 @@ def _fragment(field: Field) -> dict[str, Any]:
         }
     elif kind == "any":
         frag = {}
-    else:  # pragma: no cover - a new kind must get a fragment here
-        raise AssertionError(f"no schema for field kind {kind}")
+    else:
+        from runbook.load._step_extras import EXTRA_SCHEMAS
+
+        if kind not in EXTRA_SCHEMAS:  # pragma: no cover - a new kind must get a fragment
+            raise AssertionError(f"no schema for field kind {kind}")
+        frag = dict(EXTRA_SCHEMAS[kind])
     return {**frag, "description": field.help}
 
 

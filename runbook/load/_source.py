@@ -243,6 +243,15 @@ def _char_at(text: str, mark: Any) -> str:
 
 
 def _yaml_issue(name: str, e: yaml.MarkedYAMLError, text: str) -> Issue:
+    if "quoted scalar" in (e.context or "") and e.context_mark is not None:
+        # The scanner fails where the file ends (or the next key starts); the mistake is
+        # the quote that was never closed, where it opened.
+        quote = _char_at(text, e.context_mark) or "'"
+        return Issue(
+            location_of(name, e.context_mark),
+            f"YAML syntax: the quote {quote} opened here is never closed",
+            f"close it with a matching {quote} on the same value, or remove it",
+        )
     mark = e.problem_mark or e.context_mark
     loc = location_of(name, mark) if mark is not None else Location(name, 1, 1)
     problem = (e.problem or "").strip()

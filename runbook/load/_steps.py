@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.errors import Issue
-from runbook.load._fields import DEFAULTS_FIELDS, STEP_FIELDS, Field
+from runbook.load._fields import DEFAULTS_FIELDS, STEP_FIELDS, WORK_FIELDS, Field
 from runbook.load._read import read_field
 from runbook.load._source import Document, Locations, PathKey, marks_in
 from runbook.load._values import BadValue, SubPath, type_name
@@ -37,7 +37,7 @@ SYNONYMS: Mapping[str, str] = {
 
 COMMANDS = ("run", "until", "verify")
 # A field whose value could not be read makes any verdict about the step's kind a guess.
-KIND_FIELDS = frozenset({"manual", "hosts", "local", "run", "until", "verify", "skip_if"})
+KIND_FIELDS = frozenset({"manual", "hosts", "local", "skip_if", *WORK_FIELDS})
 
 
 @dataclass
@@ -196,6 +196,12 @@ def _located_needs(
 
 def _apply_defaults(values: dict[str, Any], locations: Locations, defaults: Defaults) -> None:
     for name, value in defaults.values.items():
+        if name == "env" and name in values:  # merged key by key, the step's own win
+            values[name] = (
+                *((k, v) for k, v in value if k not in dict(values[name])),
+                *values[name],
+            )
+            continue
         if name in values:
             continue
         # `hosts` and `local` decide a step's kind: a default one must not turn a step the
@@ -219,7 +225,7 @@ def _kind(
 ) -> StepKind | None:
     """Manual, remote or local, exactly as SPEC "Details that matter" says."""
     name = f"step '{step_id}'" if step_id else "this step"
-    commands = [f for f in (*COMMANDS, "skip_if") if f in values]
+    commands = [f for f in (*WORK_FIELDS, "skip_if") if f in values]
 
     def key_at(f: str) -> Location:
         # the key on the step itself, else the value under `defaults:` it came from
@@ -246,7 +252,7 @@ def _kind(
             )
             return None
         return "manual"
-    automated = [f for f in COMMANDS if f in values]
+    automated = [f for f in WORK_FIELDS if f in values]
     if values.get("local"):
         if "hosts" in values:
             issues.append(
@@ -292,5 +298,6 @@ def _needs_command(doc: Document, path: PathKey, name: str, commands: list[str])
     return Issue(
         doc.loc(path),
         f"{name} has nothing to run{only}",
-        "add at least one of `run`, `until` or `verify`, or make it a `manual:` step",
+        "add at least one of `run`, `until`, `verify`, `copy` or `fetch`, or make it a "
+        "`manual:` step",
     )

@@ -65,6 +65,7 @@ class PlanStep:
     when: str | None = None
     chance: float | None = None
     hosts_template: str | None = None  # `hosts:` rendered when the step starts
+    doc: str | None = None  # a link shown with the step (in the JSON only when set)
 
     @property
     def conditional_in_full(self) -> bool:
@@ -94,6 +95,8 @@ class PlanStep:
             found["chance"] = self.chance
         if self.hosts_template is not None:
             found["hosts_template"] = self.hosts_template
+        if self.doc:
+            found["doc"] = self.doc
         return found
 
     @classmethod
@@ -119,6 +122,7 @@ class PlanStep:
             when=data.get("when"),
             chance=None if data.get("chance") is None else float(data["chance"]),
             hosts_template=data.get("hosts_template"),
+            doc=data.get("doc"),
         )
 
 
@@ -330,5 +334,6 @@ def _plan_step(s: Step, hosts: Sequence[str], wave: int) -> PlanStep:
             "when": s.when,
             "chance": s.chance,
             "hosts_template": s.hosts if s.hosts_at_run_time else None,
+            "doc": s.doc,
         },
     )

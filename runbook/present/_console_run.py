@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, RenderableType
@@ -28,15 +27,16 @@ from runbook.present._summary import render_summary
 
 if TYPE_CHECKING:
     from runbook.app import Ui
+    from runbook.journal import StateRef
     from runbook.present._console import RunConsole
 
 
-def step_output(state_path: Path, run_id: str, step: str) -> str:
+def step_output(state_path: StateRef, run_id: str, step: str) -> str:
     """What a step printed, every host and attempt, from the journal."""
-    from runbook.journal import Journal
+    from runbook.journal import open_journal
 
     lines: list[str] = []
-    with Journal(state_path, create=False) as journal:
+    with open_journal(state_path, create=False) as journal:
         for e in journal.events(run_id):
             if e.step != step:
                 continue
@@ -69,7 +69,7 @@ def print_end(state: RunState, color: bool, *, engine_stopped: bool = True) -> N
 class ConsoleRun:
     """One run on a worker thread, feeding a console; the pieces `run_console` joins."""
 
-    def __init__(self, call: Callable[[Ui], int], state_path: Path) -> None:
+    def __init__(self, call: Callable[[Ui], int], state_path: StateRef) -> None:
         self.call = call
         self.state_path = state_path
         self._stop_reason: str | None = None
@@ -151,7 +151,7 @@ class ConsoleRun:
 
 
 def run_console(
-    call: Callable[[Ui], int], state_path: Path, *, color: bool, verbosity: int = 0
+    call: Callable[[Ui], int], state_path: StateRef, *, color: bool, verbosity: int = 0
 ) -> int:
     """Run `call` (the engine) under the console; returns its exit code."""
     run = ConsoleRun(call, state_path)
@@ -176,12 +176,12 @@ def run_console(
     return run.code if run.code is not None else 130
 
 
-def watch(state_path: Path, run_id: str, operator: str, *, color: bool) -> int:
+def watch(state_path: StateRef, run_id: str, operator: str, *, color: bool) -> int:
     """`runbook watch`: the console on a run held by another terminal (or finished)."""
     from runbook.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-    from runbook.journal import Journal
+    from runbook.journal import open_journal
 
-    with Journal(state_path, create=False) as journal:
+    with open_journal(state_path, create=False) as journal:
         state = journal.state(run_id)
     if state.is_finished or not sys.stdout.isatty():
         if not state.is_finished:
@@ -196,13 +196,13 @@ def watch(state_path: Path, run_id: str, operator: str, *, color: bool) -> int:
     return codes.get(state.result, EXIT_INTERRUPTED)
 
 
-def _follow_plain(state_path: Path, run_id: str, state: RunState) -> RunState:
+def _follow_plain(state_path: StateRef, run_id: str, state: RunState) -> RunState:
     """Piped: one line per event until the run ends or is interrupted."""
-    from runbook.journal import Journal
+    from runbook.journal import open_journal
     from runbook.present._plain import PlainListener
 
     lines = PlainListener()
-    with Journal(state_path, create=False) as journal:
+    with open_journal(state_path, create=False) as journal:
         while state.status == "running":
             for e in journal.events(run_id, after_seq=state.last_seq):
                 state.apply(e)
@@ -213,7 +213,7 @@ def _follow_plain(state_path: Path, run_id: str, state: RunState) -> RunState:
     return state
 
 
-def _watch_console(state_path: Path, run_id: str, operator: str) -> RunState:
+def _watch_console(state_path: StateRef, run_id: str, operator: str) -> RunState:
     from runbook.present._console import RunConsole
     from runbook.present._watch import JournalFollower
 

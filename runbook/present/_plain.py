@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from runbook.durations import format_duration
@@ -64,9 +65,13 @@ def describe(e: Event) -> str | None:
     if t == "host_succeeded":
         if d.get("skipped"):
             return "skipped: already done (skip_if)"
-        return f"succeeded in {format_duration(float(d.get('duration_s') or 0))}"
+        return f"succeeded in {format_duration(float(d.get('duration_s') or 0))}" + _files(d)
     if t == "host_failed":
         return f"failed ({d.get('reason')}): {d.get('message')}"
+    if t == "host_not_started":
+        return f"not started: {d.get('reason') or ''}"
+    if t == "host_cancelled":
+        return f"cancelled: {d.get('reason') or ''}"
     if t == "step_succeeded":
         return f"succeeded in {format_duration(float(d.get('duration_s') or 0))}"
     if t == "step_failed":
@@ -123,6 +128,16 @@ def describe(e: Event) -> str | None:
     return None
 
 
+def _files(d: Mapping[str, Any]) -> str:
+    """What a host's copy and fetch did: `(copy /etc/x written; fetch /y unchanged)`."""
+    done = []
+    for key in ("copy", "fetch"):
+        f = d.get(key)
+        if isinstance(f, Mapping):
+            done.append(f"{key} {f.get('path')} {'written' if f.get('changed') else 'unchanged'}")
+    return f" ({'; '.join(done)})" if done else ""
+
+
 def _orphans(killed: list[dict[str, Any]]) -> str:
     """What `resume` ended of the dead engine's commands, and where it could not look."""
     ended = [k for k in killed if "pgid" in k]
@@ -167,6 +182,10 @@ class PlainListener:
         if text is None:
             return
         subject = f"{e.step}@{e.host}" if e.host else (e.step or "")
+        if e.type in ("step_failed", "manual_waiting") and e.step:
+            step = state.steps.get(e.step)
+            if step is not None and step.doc:
+                text += f"  [doc: {step.doc}]"
         self._write(f"{_time(e.ts)} {e.type:<16} {subject} {text}".rstrip())
         if e.type == "host_failed" and self.verbosity < 1:
             self._failed_output(e, state)

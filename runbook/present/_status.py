@@ -189,6 +189,7 @@ def _detail(s: Mapping[str, Any], run_id: str, now: str) -> str:
 
 def _more(s: Mapping[str, Any], run_id: str, finished: bool) -> list[Line]:
     status = s["status"]
+    doc: list[Line] = [[("dim", f"      doc: {s['doc']}")]] if s.get("doc") else []
     if status in ("waiting", "claimed") and not finished:
         spec = (s.get("manual") or {}).get("input") or {}
         value = ""
@@ -196,10 +197,10 @@ def _more(s: Mapping[str, Any], run_id: str, finished: bool) -> list[Line]:
             choices = spec.get("choices") or []
             value = " --value " + ("|".join(map(str, choices)) if choices else "TEXT")
         command = f"runbook confirm {run_id} {s['id']}{value} [--skip|--fail]"
-        return [[("dim", f"      answer: {command}")]]
+        return [*doc, [("dim", f"      answer: {command}")]]
     if status != "failed":
         return []
-    lines: list[Line] = []
+    lines: list[Line] = list(doc)
     for h in s["failed_hosts"][:5]:
         text = failure_text(h["reason"], h["message"], h["exit_code"])  # as the summary
         lines.append([("red", f"      {host_label(h['host'])}: {text}")])

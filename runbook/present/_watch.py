@@ -12,14 +12,13 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runbook.events import RunState
 from runbook.present._feed import Feed, LogLine, asks_of
 
 if TYPE_CHECKING:
-    from runbook.journal import Journal
+    from runbook.journal import EventStore, StateRef
 
 POLL_S = 0.25
 
@@ -27,7 +26,7 @@ POLL_S = 0.25
 class JournalFollower:
     """Follows one run's journal on its own thread and carries the console's answers."""
 
-    def __init__(self, state_path: Path, run_id: str, operator: str, feed: Feed) -> None:
+    def __init__(self, state_path: StateRef, run_id: str, operator: str, feed: Feed) -> None:
         self.state_path = state_path
         self.run_id = run_id
         self.operator = operator
@@ -50,9 +49,9 @@ class JournalFollower:
         self._answers.put((step, choice, note, value))
 
     def _loop(self) -> None:
-        from runbook.journal import Journal
+        from runbook.journal import open_journal
 
-        with Journal(self.state_path, create=False) as journal:
+        with open_journal(self.state_path, create=False) as journal:
             while not self._stop.is_set():
                 self._decide(journal)
                 for e in journal.events(self.run_id, after_seq=self.state.last_seq):
@@ -66,7 +65,7 @@ class JournalFollower:
                 self.feed.tick(self.state, now)
                 self._stop.wait(POLL_S)
 
-    def _engine_gone(self, journal: Journal) -> bool:
+    def _engine_gone(self, journal: EventStore) -> bool:
         """The engine that held the run died without journaling an end (every 2 s)."""
         real = time.monotonic()
         if real < self._next_live_check:
@@ -74,7 +73,7 @@ class JournalFollower:
         self._next_live_check = real + 2.0
         return not journal.is_engine_live(self.run_id)
 
-    def _decide(self, journal: Journal) -> None:
+    def _decide(self, journal: EventStore) -> None:
         from runbook.clock import RealClock
         from runbook.errors import RunbookError
         from runbook.journal import confirm

@@ -279,6 +279,8 @@ def _failures(tl: Timeline) -> str:
         msg = f": {esc(f.message)}" if f.message else ""
         cut = ' <span class="muted">(earlier output cut)</span>' if f.truncated else ""
         out = f"<pre>{esc(f.output)}</pre>" if f.output else ""
+        if step is not None and step.doc:
+            out = f'<div>doc: <a href="{esc(step.doc)}">{esc(step.doc)}</a></div>' + out
         items.append(
             f'<div class="failure"><h3><code>{esc(f.step)}</code>{where}, attempt '
             f"{f.attempt}{outcome}</h3><div>{esc(utc(f.ts))} · {esc(why)}{msg}{cut}</div>"

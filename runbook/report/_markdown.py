@@ -125,6 +125,8 @@ def _failures(tl: Timeline) -> str:
         step = tl.steps[sid]
         outcome = step.status + (f" after {step.attempts} attempt(s)" if step.attempts else "")
         out.append(f"### {code(sid)} {md(step.title)}\n\nOutcome: **{md(outcome)}**.\n")
+        if step.doc:
+            out.append(f"Documentation: {md(step.doc)}\n")
         for f in failures:
             why = f.reason + (f" {f.exit_code}" if f.exit_code is not None else "")
             msg = f": {md(f.message)}" if f.message else ""

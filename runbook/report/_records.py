@@ -44,6 +44,7 @@ class StepRecord:
     needs: tuple[str, ...] = ()
     planned_hosts: tuple[str, ...] = ()
     owner: str | None = None
+    doc: str | None = None
     estimate_s: float | None = None
     planned: PlannedSlot | None = None
     status: str = "pending"

@@ -114,7 +114,8 @@ def _stuck(step: Mapping[str, Any]) -> str:
     holds = step.get("holds_up") or ()
     shown = ", ".join(md(h) for h in list(holds)[:5]) + (" …" if len(holds) > 5 else "")
     held = f"; holds up {shown}" if holds else ""
-    return f"{_name(step)}: **failed**{on}{reason}{held}; needs a decision (retry or skip)"
+    doc = f" (doc: {md(step.get('doc'))})" if step.get("doc") else ""
+    return f"{_name(step)}: **failed**{on}{reason}{held}; needs a decision (retry or skip){doc}"
 
 
 def _blocked(steps: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -56,6 +56,7 @@ def fill_from_state(tl: Timeline, state: RunState) -> None:
             needs=s.needs,
             planned_hosts=s.hosts or _listed(s),
             owner=_text(s.owner),
+            doc=s.doc,
             estimate_s=_num(est.get("likely_s")) if isinstance(est, Mapping) else None,
             planned=slots.get(sid),
             status=s.status,

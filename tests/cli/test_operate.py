@@ -12,10 +12,11 @@ from pathlib import Path
 
 from journal_helpers import T0, plan, plan_step, start_run
 
+from runbook.journal import open_journal
 from runbook.journal._store import Journal
 
 
-def cli(db: Path, *args: str, operator: str = "olga") -> subprocess.CompletedProcess[str]:
+def cli(db: Path | str, *args: str, operator: str = "olga") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RUNBOOK_OPERATOR": operator, "NO_COLOR": "1"}
     return subprocess.run(
         [sys.executable, "-m", "runbook", "--state", str(db), *args],
@@ -26,10 +27,10 @@ def cli(db: Path, *args: str, operator: str = "olga") -> subprocess.CompletedPro
     )
 
 
-def _restore(tmp_path: Path) -> tuple[Path, str]:
-    """A run in the middle of the night: power answered, switches failed, dns blocked."""
-    db = tmp_path / "state.db"
-    j = Journal(db)
+def _restore(db: Path | str) -> tuple[Path | str, str]:
+    """A run in the middle of the night: power answered, switches failed, dns blocked, on
+    either journal (`journal_state`: an SQLite file or a PostgreSQL database)."""
+    j = open_journal(db)
     p = plan(
         plan_step("power", kind="manual", phase="power"),
         plan_step("switches", needs=("power",), hosts=("sw1", "sw2"), phase="network"),
@@ -92,8 +93,8 @@ def _restore(tmp_path: Path) -> tuple[Path, str]:
     return db, run_id
 
 
-def test_status_text_tells_where_the_run_stands(tmp_path: Path) -> None:
-    db, run_id = _restore(tmp_path)
+def test_status_text_tells_where_the_run_stands(journal_state: Path | str) -> None:
+    db, run_id = _restore(journal_state)
     r = cli(db, "status")
     assert r.returncode == 0, r.stderr
     out = r.stdout
@@ -111,8 +112,8 @@ def test_status_text_tells_where_the_run_stands(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
 
 
-def test_status_json_is_a_stable_document(tmp_path: Path) -> None:
-    db, run_id = _restore(tmp_path)
+def test_status_json_is_a_stable_document(journal_state: Path | str) -> None:
+    db, run_id = _restore(journal_state)
     r = cli(db, "status", run_id[:12], "--format", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
@@ -133,8 +134,8 @@ def test_status_json_is_a_stable_document(tmp_path: Path) -> None:
     assert [p["name"] for p in doc["phases"]][:2] == ["power", "network"]
 
 
-def test_operator_commands_end_to_end(tmp_path: Path) -> None:
-    db, run_id = _restore(tmp_path)
+def test_operator_commands_end_to_end(journal_state: Path | str) -> None:
+    db, run_id = _restore(journal_state)
     r = cli(db, "claim", "latest", "phones", operator="bob")
     assert r.returncode == 0 and "bob claimed step phones" in r.stdout, r.stderr
     r = cli(db, "claim", "latest", "phones", operator="carl")
@@ -151,7 +152,8 @@ def test_operator_commands_end_to_end(tmp_path: Path) -> None:
     r = cli(db, "skip", "latest", "dns", "--note", "resolvers were never down")
     assert r.returncode == 0, r.stderr
     assert f"recorded; continue with: runbook resume {run_id}" in r.stdout
-    events = Journal(db).events(run_id)
+    with open_journal(db) as j:
+        events = j.events(run_id)
     mine = [(e.type, e.step, e.data.get("operator")) for e in events[-5:]]
     assert mine == [
         ("manual_claimed", "phones", "bob"),
@@ -162,8 +164,8 @@ def test_operator_commands_end_to_end(tmp_path: Path) -> None:
     ]
 
 
-def test_bad_requests_exit_2_with_a_clear_line(tmp_path: Path) -> None:
-    db, run_id = _restore(tmp_path)
+def test_bad_requests_exit_2_with_a_clear_line(journal_state: Path | str) -> None:
+    db, run_id = _restore(journal_state)
     cases = [
         (("confirm", run_id, "phone"), "did you mean 'phones'"),
         (("confirm", "20991231", "phones"), "no run '20991231'"),
@@ -213,9 +215,9 @@ def test_damaged_newer_and_missing_journals_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
 
 
-def test_runs_lists_every_run(tmp_path: Path) -> None:
-    db, run_id = _restore(tmp_path)
-    j = Journal(db)
+def test_runs_lists_every_run(journal_state: Path | str) -> None:
+    db, run_id = _restore(journal_state)
+    j = open_journal(db)
     other = start_run(j, plan(plan_step("x")), ts=T0 + 7200, mode="rehearsal")
     j.append(other, "run_finished", ts=T0 + 7300, data={"result": "succeeded"})
     j.close()
@@ -229,8 +231,8 @@ def test_runs_lists_every_run(tmp_path: Path) -> None:
     assert [r["run_id"] for r in runs] == [run_id, other]
 
 
-def test_watch_follows_the_run_until_it_finishes(tmp_path: Path) -> None:
-    db, run_id = _restore(tmp_path)
+def test_watch_follows_the_run_until_it_finishes(journal_state: Path | str) -> None:
+    db, run_id = _restore(journal_state)
     env = {**os.environ, "NO_COLOR": "1"}
     watch = subprocess.Popen(
         [sys.executable, "-m", "runbook", "--state", str(db), "status", "--watch"],
@@ -243,7 +245,7 @@ def test_watch_follows_the_run_until_it_finishes(tmp_path: Path) -> None:
         assert watch.stdout is not None
         while "progress:" not in watch.stdout.readline():
             pass
-        j = Journal(db)
+        j = open_journal(db)
         j.append(run_id, "step_succeeded", ts=time.time(), step="storage", data={})
         j.append(run_id, "run_finished", ts=time.time(), data={"result": "failed"})
         out, err = watch.communicate(timeout=30)

@@ -16,6 +16,7 @@ import importlib
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from paramiko.pkey import UnknownKeyType
 from runbook.errors import HostError, InputError, Issue
 from runbook.executors.ssh._keys import LoginKeys
 from runbook.executors.ssh._known_hosts import KnownHosts, fingerprint
+from runbook.executors.ssh._ramp import BANNER_TRIES, Ramp, backoff_s
 from runbook.executors.ssh._socket import describe, dial
 from runbook.executors.ssh._target import ConfigLookup, Hop, no_config, read_ssh_config
 from runbook.model import Location
@@ -75,9 +77,32 @@ class Connector:
         self.keepalive_s = keepalive_s
         self.dead_after_s = dead_after_s
         self._keys = LoginKeys(key_dir, allow_agent, _read_key, _open_agent)
+        self.ramp = Ramp()
 
     def open(self, hop: Hop, jump: Conn | None) -> Conn:
-        """Dial `hop` (or tunnel to it through `jump`'s connection), check its key, log in."""
+        """Dial `hop` (or tunnel to it through `jump`'s connection), check its key, log in.
+
+        Within a handshake slot of the route (ramp.py); a connection the server dropped
+        before its banner (MaxStartups) is tried again after a pause.
+        """
+        route = jump.hop.endpoint if jump is not None else (hop.address, hop.port)
+        for attempt in range(1, BANNER_TRIES + 1):
+            with self.ramp.slot(route):
+                try:
+                    return self._open(hop, jump)
+                except _Dropped as e:
+                    if attempt == BANNER_TRIES:
+                        where = f"{hop.address}:{hop.port}"
+                        detail = (
+                            f"{where} closed the connection before its SSH banner, "
+                            f"{BANNER_TRIES} times (too many connections at once: sshd's "
+                            "MaxStartups?)"
+                        )
+                        raise HostError(hop.label, "dropped", detail) from e.__cause__
+            time.sleep(backoff_s(attempt))
+        raise AssertionError("unreachable")
+
+    def _open(self, hop: Hop, jump: Conn | None) -> Conn:
         if jump is None:
             sock: socket.socket | paramiko.Channel = dial(
                 hop, self._timeout(hop), self.dead_after_s
@@ -92,6 +117,8 @@ class Connector:
             raise
         except CONN_ERRORS as e:
             transport.close()
+            if _dropped_before_banner(e):
+                raise _Dropped() from e
             raise _handshake_error(hop, e) from e
         transport.set_keepalive(self.keepalive_s)
         return Conn(transport, hop)
@@ -246,6 +273,18 @@ def _open_agent() -> paramiko.Agent | None:
         return paramiko.Agent()
     except paramiko.SSHException:
         return None
+
+
+class _Dropped(Exception):
+    """The server closed the connection before sending its banner: worth another try."""
+
+
+def _dropped_before_banner(err: BaseException) -> bool:
+    """sshd past MaxStartups accepts, then closes at once: paramiko reports "Error reading
+    SSH protocol banner" over an EOF or a reset (a timeout is a silent server instead)."""
+    if not (isinstance(err, paramiko.SSHException) and "protocol banner" in str(err)):
+        return False
+    return isinstance(err.__context__, EOFError | ConnectionResetError)
 
 
 def _handshake_error(hop: Hop, err: BaseException) -> HostError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import codecs
 import re
-import select
+import selectors
 import shlex
 import threading
 import time
@@ -170,7 +170,24 @@ class OutputStreams:
 
 def pump(chan: Channel, streams: OutputStreams, deadline: float, cancel: threading.Event) -> bool:
     """Stream output until the command ends; True when stopped for time or `cancel`."""
-    fd = chan.fileno()  # a pipe paramiko sets when either stream has data: no polling lag
+    # A pipe paramiko sets when either stream has data: no polling lag. Waited on with
+    # poll(), never select(): select() fails for a descriptor past 1024, which a run with a
+    # few hundred hosts reaches. PollSelector holds no descriptor of its own (epoll would).
+    readable = selectors.PollSelector()
+    readable.register(chan.fileno(), selectors.EVENT_READ)
+    try:
+        return _pump(chan, streams, deadline, cancel, readable)
+    finally:
+        readable.close()
+
+
+def _pump(
+    chan: Channel,
+    streams: OutputStreams,
+    deadline: float,
+    cancel: threading.Event,
+    readable: selectors.BaseSelector,
+) -> bool:
     exited_at: float | None = None
     while True:
         _drain(chan, streams)
@@ -187,7 +204,7 @@ def pump(chan: Channel, streams: OutputStreams, deadline: float, cancel: threadi
         if ended:  # the pipe stays readable after EOF: wait for the status instead
             chan.status_event.wait(wait)
         else:
-            select.select([fd], [], [], wait)
+            readable.select(wait)
 
 
 def _drain(chan: Channel, streams: OutputStreams) -> None:

@@ -10,14 +10,24 @@ when a run has remote steps.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from runbook.errors import HostError
-from runbook.executors import NUL_IN_COMMAND, CommandResult, OutputCallback
+from runbook.executors import (
+    NUL_IN_COMMAND,
+    CommandResult,
+    CopySpec,
+    Feed,
+    FeedState,
+    FetchSpec,
+    OutputCallback,
+)
 from runbook.executors.ssh._client import (
     CONN_ERRORS,
     Conn,
@@ -125,6 +135,7 @@ class SshTransport:
         timeout_s: float,
         on_output: OutputCallback,
         cancel: threading.Event,
+        feed: Feed | None = None,
     ) -> CommandResult:
         """Run `command` on `host` over its pooled connection."""
         start = time.monotonic()
@@ -147,10 +158,49 @@ class SshTransport:
             timed_out = not cancel.is_set()
             return CommandResult(None, time.monotonic() - start, timed_out=timed_out)
         try:
-            return self._exec(host, conn, chan, command, deadline, on_output, cancel, start)
+            fed = None
+            if feed is not None:
+                on_output, fed = _feeding(chan, feed, on_output)
+            return self._exec(host, conn, chan, command, deadline, on_output, cancel, start, fed)
         finally:
             chan.close()
             conn.sessions.release()
+
+    def transfer(
+        self,
+        host: Host | None,
+        spec: CopySpec | FetchSpec,
+        *,
+        on_output: OutputCallback,
+        cancel: threading.Event,
+        timeout_s: float = 3600.0,
+    ) -> CommandResult:
+        """`copy` or `fetch` over SFTP on `host`'s pooled connection (one of its session
+        slots, like a command)."""
+        from runbook.executors.ssh._sftp import sftp_transfer
+
+        start = time.monotonic()
+        if host is None:
+            err = HostError("localhost", "error", "the SSH transport needs a host")
+            return CommandResult(None, 0.0, error=err)
+        try:
+            target = self.target(host)
+            conn, chan = self._session(target, start + max(0.0, timeout_s), cancel)
+        except HostError as e:
+            err = HostError(host.name, e.kind, e.detail)
+            return CommandResult(None, time.monotonic() - start, error=err)
+        if conn is None or chan is None:
+            return CommandResult(None, time.monotonic() - start, timed_out=not cancel.is_set())
+        try:
+            result = sftp_transfer(chan, spec, on_output, cancel, host.name, timeout_s)
+        except CONN_ERRORS as e:
+            self._pool.discard(target.key, conn)
+            err = HostError(host.name, "dropped", f"SFTP: {describe(e)}")
+            return CommandResult(None, time.monotonic() - start, error=err)
+        finally:
+            chan.close()
+            conn.sessions.release()
+        return replace(result, duration_s=time.monotonic() - start)
 
     def end_orphans(self, host: Host, run_id: str, timeout_s: float) -> list[tuple[int, str]]:
         """End the process groups a dead engine of `run_id` left running on `host`:
@@ -256,11 +306,16 @@ class SshTransport:
         on_output: OutputCallback,
         cancel: threading.Event,
         start: float,
+        fed: FeedState | None = None,
     ) -> CommandResult:
         pgids = PgidFilter() if can_wrap(host.vars) else None
         stream = OutputStreams(on_output, pgids)
         try:
             chan.exec_command(wrap(command, self.run_id) if pgids else command)
+            if fed is not None:
+                fed.start()  # stdin now that the command runs (or after sudo's prompt)
+            else:
+                chan.shutdown_write()  # EOF at once, as /dev/null for local commands
             stopped = pump(chan, stream, deadline, cancel)
         except CONN_ERRORS as e:
             stream.flush()
@@ -311,3 +366,28 @@ class SshTransport:
             return False
         finally:
             side.close()
+
+
+def _feeding(
+    chan: SessionChannel, feed: Feed, on_output: OutputCallback
+) -> tuple[OutputCallback, FeedState]:
+    """`on_output` that also answers the command's stdin as its stderr shows (_feed.py)."""
+
+    def send(data: bytes) -> None:
+        # the command ended, or the connection: its result says which
+        with contextlib.suppress(*CONN_ERRORS):
+            chan.sendall(data)
+
+    def close() -> None:
+        with contextlib.suppress(*CONN_ERRORS):
+            chan.shutdown_write()
+
+    state = FeedState(feed, send, close)
+
+    def on(stream: str, text: str) -> None:
+        if stream == "stderr":
+            text = state.stderr(text)
+        if text:
+            on_output(stream, text)
+
+    return on, state

@@ -17,7 +17,7 @@ import pytest
 from inventory_helpers import DATA
 
 from runbook.errors import InputError
-from runbook.load._patterns import select_hosts
+from runbook.load._patterns import name_clashes, select_hosts
 from runbook.load.inventory._hostranges import split_host_port
 from runbook.load.inventory._load import load_inventory
 from runbook.model import Inventory
@@ -636,13 +636,18 @@ def test_subscripts_count_in_ansible_order(name: str, pattern: str, hosts: tuple
     assert select_hosts(_load(name), pattern) == hosts
 
 
-def test_after_and_or_not_a_name_is_a_group_first(tmp_path: Path) -> None:
+def test_a_name_of_a_host_and_a_group_is_the_group_with_a_warning(tmp_path: Path) -> None:
     inv = tmp_path / "hosts.ini"
     inv.write_text("[web]\ndb1\nw2\n[db1]\nx1\n")  # a host and a group both named db1
     loaded = load_inventory([inv])
-    assert select_hosts(loaded, "db1") == ("db1",)  # alone: the host
-    assert select_hosts(loaded, "all:!db1") == ("db1", "w2")  # after `!`: the group
+    assert select_hosts(loaded, "db1") == ("x1",)  # alone too: the group, as Ansible answers
+    assert select_hosts(loaded, "all:!db1") == ("db1", "w2")
     assert select_hosts(loaded, "db1[0]") == ("x1",)
+    assert select_hosts(loaded, "w2") == ("w2",)  # a host name alone is still the host
+    (warning,) = name_clashes(loaded, "web:!db1")
+    assert "'db1'" in warning and "both a host and a group" in warning
+    assert "the group 'db1' is selected" in warning
+    assert name_clashes(loaded, "web:w2") == []
 
 
 @pytest.mark.parametrize(
