@@ -163,8 +163,12 @@ def test_min_ok_fails_as_soon_as_it_is_out_of_reach(
     evs = events(tmp_path / "state.db")
     (failed,) = of_type(evs, "step_failed")
     assert failed.data["reason"].startswith("min_ok 2 of 3 out of reach: 2 host(s) failed")
-    (cancelled,) = of_type(evs, "host_cancelled")
-    assert cancelled.host == "n1" and "out of reach" in cancelled.data["reason"]
+    cancelled = of_type(evs, "host_cancelled")
+    if cancelled:  # n1 was in `until` when the quorum went out of reach
+        assert [(c.host, "out of reach" in c.data["reason"]) for c in cancelled] == [("n1", True)]
+    else:  # n1 was still in `run`: that finished, was journaled, and nothing more ran there
+        actions = [e.data["action"] for e in evs if e.type == "host_started" and e.host == "n1"]
+        assert actions == ["run"]
     # the run did not wait 120 s for n1
     assert (_ts(failed.ts) - _ts(evs[0].ts)).total_seconds() < 60
 
