@@ -63,7 +63,12 @@ def plan_of(book: dict[str, Any]) -> dict[str, Any]:
 
 
 def rehearse(
-    book: dict[str, Any], truth: dict[str, float], history: list[dict[str, float]]
+    book: dict[str, Any],
+    truth: dict[str, float],
+    history: list[dict[str, float]],
+    *,
+    waits: dict[str, float] | None = None,
+    mode: str = "rehearsal",
 ) -> list[dict[str, Any]]:
     """Events of a simulated run, with `eta` events when the engine would write them.
 
@@ -71,7 +76,11 @@ def rehearse(
     finishing then, the steps that become ready started, one commit), and after the turn
     runbook/engine/_eta.py's EtaSchedule decides whether an `eta` is due (a transition,
     5 minutes of run time, a running step passing its likely or max estimate).
+
+    `waits`: how long each manual step waits for an operator before being claimed (a live
+    night, team.py); the claim is a transition of its own and the step's work starts then.
     """
+    waits = waits or {}
     plan = plan_of(book)
     hist = History(tuple(PastRun(f"h{i}", "rehearsal", d) for i, d in enumerate(history)))
     fc = MonteCarloForecaster(plan, hist, mode="rehearsal")
@@ -92,21 +101,24 @@ def rehearse(
     for s in plan["steps"]:
         for n in s["needs"]:
             dependents[n].append(s["id"])
-    heap: list[tuple[float, str]] = []
+    heap: list[tuple[float, int, str]] = []  # (when, 0 claim | 1 end, step)
 
     def start(t: float, sid: str) -> None:
         emit(t, "step_started", sid, attempt=1, kind=kinds[sid], hosts=[])
         if kinds[sid] == "manual":
             emit(t, "manual_waiting", sid, instructions="", hosts=[], owner=None)
         schedule.step_started(sid, 1, t, marks[sid])
-        heapq.heappush(heap, (t + truth[sid], sid))
+        wait = waits.get(sid, 0.0) if kinds[sid] == "manual" else 0.0
+        if wait > 0.0:
+            heapq.heappush(heap, (t + wait, 0, sid))
+        heapq.heappush(heap, (t + wait + truth[sid], 1, sid))
         running.add(sid)
 
     def write_eta(t: float) -> None:
         emit(t, "eta", **eta_data(fc.forecast(state, t), iso))
         schedule.written(t, 0.0)
 
-    emit(START, "run_started", mode="rehearsal", plan=plan, rto_s=plan["rto_s"], options={})
+    emit(START, "run_started", mode=mode, plan=plan, rto_s=plan["rto_s"], options={})
     write_eta(START)  # the engine's forced first ETA, before anything starts
     now = START
     ready = sorted(s for s, k in waiting.items() if k == 0)
@@ -123,11 +135,16 @@ def rehearse(
         now = heap[0][0] if eta_at is None else min(heap[0][0], eta_at)
         ready = []
         while heap and heap[0][0] <= now:
-            t, sid = heapq.heappop(heap)
+            t, what, sid = heapq.heappop(heap)
+            if what == 0:
+                emit(t, "manual_claimed", sid, operator="sim")
+                schedule.transition()
+                continue
             running.discard(sid)
+            wait = waits.get(sid, 0.0) if kinds[sid] == "manual" else 0.0
             if kinds[sid] == "manual":
-                emit(t, "manual_answered", sid, answer="done", wait_s=0.0, work_s=truth[sid])
-            emit(t, "step_succeeded", sid, duration_s=truth[sid], attempts=1)
+                emit(t, "manual_answered", sid, answer="done", wait_s=wait, work_s=truth[sid])
+            emit(t, "step_succeeded", sid, duration_s=wait + truth[sid], attempts=1)
             schedule.transition()
             for d in sorted(dependents[sid]):
                 waiting[d] -= 1

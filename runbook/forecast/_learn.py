@@ -17,12 +17,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from runbook.forecast._model import MIN_DURATION_S, StepModels
+from runbook.forecast._normal import log_survival
 from runbook.forecast._tail import (
     STUCK_LOG_MEAN,
     STUCK_P_TROUBLED,
     TROUBLED_PRIOR,
     night_share,
     stuck_evidence,
+    survival,
     troubled_share,
 )
 
@@ -69,11 +71,19 @@ def learn(
     finished: Sequence[Finished],
     prior_mean: float | None = None,
     prior_sd: float | None = None,
+    running: Sequence[Finished] = (),
 ) -> Posterior:
-    """The posterior of the run and phase effects given steps finished so far (oldest first)."""
+    """The posterior of the run and phase effects given steps finished so far (oldest first).
+
+    `running`: steps still under way, with their elapsed time. One already past its fitted
+    median is evidence too (censored: it will take at least that long), so a run where
+    everything overruns is seen before its first slow steps finish.
+    """
     n_phase = len(models.phases)
     g0 = models.run_effect_prior if prior_mean is None else prior_mean
     # History moves the prior's centre only: tonight can be slower than every past run.
+    if prior_sd is None:
+        prior_sd = models.run_effect_prior_sd
     g_sd = RUN_EFFECT_SD if prior_sd is None else prior_sd
     tau2 = PHASE_SD**2
     prior_vec = np.zeros(1 + n_phase)
@@ -81,13 +91,17 @@ def learn(
     mean = np.zeros(1 + n_phase)
     mean[0] = g0
     cov = np.diag([g_sd**2] + [tau2] * n_phase)
-    if not finished:
+    if not finished and not running:
         return Posterior(mean, _f64(np.linalg.cholesky(cov)), 1.0)
     idx = np.array([f.index for f in finished], dtype=np.int64)
     dur = np.array([max(f.duration_s, MIN_DURATION_S) for f in finished])
     y = np.log(dur) - models.mu[idx]
     sig = models.sigma[idx]
     ph = models.phase[idx]
+    c_idx = np.array([f.index for f in running], dtype=np.int64)
+    c_x = np.log(np.array([max(f.duration_s, MIN_DURATION_S) for f in running]))
+    c_x = c_x - models.mu[c_idx]
+    c_sig, c_ph = models.sigma[c_idx], models.phase[c_idx]
     seen = np.unique(ph) + 1  # effect indices of the phases with evidence
     rank = np.arange(len(finished))[::-1].astype(np.float64)  # 0 = most recent
     recency = 0.5 ** (rank / RECENCY_HALF_LIFE)
@@ -115,14 +129,19 @@ def learn(
         w_stuck = recency * resp / (sig**2 + STUCK_LOG_MEAN**2)
         w = w_body + w_stuck
         wy = w_body * y + w_stuck * (y - STUCK_LOG_MEAN)
+        if len(c_idx):
+            cw, cy = censored(c_x, c_sig, mean[0] + mean[1 + c_ph], p)
+            w = np.concatenate([w, cw])
+            wy = np.concatenate([wy, cw * cy])
+        all_ph = np.concatenate([ph, c_ph])
         prec = np.diag([1.0 / g_sd**2] + [1.0 / tau2] * n_phase)
         prec[0, 0] += w.sum()
-        np.add.at(prec[0, 1:], ph, w)
-        np.add.at(prec[1:, 0], ph, w)
-        prec[1:, 1:] += np.diag(np.bincount(ph, weights=w, minlength=n_phase))
+        np.add.at(prec[0, 1:], all_ph, w)
+        np.add.at(prec[1:, 0], all_ph, w)
+        prec[1:, 1:] += np.diag(np.bincount(all_ph, weights=w, minlength=n_phase))
         rhs = prior_vec.copy()
         rhs[0] += wy.sum()
-        rhs[1:] += np.bincount(ph, weights=wy, minlength=n_phase)
+        rhs[1:] += np.bincount(all_ph, weights=wy, minlength=n_phase)
         cov = np.linalg.inv(prec)
         mean = _f64(cov @ rhs)
     # Noise scale: weighted mean squared standardized residual of the ordinary steps,
@@ -135,6 +154,25 @@ def learn(
     return Posterior(
         mean, _f64(np.linalg.cholesky(cov)), scale, float(np.sqrt(tau2)), troubled, p_troubled
     )
+
+
+def censored(
+    x: FloatArray, sig: FloatArray, fit: FloatArray, p: float
+) -> tuple[FloatArray, FloatArray]:
+    """Weights and stand-in log departures of running steps, `x` = log elapsed − mu.
+
+    A step past its fitted median will end, on average, at E[y | y > x] of its ordinary
+    noise (an EM step for censored data); it counts as far as it is not a stuck one. A
+    step still short of its fitted median says nothing yet and weighs 0.
+    """
+    a = (x - fit) / sig
+    past = a > 0.0
+    _, p_stuck = survival(x - fit, sig, p, STUCK_LOG_MEAN)
+    # inverse Mills ratio φ(a)/Q(a), in logs: stays finite far in the tail
+    mills = np.exp(-0.5 * a * a - 0.5 * np.log(2.0 * np.pi) - log_survival(a))
+    y = fit + sig * mills
+    w = np.where(past, (1.0 - p_stuck) / sig**2, 0.0)
+    return _f64(w), _f64(y)
 
 
 def _f64(a: object) -> FloatArray:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from runbook.forecast._reference import ReferenceRun
 
 FloatArray = NDArray[np.float64]
 
@@ -50,13 +53,17 @@ class PastRun:
     run_id: str
     mode: str  # live | rehearsal | dry-run
     durations: Mapping[str, float]
+    waits: tuple[float, ...] = ()  # manual steps' operator waits, seconds
 
 
 @dataclass(frozen=True)
 class History:
-    """Earlier runs of the same playbook, oldest first."""
+    """Earlier runs of the same playbook, oldest first, and the team's other runs."""
 
     runs: tuple[PastRun, ...] = ()
+    # Earlier runs of other playbooks (runbook/forecast/_reference.py): the prior of a
+    # playbook without runs of its own, and operator waits of live nights.
+    reference: tuple[ReferenceRun, ...] = ()
 
     def of_mode(self, mode: str) -> tuple[PastRun, ...]:
         return tuple(r for r in self.runs if r.mode == mode)
@@ -74,6 +81,7 @@ class StepModels:
     kind: tuple[str, ...]
     run_effect_prior: float = 0.0  # expected log slowdown of this kind of run, from history
     run_effect_sd: float | None = None  # its spread across past runs, None: no history
+    run_effect_prior_sd: float | None = None  # the prior's sd; None: _learn's default
     learned: Mapping[str, int] = field(default_factory=dict)  # step id → past samples used
     # Steps estimated at 0 s (a bookmark, a check that is instant): not drawn, never late.
     instant: NDArray[np.bool_] | None = None
@@ -142,6 +150,11 @@ def build_models(
     if history and history.runs:
         models = _refine(models, history, mode)
     return models
+
+
+def own_runs(history: History | None) -> bool:
+    """Whether `history` holds a run of the playbook itself that measured something."""
+    return history is not None and any(r.mode != "dry-run" for r in history.runs)
 
 
 def _refine(models: StepModels, history: History, mode: str) -> StepModels:

@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from runbook.forecast._latency import NO_WAIT_S, Latency, learn_latency
 from runbook.forecast._learn import Finished, Posterior, learn
 from runbook.forecast._model import History, StepModels, build_models
+from runbook.forecast._reference import with_reference_prior
 from runbook.forecast._observe import DONE, RUNNING, Observations, observe_state
 from runbook.forecast._running import expected_remaining, running_remaining
 from runbook.forecast._sim import Graph, simulate
@@ -74,7 +76,10 @@ class MonteCarloForecaster:
         self.plan = plan_json(plan)
         self.graph = Graph.from_plan(self.plan)
         models = build_models(self.plan, history, mode).reordered(self.graph.ids)
+        models = with_reference_prior(models, history, mode)
         self.models: StepModels = models
+        # Operator latency is real time only live: a rehearsal answers on its own clock.
+        self._past_waits = _past_waits(history) if mode == "live" else None
         self.concurrency = concurrency
         rto = self.plan.get("rto_s")
         self.rto_s = float(rto) if rto else None
@@ -90,6 +95,12 @@ class MonteCarloForecaster:
         # A conditional step runs in a sample with its `chance`, until its `when` is decided
         # (then it is skipped: done, or started: running). Drawn last: other draws unchanged.
         self._runs = _conditional_runs(self.plan, self.graph.ids, rng, self.samples)
+        # Manual steps' waits for an operator (live runs): drawn after every other draw.
+        self._manual = np.array([k == "manual" for k in models.kind], dtype=bool)
+        n_manual = int(self._manual.sum()) if self._past_waits is not None else 0
+        self._lz = rng.standard_normal((n_manual, self.samples))
+        self._lu = rng.random((n_manual, self.samples))
+        self._lrow = np.cumsum(self._manual) - 1  # step index → row of its latency draws
         self._every = max(1, n_steps // RECOMPUTE_EVERY_STEPS)
         self._last: tuple[dict[str, tuple[str, float | None]], Forecast] | None = None
         # False: no critical path (the plan's P50/P90 only); saves its third of the time.
@@ -123,7 +134,8 @@ class MonteCarloForecaster:
         cats = [obs.steps[s].category if s in obs.steps else "todo" for s in g.ids]
         done = np.array([c == DONE for c in cats], dtype=bool)
         running = [i for i, c in enumerate(cats) if c == RUNNING]
-        post = learn(m, self._finished(obs))
+        lat = self._latency(obs)
+        post = learn(m, self._finished(obs), running=self._running(obs, now, lat))
         effects = post.draw(self._zt)  # (n, 1 + phases)
         lam = STUCK_LOG_MEAN
         # Each sampled night is troubled or calm, as likely as the finished steps say.
@@ -145,6 +157,10 @@ class MonteCarloForecaster:
             x += sd[rows, None] * self._z[rows]
             x += overrun(self._e[rows], p, lam)
             durations[rows] = np.exp(x, out=x)
+        if lat is not None:
+            for i in todo[self._manual[todo]]:
+                r = self._lrow[i]
+                durations[i] += lat.draw(self._lz[r], self._lu[r])
         for i, runs in self._runs.items():
             if not done[i] and i not in running:
                 durations[i] *= runs  # 0 in the samples where its `when` is false
@@ -158,6 +174,11 @@ class MonteCarloForecaster:
                 continue
             elapsed = max(now - so.started, 0.0) if so.started is not None else 0.0
             log_med = m.mu[i] + effects[:, 0] + effects_t[m.phase[i]]
+            if lat is not None and so.unclaimed and self._manual[i]:
+                # Nobody has picked it up yet: the rest of the wait, then all of the work.
+                work = np.exp(log_med + sd[i] * self._z[i] + overrun(self._e[i], p, lam))
+                fixed[i] = lat.remaining(elapsed, self._lz[self._lrow[i]]) + work
+                continue
             u = np.exp(-self._e[i].astype(np.float64))
             fixed[i], log_surv = running_remaining(
                 log_med, float(sd[i]), elapsed, p, lam, self._z[i], u
@@ -185,6 +206,29 @@ class MonteCarloForecaster:
         done.sort()
         return [Finished(idx[s], float(w)) for _, s, w in done if w is not None]
 
+    def _running(self, obs: Observations, now: float, lat: Latency | None) -> list[Finished]:
+        """Steps under way, with their elapsed work time, as censored evidence."""
+        idx = self.graph.index
+        out = []
+        for s, so in obs.steps.items():
+            if so.category != RUNNING or so.started is None or s not in idx:
+                continue
+            if so.expect_ts is not None or (lat is not None and so.unclaimed):
+                continue  # an operator's word, or a wait that is not work
+            out.append(Finished(idx[s], max(now - so.started, 0.0)))
+        return out
+
+    def _latency(self, obs: Observations) -> Latency | None:
+        """Operator latency (live runs): earlier live nights' waits and this run's.
+
+        Only once some wait was measured: a team that never ran live (or never claims its
+        steps) has its answers' latency inside the work its estimates learn from.
+        """
+        if self._past_waits is None:
+            return None
+        waits = [*self._past_waits, *(s.wait_s for s in obs.steps.values() if s.wait_s is not None)]
+        return learn_latency(waits) if any(w >= NO_WAIT_S for w in waits) else None
+
     def _critical_path(self, critical: FloatArray, done: NDArray[np.bool_]) -> tuple[str, ...]:
         """Walk back from the most-often-last step through its most-often-critical needs."""
         g = self.graph
@@ -208,7 +252,7 @@ class MonteCarloForecaster:
 
     def posterior(self, obs: Observations) -> Posterior:
         """The learned run and phase effects (for status displays and tests)."""
-        return learn(self.models, self._finished(obs))
+        return learn(self.models, self._finished(obs))  # finished steps only
 
 
 def _tempered(log_w: FloatArray) -> FloatArray:
@@ -242,6 +286,14 @@ def _weighted_quantiles(x: FloatArray, w: FloatArray, qs: Sequence[float]) -> li
 
 
 __all__ = ["Forecast", "Forecaster", "MonteCarloForecaster", "eta_data", "planned"]
+
+
+def _past_waits(history: History | None) -> list[float]:
+    """Operator waits of earlier live runs, of this playbook and of the team's others."""
+    if history is None:
+        return []
+    own = [w for r in history.runs if r.mode == "live" for w in r.waits]
+    return own + [w for r in history.reference if r.mode == "live" for w in r.waits]
 
 
 def _conditional_runs(

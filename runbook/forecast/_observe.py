@@ -40,6 +40,10 @@ class StepObs:
     finished_seq: float = 0  # orders finished steps by recency (seq or finish time)
     expect_remaining_s: float | None = None  # `runbook expect`, as said at `expect_ts`
     expect_ts: float | None = None
+    # A manual step: waiting for someone to pick it up (not yet claimed), and for a
+    # finished one how long it waited (its operator latency, apart from the work).
+    unclaimed: bool = False
+    wait_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,12 @@ def observe_state(state: Any) -> Observations:
     for sid, s in state.steps.items():
         cat = category(s.status)
         if cat == DONE:
-            work = None
+            work = wait = None
             if s.status == "succeeded":
                 work = s.work_s if s.kind == "manual" and s.work_s is not None else s.duration_s
+                wait = s.wait_s if s.kind == "manual" else None
             order = s.finished if s.finished is not None else 0.0
-            steps[sid] = StepObs(DONE, work_s=work, finished_seq=order)
+            steps[sid] = StepObs(DONE, work_s=work, finished_seq=order, wait_s=wait)
         elif cat == RUNNING:
             # A manual step's work starts at its claim; unclaimed, the whole wait counts
             # as work, as state.manual_times does when it is answered.
@@ -97,6 +102,7 @@ def observe_state(state: Any) -> Observations:
                 started=start,
                 expect_remaining_s=None if exp is None else float(exp.remaining_s),
                 expect_ts=None if exp is None else float(exp.at),
+                unclaimed=s.status == "waiting",
             )
         else:
             steps[sid] = StepObs(TO_DO)

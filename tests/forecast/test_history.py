@@ -70,9 +70,15 @@ def test_forecaster_for_a_run_uses_its_playbooks_history(tmp_path: Path) -> None
             _record_run(journal, "rehearsal", {"power": 600.0, "storage": 1800.0, "apps": 600.0})
         fc = forecaster_for(journal, _plan(), run_id=None, mode="rehearsal")
     assert fc.models.learned == {"power": 4, "storage": 4, "apps": 4}
-    fresh = MonteCarloForecaster(_plan())
-    # storage took 3× its estimate every time: the forecast before a run knows it,
-    # shrunk toward the plan while there are only a few runs
+    on_plan = History(
+        tuple(
+            PastRun(f"r{k}", "rehearsal", {"power": 600.0, "storage": 600.0, "apps": 600.0})
+            for k in range(4)
+        )
+    )
+    fresh = MonteCarloForecaster(_plan(), on_plan, mode="rehearsal")
+    # storage took 3× its estimate every time: the forecast before a run knows it (against
+    # the same playbook rehearsed on plan), shrunk toward the plan while runs are few
     i = fc.models.ids.index("storage")
     assert 2.0 < math.exp(fc.models.mu[i]) / 600.0 < 3.0
     assert fc.forecast_observed(observe_events([]), T0).remaining_p50_s > (

@@ -1,0 +1,103 @@
+"""Worlds where every plan of a team is optimistic, and manual steps wait for people at night.
+
+generate.py's worlds assume plans are right on average and go wrong one way at a time.
+Real teams write plans that are all optimistic by a shared factor, and at night a manual
+step waits minutes to an hour before anyone picks it up. Here:
+
+- a team's factor F is log-normal, median 1.9× (1.3–2.8× for 95% of teams); each of its
+  playbooks departs from it by its own factor (sd 0.15 in log), on top of generate.py's
+  per-step offsets (sd 0.3) and run noise (sd 0.25);
+- the scored playbook has no runs of its own: the history is 3–6 earlier runs of *other*
+  playbooks of the same team (the reference class), as the journal would hold them;
+- the team's RTO is its plan's critical path × 1.5–3.5 (some nights miss it, some not).
+
+Worlds:
+- team: a calm rehearsal; references are rehearsals of other playbooks.
+- team-night: a live night; manual steps wait for an operator (0 with probability 0.25,
+  else log-normal, median 6 minutes, sd 1.1: one in ten over 25 minutes, a few over an
+  hour); references are two live nights (with their waits) and rehearsals.
+- team-cold: a rehearsal with nothing in the journal at all (the team's first playbook).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from generate import RUN_NOISE_SD, Case, _critical, playbook
+from simrun import plan_of
+
+from runbook.forecast._model import History
+from runbook.forecast._reference import ReferenceRun, reference_run
+
+WORLDS = ("team", "team-night", "team-cold")
+TEAM_LOG_FACTOR = (math.log(1.9), 0.2)
+PLAYBOOK_SD = 0.15
+WAIT_ZERO = 0.25
+WAIT_LOG = (math.log(360.0), 1.1)
+WAIT_MAX_S = 3 * 3600.0
+
+
+@dataclass(frozen=True)
+class TeamCase(Case):
+    """A Case with the night's operator waits, the run's mode and the reference history."""
+
+    waits: dict[str, float] = field(default_factory=dict)
+    mode: str = "rehearsal"
+    hist: History = field(default_factory=History)
+
+
+def _waits(rng: random.Random, book: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for s in book["steps"]:
+        if "manual" in s:
+            zero = rng.random() < WAIT_ZERO
+            out[s["id"]] = 0.0 if zero else min(math.exp(rng.gauss(*WAIT_LOG)), WAIT_MAX_S)
+    return out
+
+
+def _run(
+    rng: random.Random, medians: dict[str, float], factor: float
+) -> dict[str, float]:  # fmt: skip
+    return {
+        s: round(max(m * factor * math.exp(rng.gauss(0.0, RUN_NOISE_SD)), 5.0), 1)
+        for s, m in medians.items()
+    }
+
+
+def case(n_steps: int, world: str, seed: int) -> TeamCase:
+    """The scored run of a playbook of team `seed`, with its team's other runs as history."""
+    rng = random.Random(seed * 104_729 + WORLDS.index(world))
+    team = math.exp(rng.gauss(*TEAM_LOG_FACTOR))
+    refs: list[ReferenceRun] = []
+    if world != "team-cold":
+        modes = ["live", "live"] if world == "team-night" else []
+        modes += ["rehearsal"] * rng.randint(2, 4)
+        for k, mode in enumerate(modes):
+            other, medians = playbook(rng.choice([20, 40, 60]), 10_000 + seed * 10 + k)
+            factor = team * math.exp(rng.gauss(0.0, PLAYBOOK_SD))
+            durations = _run(rng, medians, factor)
+            waits = list(_waits(rng, other).values()) if mode == "live" else []
+            ref = reference_run(f"ref{k}", mode, plan_of(other), durations, waits)
+            if ref is not None:
+                refs.append(ref)
+    book, medians = playbook(n_steps, seed)
+    factor = team * math.exp(rng.gauss(0.0, PLAYBOOK_SD))
+    truth = _run(rng, medians, factor)
+    waits = _waits(rng, book) if world == "team-night" else {}
+    likely = {s["id"]: s["estimate"]["likely_s"] for s in plan_of(book)["steps"]}
+    plan_cp = _critical(book, likely)
+    book["rto"] = f"{int(plan_cp * rng.uniform(1.5, 3.5))}s"
+    mode = "live" if world == "team-night" else "rehearsal"
+    return TeamCase(
+        f"{n_steps}-{world}-{seed}",
+        book,
+        truth,
+        [],
+        world,
+        waits=waits,
+        mode=mode,
+        hist=History((), tuple(refs)),
+    )

@@ -1,0 +1,101 @@
+"""The reference class: what earlier runs of *any* playbook say about plans against actuals.
+
+A team's plans tend to be wrong the same way: estimates written by the same people, for
+the same datacenter, are optimistic by a shared factor (whole restores routinely take
+1.5–3× their plan). A playbook run for the first time has no history of its own, but the
+journal holds the team's other runs: each gives its run-wide slowdown (the median log
+ratio of a step's work to its plan's median), and their mean and spread are the prior of
+tonight's slowdown. A playbook with no run anywhere gets a prior wide enough that 2–3× is
+no surprise, centred a little above the plan: plans are optimistic far more often than not.
+
+Rehearsals count as rehearsals: half as much as a live run for a live one, and they say
+nothing about how long people take to pick up a manual step at night (their waits are
+left out of the latency model, runbook/forecast/_latency.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from runbook.forecast._model import (
+    MIN_DURATION_S,
+    REHEARSAL_WEIGHT,
+    History,
+    StepModels,
+    own_runs,
+    plan_step_params,
+)
+
+# No earlier run anywhere: plans run 1.1–4× their critical path in practice, rarely
+# faster. Centre ×1.5, spread 0.5 in log: ×3 is 1.4 sd away, ×0.7 1.5 sd.
+COLD_EFFECT = math.log(1.5)
+COLD_SD = 0.5
+# With reference runs: how far another playbook of the same team may sit from the team's
+# mean (a playbook's own slowdown), and pseudo-runs holding the learned team spread at
+# the cold one and the team mean at the cold centre.
+PLAYBOOK_SD = 0.2
+SPREAD_PRIOR_RUNS = 2.0
+MEAN_PRIOR_RUNS = 1.0
+MIN_STEPS = 3  # a run that finished fewer steps says little about its whole
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """An earlier run of another playbook, summarised for the reference class."""
+
+    run_id: str
+    mode: str  # live | rehearsal
+    effect: float  # median log(work / plan median) over its finished steps
+    steps: int  # how many finished steps that median stands on
+    waits: tuple[float, ...] = ()  # manual steps' operator waits, seconds (live runs only)
+
+
+def reference_run(
+    run_id: str,
+    mode: str,
+    plan: Mapping[str, Any],
+    durations: Mapping[str, float],
+    waits: Sequence[float] = (),
+) -> ReferenceRun | None:
+    """A past run of any playbook as reference: its plan against what its steps took."""
+    mu = {str(s["id"]): plan_step_params(s)[0] for s in plan.get("steps", ()) if _estimated(s)}
+    ratios = [math.log(max(d, MIN_DURATION_S)) - mu[s] for s, d in durations.items() if s in mu]
+    if len(ratios) < MIN_STEPS:
+        return None
+    kept = tuple(float(w) for w in waits) if mode == "live" else ()
+    return ReferenceRun(run_id, mode, float(np.median(ratios)), len(ratios), kept)
+
+
+def _estimated(step: Mapping[str, Any]) -> bool:
+    """Steps whose estimate was written down (a missing one says nothing of the team)."""
+    est = step.get("estimate") or {}
+    return bool(est.get("given", True)) and float(est.get("max_s", 300.0)) > 0.0
+
+
+def reference_prior(refs: Sequence[ReferenceRun], mode: str) -> tuple[float, float]:
+    """(mean, sd) of tonight's log slowdown for a playbook with no history of its own."""
+    if not refs:
+        return COLD_EFFECT, COLD_SD
+    w = np.array([1.0 if r.mode == mode or mode != "live" else REHEARSAL_WEIGHT for r in refs])
+    e = np.array([r.effect for r in refs])
+    total = float(w.sum())
+    mean = float((MEAN_PRIOR_RUNS * COLD_EFFECT + (w * e).sum()) / (MEAN_PRIOR_RUNS + total))
+    # The team's spread run to run, held toward the cold spread by a couple of pseudo-runs,
+    # plus what is still unsure about the team's mean, plus this playbook's own departure.
+    ss = float((w * (e - mean) ** 2).sum())
+    spread2 = (SPREAD_PRIOR_RUNS * COLD_SD**2 + ss) / (SPREAD_PRIOR_RUNS + total)
+    sd = math.sqrt(spread2 + spread2 / (MEAN_PRIOR_RUNS + total) + PLAYBOOK_SD**2)
+    return mean, min(sd, COLD_SD)
+
+
+def with_reference_prior(models: StepModels, history: History | None, mode: str) -> StepModels:
+    """The models with the reference-class prior, for a playbook with no run of its own."""
+    if own_runs(history):
+        return models  # its own runs said how slow it tends to be (_model._refine)
+    mean, sd = reference_prior(history.reference if history else (), mode)
+    return replace(models, run_effect_prior=mean, run_effect_prior_sd=sd)
