@@ -10,7 +10,8 @@ the same story. Keys are only ever added; `schema` changes if one ever has to go
      "elapsed_s", "last_event": {"seq", "ts", "type"},
      "rto_s", "rto_at",              # null without an rto
      "eta": null | {"at", "p50", "p90", "remaining_p50_s", "remaining_p90_s",
-                    "critical_path", "rto_risk", "method"},
+                    "critical_path", "rto_risk", "method",
+                    "rto_warning_at"},  # when P(miss RTO) first passed 50%, else null
      "progress": {"done", "total"},  # done = succeeded + skipped
      "counts": {status: n},          # every step status, zeros included
      "phases": [{"name", "done", "total", "counts"}],
@@ -130,6 +131,7 @@ def status_document(state: RunState, *, live: bool, now: float) -> dict[str, Any
                     "method",
                 )
             },
+            "rto_warning_at": _iso(state.rto_warning_at),
         }
     rto_at = None
     if state.rto_s is not None and state.started is not None:

@@ -41,6 +41,7 @@ from runbook.secrets import MASK, Redactor
 
 POLL_S = 0.25  # how often the journal is read for other terminals' decisions (real time)
 FLUSH_S = 0.3  # how often running commands' output is journaled
+RTO_WARNING_RISK = 0.5  # P(miss RTO) past which the `eta` carries `rto_warning`
 ETA_TRIGGERS = frozenset(
     {
         "run_resumed",
@@ -348,7 +349,13 @@ class Engine:
         t = time.monotonic()
         now = self.clock.now()
         forecast = self.forecaster.forecast(self.state, now)
-        self.commits.emit("eta", None, None, eta_data(forecast, iso))
+        data = eta_data(forecast, iso)
+        risk = forecast.rto_risk
+        if risk is not None and risk > RTO_WARNING_RISK and self.state.rto_warning_at is None:
+            # Once per run (resumes included): the moment to tell people the RTO will
+            # likely be missed; `status` and the reports keep showing it from then on.
+            data["rto_warning"] = True
+        self.commits.emit("eta", None, None, data)
         self.commits.commit()
         self.eta.written(now, time.monotonic() - t)
 

@@ -83,6 +83,7 @@ class RunState:
     steps: dict[str, StepState] = field(default_factory=dict)  # plan order
     eta: Mapping[str, Any] | None = None  # data of the last eta event
     eta_ts: float | None = None
+    rto_warning_at: float | None = None  # the `eta` that first gave P(miss RTO) over 50%
     host_keys: list[Mapping[str, Any]] = field(default_factory=list)
     lives: list[EngineLife] = field(default_factory=list)  # one per engine that held the run
     life: int = 0  # the current engine life: 0 for the first engine, + 1 per run_resumed

@@ -77,6 +77,8 @@ def run_finished(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None
 
 def eta(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
     r.eta, r.eta_ts = d, ts
+    if d.get("rto_warning") and r.rto_warning_at is None:
+        r.rto_warning_at = ts
 
 
 def host_key_accepted(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
         plan_json as plan_json,
         planned as planned,
     )
+    from runbook.forecast._reference import (
+        ReferenceRun as ReferenceRun,
+        reference_run as reference_run,
+    )
     from runbook.forecast._observe import (
         DONE as DONE,
         observe_events as observe_events,
@@ -33,6 +37,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
             "_model": ("History", "PastRun"),
             "_montecarlo": ("MonteCarloForecaster", "plan_json", "planned"),
             "_observe": ("DONE", "observe_events"),
+            "_reference": ("ReferenceRun", "reference_run"),
             "_simple": ("Forecaster", "SimpleForecaster", "eta_data"),
         },
     )

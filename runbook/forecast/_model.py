@@ -82,6 +82,7 @@ class StepModels:
     run_effect_prior: float = 0.0  # expected log slowdown of this kind of run, from history
     run_effect_sd: float | None = None  # its spread across past runs, None: no history
     run_effect_prior_sd: float | None = None  # the prior's sd; None: _learn's default
+    run_effect_runs: float = 0.0  # weighted count of the past runs behind run_effect_prior
     learned: Mapping[str, int] = field(default_factory=dict)  # step id → past samples used
     # Steps estimated at 0 s (a bookmark, a check that is instant): not drawn, never late.
     instant: NDArray[np.bool_] | None = None
@@ -197,9 +198,10 @@ def _refine(models: StepModels, history: History, mode: str) -> StepModels:
     prior_effect, sd = 0.0, None
     if effects:
         # Past runs say how slow a whole run tends to be (rehearsals count less for a
-        # live run: the night itself may differ); shrunk toward the plan by one run.
+        # live run: the night itself may differ); _reference.py shrinks it toward the
+        # team's (or the cold) prior by one run.
         w_sum = sum(w for w, _ in effects)
-        prior_effect = float(sum(w * e for w, e in effects) / (w_sum + 1.0))
+        prior_effect = float(sum(w * e for w, e in effects) / w_sum)
         sd = float(np.std([e for _, e in effects])) if len(effects) >= 2 else None
     runs = np.bincount(obs.step, minlength=n)
     learned = {models.ids[i]: int(runs[i]) for i in np.flatnonzero(seen)}
@@ -209,6 +211,7 @@ def _refine(models: StepModels, history: History, mode: str) -> StepModels:
         sigma=sigma,
         run_effect_prior=prior_effect,
         run_effect_sd=sd,
+        run_effect_runs=float(sum(w for w, _ in effects)),
         learned=learned,
     )
 

@@ -94,8 +94,14 @@ def reference_prior(refs: Sequence[ReferenceRun], mode: str) -> tuple[float, flo
 
 
 def with_reference_prior(models: StepModels, history: History | None, mode: str) -> StepModels:
-    """The models with the reference-class prior, for a playbook with no run of its own."""
-    if own_runs(history):
-        return models  # its own runs said how slow it tends to be (_model._refine)
+    """The models with the reference-class prior of tonight's slowdown.
+
+    A playbook with runs of its own: their mean slowdown, held toward the team's by one
+    pseudo-run, with _learn's default spread. Without: the team's (or the cold) prior.
+    """
     mean, sd = reference_prior(history.reference if history else (), mode)
+    if own_runs(history) and models.run_effect_runs > 0:
+        runs = models.run_effect_runs
+        own = (runs * models.run_effect_prior + MEAN_PRIOR_RUNS * mean) / (runs + MEAN_PRIOR_RUNS)
+        return replace(models, run_effect_prior=own)
     return replace(models, run_effect_prior=mean, run_effect_prior_sd=sd)

@@ -32,7 +32,8 @@ def _eta(d: Any) -> str:
     risk = d.get("rto_risk")
     rto = f", RTO risk {risk:.0%}" if isinstance(risk, (int, float)) else ""
     at50, at90 = _time(str(d.get("p50", ""))), _time(str(d.get("p90", "")))
-    return f"P50 {at50} (+{p50}) P90 {at90} (+{p90}){rto}"
+    warn = " · RTO WARNING: likely to miss the RTO" if d.get("rto_warning") else ""
+    return f"P50 {at50} (+{p50}) P90 {at90} (+{p90}){rto}{warn}"
 
 
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")

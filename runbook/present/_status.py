@@ -103,6 +103,8 @@ def _eta(doc: Mapping[str, Any]) -> Line:
     if isinstance(risk, (int, float)):
         style = "red bold" if risk >= 0.5 else ("yellow" if risk >= 0.1 else "green")
         line.append((style, f" · risk of missing it {risk:.0%}"))
+    if eta.get("rto_warning_at"):
+        line.append(("red bold", f" · RTO warning since {_clock(eta['rto_warning_at'], now)}"))
     return line
 
 

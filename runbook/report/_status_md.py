@@ -141,6 +141,9 @@ def _eta_lines(doc: Mapping[str, Any], now: float) -> list[str]:
         rto = f"RTO {format_duration(float(doc['rto_s']))}: deadline {_clock(rto_at, now)}"
         if eta.get("rto_risk") is not None:
             rto += f", risk of missing it **{percent(float(eta['rto_risk']))}**"
+        warned = _ts(eta.get("rto_warning_at"))
+        if warned is not None:
+            rto += f"; **RTO warning** since {_clock(warned, now)}"
     p50, p90 = _ts(eta.get("p50")), _ts(eta.get("p90"))
     if p50 is None or p90 is None:
         return [f"**ETA:** not forecast yet. {rto}".rstrip()]

@@ -7,10 +7,15 @@ from typing import Any
 
 import numpy as np
 
+from runbook.forecast._model import History
 from runbook.forecast._montecarlo import MonteCarloForecaster, planned
 from runbook.forecast._observe import Observations, StepObs
+from runbook.forecast._reference import ReferenceRun
 
 START = 1_000_000.0
+# A team whose earlier runs (of other playbooks) all kept to their plans: the prior of a
+# run-wide slowdown then sits on the plan. Without any, a plan is expected to run late.
+ON_PLAN_TEAM = History(reference=tuple(ReferenceRun(f"r{i}", "live", 0.0, 50) for i in range(30)))
 
 
 def _step(sid: str, needs: list[str], est: float = 600.0, **kw: Any) -> dict[str, Any]:
@@ -38,7 +43,7 @@ def _chain_obs(n_done: int, actual: float, now_running: float | None = None) -> 
 
 def test_every_step_on_plan_keeps_p50_on_the_plan() -> None:
     plan = _chain(12)
-    fc = MonteCarloForecaster(plan)
+    fc = MonteCarloForecaster(plan, ON_PLAN_TEAM)
     plan_end = START + 12 * 600.0
     errors = []
     for k in range(12):
@@ -115,8 +120,8 @@ def test_same_evidence_same_answer() -> None:
 def test_concurrency_limit_queues_steps() -> None:
     steps = [_step(f"x{i}", []) for i in range(10)]
     plan = {"playbook": "fan", "steps": steps, "phases": ["restore"]}
-    unlimited = planned(plan)
-    two = planned(plan, concurrency=2)
+    unlimited = planned(plan, ON_PLAN_TEAM)
+    two = planned(plan, ON_PLAN_TEAM, concurrency=2)
     assert 3000.0 * 0.85 < two.remaining_p50_s < 3000.0 * 1.2
     assert unlimited.remaining_p50_s < 1500.0
 
@@ -140,7 +145,7 @@ def test_phase_departure_stays_mostly_in_its_phase() -> None:
     steps = [_step(f"a{i}", [f"a{i - 1}"] if i else [], phase="storage") for i in range(6)]
     steps += [_step(f"b{i}", [f"b{i - 1}" if i else "a5"], phase="apps") for i in range(6)]
     plan = {"playbook": "p", "steps": steps, "phases": ["storage", "apps"]}
-    fc = MonteCarloForecaster(plan)
+    fc = MonteCarloForecaster(plan, ON_PLAN_TEAM)
     obs = Observations(
         START, {f"a{i}": StepObs("done", work_s=1800.0, finished_seq=i) for i in range(6)}
     )
@@ -160,8 +165,8 @@ def test_a_stuck_step_does_not_make_every_step_slow() -> None:
 
 
 def test_planned_spread_by_kind() -> None:
-    manual = planned({"steps": [_step("m", [], kind="manual")], "phases": ["restore"]})
-    local = planned({"steps": [_step("l", [])], "phases": ["restore"]})
+    manual = planned({"steps": [_step("m", [], kind="manual")], "phases": ["restore"]}, ON_PLAN_TEAM)
+    local = planned({"steps": [_step("l", [])], "phases": ["restore"]}, ON_PLAN_TEAM)
     assert manual.remaining_p90_s / manual.remaining_p50_s > local.remaining_p90_s / (
         local.remaining_p50_s
     )
