@@ -34,12 +34,12 @@ from runbook.forecast._model import (
 # No earlier run anywhere: plans run 1.1–4× their critical path in practice, rarely
 # faster. Centre ×1.5, spread 0.5 in log: ×3 is 1.4 sd away, ×0.7 1.5 sd.
 COLD_EFFECT = math.log(1.5)
-COLD_SD = 0.5
+COLD_SD = 0.45
 # With reference runs: how far another playbook of the same team may sit from the team's
 # mean (a playbook's own slowdown), and pseudo-runs holding the learned team spread at
 # the cold one and the team mean at the cold centre.
-PLAYBOOK_SD = 0.2
-SPREAD_PRIOR_RUNS = 2.0
+PLAYBOOK_SD = 0.12
+SPREAD_PRIOR_RUNS = 1.0
 MEAN_PRIOR_RUNS = 1.0
 MIN_STEPS = 3  # a run that finished fewer steps says little about its whole
 

@@ -89,6 +89,8 @@ def _eta(doc: Mapping[str, Any]) -> Line:
             else:
                 word, style = ("missed", "red") if late else ("not met yet", "yellow")
             line.append((style, f" · {rto} {word}"))
+        if eta and eta.get("rto_warning_at"):
+            line.append(("", f" · RTO warning given {_clock(eta['rto_warning_at'], now)}"))
         return line
     if not eta or not eta.get("p50"):
         return [("bold", "ETA: "), ("dim", "no forecast yet"), ("", f" · {rto}" if rto else "")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from engine_helpers import cli, events, of_type, write
@@ -106,3 +107,58 @@ def test_the_same_rehearsal_journals_the_same_etas(tmp_path: Path) -> None:
     # an ETA at the start, after every turn of the 20 steps' transitions, and at the end
     assert len(runs[0]) >= 20
     assert runs[0] == runs[1]
+
+
+RTO_PLAYBOOK = """
+playbook: tight
+title: Two restores against an RTO
+rto: {rto}
+steps:
+  - id: storage
+    title: Bring storage back
+    phase: storage
+    local: true
+    run: "true"
+    estimate: 5m
+    timeout: 2h
+  - id: apps
+    title: Start the applications
+    phase: apps
+    needs: [storage]
+    local: true
+    run: "true"
+    estimate: 5m
+    timeout: 2h
+"""
+
+
+def test_the_rto_warning_is_journaled_once_and_shown_by_status(tmp_path: Path) -> None:
+    pb = write(tmp_path / "pb.yml", RTO_PLAYBOOK.format(rto="25m"))
+    durations = write(tmp_path / "d.yml", "storage: 20m\napps: 20m\n")  # 40m against 25m
+    state = tmp_path / "state.db"
+    r = cli(state, "rehearse", str(pb), "--durations", str(durations), "--speed", "max")
+    assert r.returncode == 0, r.stderr
+    evs = events(state)
+    start = parse_iso(evs[0].ts)
+    warned = [e for e in of_type(evs, "eta") if e.data.get("rto_warning")]
+    assert len(warned) == 1  # once, however long the risk stays over 50%
+    assert warned[0].data["rto_risk"] > 0.5
+    # storage passing its estimate makes the miss likely: told well before the deadline
+    assert parse_iso(warned[0].ts) - start <= 25 * 60 - 10 * 60
+    assert "RTO WARNING" in r.stdout + r.stderr
+    status = cli(state, "status", "latest", "--format", "json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["eta"]["rto_warning_at"] == warned[0].ts
+    assert "RTO warning given" in cli(state, "status", "latest").stdout
+
+
+def test_no_rto_warning_when_the_rto_is_comfortable(tmp_path: Path) -> None:
+    pb = write(tmp_path / "pb.yml", RTO_PLAYBOOK.format(rto="3h"))
+    durations = write(tmp_path / "d.yml", "storage: 5m\napps: 5m\n")
+    state = tmp_path / "state.db"
+    r = cli(state, "rehearse", str(pb), "--durations", str(durations), "--speed", "max")
+    assert r.returncode == 0, r.stderr
+    assert not any(e.data.get("rto_warning") for e in of_type(events(state), "eta"))
+    doc = json.loads(cli(state, "status", "latest", "--format", "json").stdout)
+    assert doc["eta"]["rto_warning_at"] is None
+    assert "RTO warning" not in cli(state, "status", "latest").stdout
