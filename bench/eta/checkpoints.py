@@ -18,8 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import simrun
 import team
 from baselines import all_baselines
-from generate import REGIMES
-from generate import case as _old_case
+from generate import REGIMES, case as _old_case
 from run import _critical
 from score import FRACTIONS
 
@@ -117,9 +116,7 @@ def first_warning(d, fc):
     return None
 
 
-def evaluate(
-    sizes, seeds, regimes=WORLDS, make=None, verbose=True, stability=False, warn_max=0
-):
+def evaluate(sizes, seeds, regimes=WORLDS, make=None, verbose=True, stability=False, warn_max=0):
     """Five checkpoints per case; `warn_max`: scan every ETA for the RTO warning on plans
     of up to this many steps (slow: a forecast per transition)."""
     from runbook.forecast._montecarlo import MonteCarloForecaster
@@ -174,7 +171,9 @@ def world_line(rr):
 
     def ratio(f):
         at = [x for x in rr if x["f"] == f]
-        return med(x["err"] for x in at) / max(min(med(x["berr"][m] for x in at) for m in names), 1e-9)
+        return med(x["err"] for x in at) / max(
+            min(med(x["berr"][m] for x in at) for m in names), 1e-9
+        )
 
     first = [x for x in rr if x["f"] == FRACTIONS[0] and x["scanned"]]
     leads = [x["lead"] if x["warned"] else float("-inf") for x in first if x["missed"]]
@@ -216,6 +215,8 @@ def report(rows, secs=0.0):
 if __name__ == "__main__":
     sizes = [int(x) for x in sys.argv[1].split(",")]
     seeds = range(int(sys.argv[2]), int(sys.argv[3]))
-    worlds = next((a.split("=")[1].split(",") for a in sys.argv if a.startswith("--worlds=")), WORLDS)
+    worlds = next(
+        (a.split("=")[1].split(",") for a in sys.argv if a.startswith("--worlds=")), WORLDS
+    )
     warn = next((int(a.split("=")[1]) for a in sys.argv if a.startswith("--warn=")), 0)
     evaluate(sizes, seeds, worlds, stability="--stability" in sys.argv, warn_max=warn)

@@ -17,13 +17,13 @@ if TYPE_CHECKING:
         plan_json as plan_json,
         planned as planned,
     )
-    from runbook.forecast._reference import (
-        ReferenceRun as ReferenceRun,
-        reference_run as reference_run,
-    )
     from runbook.forecast._observe import (
         DONE as DONE,
         observe_events as observe_events,
+    )
+    from runbook.forecast._reference import (
+        ReferenceRun as ReferenceRun,
+        reference_run as reference_run,
     )
     from runbook.forecast._simple import (
         Forecaster as Forecaster,

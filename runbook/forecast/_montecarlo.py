@@ -18,8 +18,8 @@ from numpy.typing import NDArray
 from runbook.forecast._latency import NO_WAIT_S, Latency, learn_latency
 from runbook.forecast._learn import Finished, Posterior, learn
 from runbook.forecast._model import History, StepModels, build_models
-from runbook.forecast._reference import with_reference_prior
 from runbook.forecast._observe import DONE, RUNNING, Observations, observe_state
+from runbook.forecast._reference import with_reference_prior
 from runbook.forecast._running import expected_remaining, running_remaining
 from runbook.forecast._sim import Graph, simulate
 from runbook.forecast._simple import Forecast, Forecaster, eta_data

@@ -52,14 +52,17 @@ def overrun(e: Uniforms, p: Shares, lam: float) -> FloatArray:
     return out
 
 
-def _log_late_outlier(x: FloatArray, s: float, lam: float) -> FloatArray:
+def _log_late_outlier(x: FloatArray, s: float | FloatArray, lam: float) -> FloatArray:
     """log P(Y <= t, Y + J > t) for Y ~ N(m, s²), with x = t − m: J alone carries it past t."""
     a = x / s
     return -x / lam + s * s / (2.0 * lam * lam) + log_survival(s / lam - a)
 
 
-def survival(x: FloatArray, s: float, p: Shares, lam: float) -> tuple[FloatArray, FloatArray]:
-    """log P(D > t) and P(stuck | D > t), with x = log t − log median (per sample)."""
+def survival(
+    x: FloatArray, s: float | FloatArray, p: Shares, lam: float
+) -> tuple[FloatArray, FloatArray]:
+    """log P(D > t) and P(stuck | D > t), with x = log t − log median (per sample; `s`
+    per sample too, or one spread for all)."""
     log_q = log_survival(x / s)
     log_late = np.log(p) + _log_late_outlier(x, s, lam)
     log_total = np.logaddexp(log_q, log_late)

@@ -165,7 +165,9 @@ def test_a_stuck_step_does_not_make_every_step_slow() -> None:
 
 
 def test_planned_spread_by_kind() -> None:
-    manual = planned({"steps": [_step("m", [], kind="manual")], "phases": ["restore"]}, ON_PLAN_TEAM)
+    manual = planned(
+        {"steps": [_step("m", [], kind="manual")], "phases": ["restore"]}, ON_PLAN_TEAM
+    )
     local = planned({"steps": [_step("l", [])], "phases": ["restore"]}, ON_PLAN_TEAM)
     assert manual.remaining_p90_s / manual.remaining_p50_s > local.remaining_p90_s / (
         local.remaining_p50_s

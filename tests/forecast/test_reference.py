@@ -20,8 +20,13 @@ T0 = 1_700_000_000.0
 def _plan(playbook: str, n: int = 6, kind: str = "local") -> dict[str, Any]:
     est = {"min_s": 600.0, "likely_s": 600.0, "max_s": 600.0, "given": True}
     steps = [
-        {"id": f"s{i}", "phase": "p", "kind": kind, "needs": [f"s{i - 1}"] if i else [],
-         "estimate": est}  # fmt: skip
+        {
+            "id": f"s{i}",
+            "phase": "p",
+            "kind": kind,
+            "needs": [f"s{i - 1}"] if i else [],
+            "estimate": est,
+        }
         for i in range(n)
     ]
     return {"playbook": playbook, "steps": steps, "phases": ["p"], "rto_s": None}
