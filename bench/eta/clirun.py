@@ -32,6 +32,15 @@ def rehearse_cli(case: Case) -> list[dict[str, Any]]:
         book = folder / "playbook.yml"
         book.write_text(yaml.safe_dump(case.playbook, sort_keys=False))
         state = folder / "state.db"
+        for i, (other, durations) in enumerate(getattr(case, "others", [])):
+            # the team's other playbooks, rehearsed first: the reference class (team.py)
+            path = folder / f"other-{i}.yml"
+            path.write_text(yaml.safe_dump(other, sort_keys=False))
+            dfile = folder / f"other-durations-{i}.yml"
+            dfile.write_text(yaml.safe_dump({k: f"{v}s" for k, v in durations.items()}))
+            _runbook(
+                state, "-q", "rehearse", str(path), "--durations", str(dfile), "--speed", "max"
+            )
         for i, durations in enumerate([*case.history, case.truth]):
             dfile = folder / f"durations-{i}.yml"
             dfile.write_text(yaml.safe_dump({k: f"{v}s" for k, v in durations.items()}))

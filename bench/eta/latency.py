@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/eta/latency.py
 
-Mid-run state: a third of the steps done (slower than planned), a few running.
-Every update recomputes (the large-plan reuse of the last forecast is bypassed).
+Mid-run state of a live night: a third of the steps done (slower than planned, manual
+ones after a wait for an operator), a few running; the team's other playbooks as the
+reference class, so operator latency is modelled. Every update recomputes (the
+large-plan reuse of the last forecast is bypassed).
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from generate import playbook
 from simrun import plan_of
 
+from runbook.forecast._model import History
 from runbook.forecast._montecarlo import MonteCarloForecaster
 from runbook.forecast._observe import Observations, StepObs
+from runbook.forecast._reference import ReferenceRun
+
+TEAM = History(reference=(ReferenceRun("r1", "live", 0.5, 40, (0.0, 240.0, 900.0, 2400.0)),))
 
 START = 1_800_000_000.0
 
@@ -28,16 +34,22 @@ def measure(n_steps: int, repeats: int) -> tuple[float, float, float]:
     book, _ = playbook(n_steps, seed=1)
     plan = plan_of(book)
     t = time.perf_counter()
-    fc = MonteCarloForecaster(plan)
+    fc = MonteCarloForecaster(plan, TEAM, mode="live")
     setup = time.perf_counter() - t
     ids = [s["id"] for s in plan["steps"]]
     done = len(ids) // 3
+    manual = {s["id"] for s in plan["steps"] if s["kind"] == "manual"}
     steps = {
-        s: StepObs("done", work_s=1.4 * plan["steps"][i]["estimate"]["likely_s"], finished_seq=i)
+        s: StepObs(
+            "done",
+            work_s=1.4 * plan["steps"][i]["estimate"]["likely_s"],
+            finished_seq=i,
+            wait_s=600.0 if s in manual else None,
+        )
         for i, s in enumerate(ids[:done])
     }
     for s in ids[done : done + 5]:
-        steps[s] = StepObs("running", started=START + 3000.0)
+        steps[s] = StepObs("running", started=START + 3000.0, unclaimed=s in manual)
     obs = Observations(START, steps)
     times = []
     for k in range(repeats):

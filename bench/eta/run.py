@@ -22,10 +22,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from generate import REGIMES, case
+import team
+from generate import REGIMES, case as _old_case
 from score import FORECASTER, FRACTIONS, Score, score_run
 
 HERE = Path(__file__).parent
+
+
+def case(n: int, regime: str, seed: int):  # type: ignore[no-untyped-def]
+    """generate.py's worlds or team.py's (team-night is in-process only: live waits)."""
+    return team.case(n, regime, seed) if regime in team.WORLDS else _old_case(n, regime, seed)
 
 
 def _run_case(backend: str, n: int, regime: str, seed: int) -> dict[str, Score]:
@@ -34,7 +40,10 @@ def _run_case(backend: str, n: int, regime: str, seed: int) -> dict[str, Score]:
     if backend == "sim":
         from simrun import rehearse
 
-        events = rehearse(c.playbook, c.truth, c.history)
+        events = rehearse(
+            c.playbook, c.truth, c.history, waits=getattr(c, "waits", None),
+            mode=getattr(c, "mode", "rehearsal"),
+        )  # fmt: skip
     else:
         from clirun import rehearse_cli
 
@@ -59,7 +68,7 @@ def main() -> None:
     ap.add_argument("--save", help="also pickle the scored runs here (to --load them later)")
     ap.add_argument("--load", nargs="+", help="report over runs saved by --save; run nothing")
     ap.add_argument("--big", type=int, default=1000, help="one extra case per regime (0: none)")
-    ap.add_argument("--regimes", default=",".join(REGIMES))
+    ap.add_argument("--regimes", default=",".join((*REGIMES, "team", "team-cold")))
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
@@ -134,6 +143,26 @@ def _report(results: list[tuple[int, str, dict[str, Score]]], backend: str, secs
         o = statistics.median(s[FORECASTER].error[0.5] for s in scs)
         b = min(statistics.median(s[m].error[0.5] for s in scs) for m in methods if m != FORECASTER)
         lines.append(f"- {regime}: {o:.3f} vs {b:.3f}")
+    lines += [
+        "",
+        "Median signed error (P50 − finish) / T at 10% and 25% (target |·| ≤ 0.10); RTO",
+        "warning lead (deadline − first `rto_warning`) / T on runs that missed the RTO, median",
+        "(target ≥ 0.25; a missed run never warned counts as −∞); warnings on runs that met it:",
+        "",
+        "| regime | runs | 10% | 25% | missed | lead | warned, met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for regime, scs in by_regime.items():
+        ours_ = [s[FORECASTER] for s in scs]
+        bias = [statistics.median(s.signed[f] for s in ours_) for f in (0.10, 0.25)]
+        leads = [s.lead if s.lead is not None else float("-inf") for s in ours_ if s.missed]
+        met = [s for s in ours_ if not s.missed]
+        lead = f"{statistics.median(leads):.2f}" if leads else "–"
+        false = f"{sum(s.lead is not None for s in met)}/{len(met)}"
+        lines.append(
+            f"| {regime} | {len(scs)} | {bias[0]:+.3f} | {bias[1]:+.3f} | {len(leads)} | {lead} "
+            f"| {false} |"
+        )
     return "\n".join(lines) + "\n"
 
 

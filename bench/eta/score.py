@@ -32,6 +32,9 @@ class Score:
     error: dict[float, float] = field(default_factory=dict)
     covered: dict[float, bool] = field(default_factory=dict)
     movement: float = 0.0
+    signed: dict[float, float] = field(default_factory=dict)  # (P50 − finish) / T
+    missed: bool = False  # the run took longer than its RTO
+    lead: float | None = None  # (RTO deadline − first `rto_warning`) / T; None: no warning
 
 
 def score_run(
@@ -48,17 +51,24 @@ def score_run(
     # (ts, {method: p50}, p90 of the forecaster) at every eta event
     series: list[tuple[float, dict[str, float], float]] = []
     state = RunState()
+    rto = plan.get("rto_s")
+    warned: float | None = None
     for e in events:
         state.apply(Event(**e))
         if e["type"] != "eta":
             continue
         now = parse_iso(e["ts"])
+        if e["data"].get("rto_warning") and warned is None:
+            warned = now
         obs = observe_state(state)
         p50 = {FORECASTER: parse_iso(e["data"]["p50"])}
         for name, fn in baselines.items():
             p50[name] = fn(obs, now)
         series.append((now, p50, parse_iso(e["data"]["p90"])))
     out = {name: Score() for name in series[0][1]}
+    if rto:
+        out[FORECASTER].missed = end - start > rto
+        out[FORECASTER].lead = None if warned is None else (start + rto - warned) / total
     for name, sc in out.items():
         sc.movement = (
             sum(abs(b[1][name] - a[1][name]) for a, b in itertools.pairwise(series)) / total
@@ -72,6 +82,7 @@ def score_run(
             now_entry = entry
         for name, sc in out.items():
             sc.error[f] = abs(now_entry[1][name] - end) / total
+            sc.signed[f] = (now_entry[1][name] - end) / total
             if name == FORECASTER:
                 sc.covered[f] = end <= now_entry[2] + 1e-3
     return out

@@ -47,6 +47,9 @@ class TeamCase(Case):
     waits: dict[str, float] = field(default_factory=dict)
     mode: str = "rehearsal"
     hist: History = field(default_factory=History)
+    # the other playbooks' rehearsals (playbook, durations), for the CLI path to rehearse
+    # into the same state file first; live nights cannot be rehearsed (in-process only)
+    others: list[tuple[dict[str, Any], dict[str, float]]] = field(default_factory=list)
 
 
 def _waits(rng: random.Random, book: dict[str, Any]) -> dict[str, float]:
@@ -72,6 +75,7 @@ def case(n_steps: int, world: str, seed: int) -> TeamCase:
     rng = random.Random(seed * 104_729 + WORLDS.index(world))
     team = math.exp(rng.gauss(*TEAM_LOG_FACTOR))
     refs: list[ReferenceRun] = []
+    others: list[tuple[dict[str, Any], dict[str, float]]] = []
     if world != "team-cold":
         modes = ["live", "live"] if world == "team-night" else []
         modes += ["rehearsal"] * rng.randint(2, 4)
@@ -83,6 +87,9 @@ def case(n_steps: int, world: str, seed: int) -> TeamCase:
             ref = reference_run(f"ref{k}", mode, plan_of(other), durations, waits)
             if ref is not None:
                 refs.append(ref)
+            if mode == "rehearsal":
+                other["playbook"] = f"team{seed}-other{k}"
+                others.append((other, durations))
     book, medians = playbook(n_steps, seed)
     factor = team * math.exp(rng.gauss(0.0, PLAYBOOK_SD))
     truth = _run(rng, medians, factor)
@@ -100,4 +107,5 @@ def case(n_steps: int, world: str, seed: int) -> TeamCase:
         waits=waits,
         mode=mode,
         hist=History((), tuple(refs)),
+        others=others,
     )

@@ -32,13 +32,15 @@ from runbook.forecast._model import (
 )
 
 # No earlier run anywhere: plans run 1.1–4× their critical path in practice, rarely
-# faster. Centre ×1.5, spread 0.5 in log: ×3 is 1.4 sd away, ×0.7 1.5 sd.
+# faster. Centre ×1.5, spread 0.45 in log: ×3 is 1.5 sd away, ×0.7 1.7 sd.
 COLD_EFFECT = math.log(1.5)
 COLD_SD = 0.45
 # With reference runs: how far another playbook of the same team may sit from the team's
-# mean (a playbook's own slowdown), and pseudo-runs holding the learned team spread at
-# the cold one and the team mean at the cold centre.
+# mean (a playbook's own slowdown); the spread of a team's runs before any is seen (one
+# run is often 1.35× off another), held by a pseudo-run, as is the team mean at the cold
+# centre.
 PLAYBOOK_SD = 0.12
+TEAM_SD = 0.3
 SPREAD_PRIOR_RUNS = 1.0
 MEAN_PRIOR_RUNS = 1.0
 MIN_STEPS = 3  # a run that finished fewer steps says little about its whole
@@ -88,7 +90,7 @@ def reference_prior(refs: Sequence[ReferenceRun], mode: str) -> tuple[float, flo
     # The team's spread run to run, held toward the cold spread by a couple of pseudo-runs,
     # plus what is still unsure about the team's mean, plus this playbook's own departure.
     ss = float((w * (e - mean) ** 2).sum())
-    spread2 = (SPREAD_PRIOR_RUNS * COLD_SD**2 + ss) / (SPREAD_PRIOR_RUNS + total)
+    spread2 = (SPREAD_PRIOR_RUNS * TEAM_SD**2 + ss) / (SPREAD_PRIOR_RUNS + total)
     sd = math.sqrt(spread2 + spread2 / (MEAN_PRIOR_RUNS + total) + PLAYBOOK_SD**2)
     return mean, min(sd, COLD_SD)
 
