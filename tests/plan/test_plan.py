@@ -10,9 +10,15 @@ from dataclasses import dataclass, field
 import pytest
 
 from runbook.errors import InputError
+from runbook.forecast import History, ReferenceRun
 from runbook.model import Estimate, Location, Playbook, Step
 from runbook.plan._build import Plan, build_plan
 from runbook.plan._render import estimate_text, to_dot, to_json_text, to_mermaid
+
+# A team whose other playbooks ran on plan: the prior slowdown sits on the estimates, so
+# the tests below see the estimates' own shape. With nothing run at all, a plan is
+# expected to run about 1.5× late (docs/playbook.md, "How slow tonight will be").
+ON_PLAN_TEAM = History(reference=tuple(ReferenceRun(f"r{i}", "live", 0.0, 50) for i in range(30)))
 
 
 def step(
@@ -175,11 +181,15 @@ def test_empty_playbook_gives_an_empty_plan() -> None:
 
 
 def test_p50_is_at_most_p90_and_both_near_the_critical_path() -> None:
-    plan = build_plan(diamond(), {})
+    plan = build_plan(diamond(), {}, history=ON_PLAN_TEAM)
     # Durations overrun more often than they finish early: P50 at or a little past the
     # critical path of likely estimates, P90 well past it but not absurdly.
     assert plan.critical_path_s <= plan.p50_s <= 1.3 * plan.critical_path_s
     assert 1.1 * plan.p50_s <= plan.p90_s <= 2.5 * plan.critical_path_s
+    # Nothing has run anywhere: plans run late far more often than not.
+    cold = build_plan(diamond(), {})
+    assert 1.3 * plan.p50_s <= cold.p50_s <= 2.0 * plan.critical_path_s
+    assert 1.1 * cold.p50_s <= cold.p90_s <= 4.0 * plan.critical_path_s
 
 
 def test_a_chain_does_not_care_about_concurrency() -> None:
@@ -189,9 +199,9 @@ def test_a_chain_does_not_care_about_concurrency() -> None:
 
 def test_one_runner_serialises_independent_steps() -> None:
     steps = [step(f"s{i}", likely=600, low=500, high=700) for i in range(6)]
-    unlimited = build_plan(playbook(*steps), {})
-    serial = build_plan(playbook(*steps), {}, concurrency=1)
-    two = build_plan(playbook(*steps), {}, concurrency=2)
+    unlimited = build_plan(playbook(*steps), {}, history=ON_PLAN_TEAM)
+    serial = build_plan(playbook(*steps), {}, concurrency=1, history=ON_PLAN_TEAM)
+    two = build_plan(playbook(*steps), {}, concurrency=2, history=ON_PLAN_TEAM)
     # The longest of six: a little past likely (the model's tails are not cut at max).
     assert 600 <= unlimited.p50_s <= 800
     # Six steps one after the other: between 6 × min and 6 × max, close to 6 × likely
@@ -209,7 +219,7 @@ def test_zero_duration_steps_plan_zero() -> None:
 
 
 def _spread(s: Step) -> tuple[float, float]:
-    plan = build_plan(playbook(s), {})
+    plan = build_plan(playbook(s), {}, history=ON_PLAN_TEAM)
     return plan.p50_s, plan.p90_s / plan.p50_s
 
 
@@ -231,7 +241,7 @@ def test_three_point_estimates_shape_the_spread() -> None:
 
 def test_quantiles_honour_the_estimate_shape() -> None:
     # A right-skewed estimate: the median sits between likely and the PERT mean.
-    plan = build_plan(playbook(step("x", likely=600, low=300, high=3600)), {})
+    plan = build_plan(playbook(step("x", likely=600, low=300, high=3600)), {}, history=ON_PLAN_TEAM)
     mean = (300 + 4 * 600 + 3600) / 6
     assert 600 < plan.p50_s < mean
     assert mean < plan.p90_s < 2 * 3600
