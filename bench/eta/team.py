@@ -9,7 +9,8 @@ step waits minutes to an hour before anyone picks it up. Here:
   per-step offsets (sd 0.3) and run noise (sd 0.25);
 - the scored playbook has no runs of its own: the history is 3–6 earlier runs of *other*
   playbooks of the same team (the reference class), as the journal would hold them;
-- the team's RTO is its plan's critical path × 1.5–3.5 (some nights miss it, some not).
+- the team's RTO is its plan's critical path × 1.5–3.5 (some nights miss it, some not);
+- the scored night is calm (only the team's factor), except in team-rough.
 
 Worlds:
 - team: a calm rehearsal; references are rehearsals of other playbooks.
@@ -17,6 +18,9 @@ Worlds:
   else log-normal, median 6 minutes, sd 1.1: one in ten over 25 minutes, a few over an
   hour); references are two live nights (with their waits) and rehearsals.
 - team-cold: a rehearsal with nothing in the journal at all (the team's first playbook).
+- team-rough: team-night, but the night is, by seed, one of generate.py's four: calm,
+  everything a further 1.8× slower, one phase 3× slower, or 3% of the steps stuck 6–12×
+  (the earlier runs in the history are calm ones).
 """
 
 from __future__ import annotations
@@ -26,13 +30,13 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from generate import RUN_NOISE_SD, Case, _critical, playbook
+from generate import PHASES, REGIMES, RUN_NOISE_SD, Case, _critical, playbook
 from simrun import plan_of
 
 from runbook.forecast._model import History
 from runbook.forecast._reference import ReferenceRun, reference_run
 
-WORLDS = ("team", "team-night", "team-cold")
+WORLDS = ("team", "team-night", "team-cold", "team-rough")
 TEAM_LOG_FACTOR = (math.log(1.9), 0.2)
 PLAYBOOK_SD = 0.15
 WAIT_ZERO = 0.25
@@ -70,6 +74,27 @@ def _run(
     }
 
 
+def _night(
+    rng: random.Random, book: dict[str, Any], truth: dict[str, float], night: str
+) -> dict[str, float]:  # fmt: skip
+    """generate.py's regimes on top of the team's calm durations."""
+    phase_of = {s["id"]: s["phase"] for s in book["steps"]}
+    slow_phase = rng.choice(PHASES[1:8])
+    ids = sorted(truth)
+    stuck = set(rng.sample(ids, k=max(1, len(ids) // 30))) if night == "stuck" else set()
+    out = {}
+    for sid in ids:
+        d = truth[sid]
+        if night == "slower":
+            d *= 1.8
+        elif night == "phase-slow" and phase_of[sid] == slow_phase:
+            d *= 3.0
+        elif sid in stuck:
+            d *= rng.uniform(6.0, 12.0)
+        out[sid] = round(d, 1)
+    return out
+
+
 def case(n_steps: int, world: str, seed: int) -> TeamCase:
     """The scored run of a playbook of team `seed`, with its team's other runs as history."""
     rng = random.Random(seed * 104_729 + WORLDS.index(world))
@@ -77,7 +102,7 @@ def case(n_steps: int, world: str, seed: int) -> TeamCase:
     refs: list[ReferenceRun] = []
     others: list[tuple[dict[str, Any], dict[str, float]]] = []
     if world != "team-cold":
-        modes = ["live", "live"] if world == "team-night" else []
+        modes = ["live", "live"] if world in ("team-night", "team-rough") else []
         modes += ["rehearsal"] * rng.randint(2, 4)
         for k, mode in enumerate(modes):
             other, medians = playbook(rng.choice([20, 40, 60]), 10_000 + seed * 10 + k)
@@ -92,12 +117,13 @@ def case(n_steps: int, world: str, seed: int) -> TeamCase:
                 others.append((other, durations))
     book, medians = playbook(n_steps, seed)
     factor = team * math.exp(rng.gauss(0.0, PLAYBOOK_SD))
-    truth = _run(rng, medians, factor)
-    waits = _waits(rng, book) if world == "team-night" else {}
+    night = REGIMES[seed % len(REGIMES)] if world == "team-rough" else "on-plan"
+    truth = _night(rng, book, _run(rng, medians, factor), night)
+    waits = _waits(rng, book) if world in ("team-night", "team-rough") else {}
     likely = {s["id"]: s["estimate"]["likely_s"] for s in plan_of(book)["steps"]}
     plan_cp = _critical(book, likely)
     book["rto"] = f"{int(plan_cp * rng.uniform(1.5, 3.5))}s"
-    mode = "live" if world == "team-night" else "rehearsal"
+    mode = "live" if world in ("team-night", "team-rough") else "rehearsal"
     return TeamCase(
         f"{n_steps}-{world}-{seed}",
         book,
