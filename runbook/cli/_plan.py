@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -63,7 +65,8 @@ def plan_command(
     Steps without an `estimate` count as 5m and are marked "(default)". The P50/P90 come
     from the same model as a run's live ETA, refined by the playbook's earlier runs in the
     state file (--state), if any: the table says how many (rehearsals weigh a fifth of a
-    live run each); --no-history leaves them out.
+    live run each); without any, by the runs of the other playbooks in it; --no-history
+    leaves them out.
     """
     # Heavy imports here, not at module level: `runbook --help` must start fast.
     from runbook.app import history_at
@@ -88,10 +91,19 @@ def plan_command(
 
 def history_note(history: History | None, no_history: bool) -> str:
     """Where the planned P50/P90 come from: the estimates, or these earlier runs."""
+    late = ", which plans overrun: about 1.5× expected"  # _reference.py's cold prior
     if no_history:
-        return "from the playbook's estimates alone (--no-history)"
+        return "from the playbook's estimates alone (--no-history)" + late
+    if history is not None and not history.runs and history.reference:
+        k = len(history.reference)
+        ratio = math.exp(statistics.median(r.effect for r in history.reference))
+        return (
+            f"from the playbook's estimates and {k} run{'s' if k != 1 else ''} of other "
+            f"playbooks in the state file (they took {ratio:.1f}× their plans); "
+            "--no-history for the estimates alone"
+        )
     if history is None or not history.runs:
-        return "from the playbook's estimates alone (no earlier runs in the state file)"
+        return "from the playbook's estimates alone (no earlier runs in the state file)" + late
     n = len(history.runs)
     m = sum(1 for r in history.runs if r.mode == "rehearsal")
     rehearsals = f" ({m} rehearsal{'s' if m != 1 else ''}, each weighing less)" if m else ""

@@ -209,3 +209,27 @@ def test_the_plan_says_what_earlier_runs_refined_it(tmp_path: Path) -> None:
         return re.search(r"P50 (\S+),", out).group(1)  # type: ignore[union-attr]
 
     assert p50(alone.stdout) == p50(fresh.stdout) != p50(learned.stdout)
+
+
+def test_a_new_playbook_is_planned_from_the_other_playbooks_runs(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    other = tmp_path / "other.yml"
+    other.write_text(FIRST.read_text().replace("playbook: first-restore", "playbook: other"))
+    steps = json.loads(runbook("plan", other, "--format", "json", cwd=tmp_path).stdout)["steps"]
+    slow = tmp_path / "slow.yml"  # every step of the other playbook took 3× its estimate
+    slow.write_text(
+        "".join(f"{s['id']}: {3 * s['estimate']['likely_s'] + 1:.0f}s\n" for s in steps)
+    )
+    fresh = runbook("--state", state, "plan", FIRST, "--format", "json", cwd=tmp_path).stdout
+    for seed in ("1", "2"):
+        done = runbook("--state", state, "-q", "rehearse", other, "--durations", slow,
+                       "--seed", seed, cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+    table = " ".join(runbook("--state", state, "plan", FIRST, cwd=tmp_path).stdout.split())
+    assert "from the playbook's estimates and 2 runs of other playbooks" in table
+    took = re.search(r"\(they took (\d+\.\d)× their plans\)", table)
+    assert took is not None and 2.5 <= float(took.group(1)) <= 3.5
+    team = runbook("--state", state, "plan", FIRST, "--format", "json", cwd=tmp_path).stdout
+    # two rehearsals (each a fifth of a live run for the live run `plan` forecasts) move
+    # the prior from the cold ×1.5 toward their ×3
+    assert json.loads(team)["p50_s"] > 1.15 * json.loads(fresh)["p50_s"]
