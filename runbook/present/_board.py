@@ -29,6 +29,7 @@ class Eta:
     risk: float | None
     first_p50: float  # the run's first forecast: the trend is measured from it
     previous_p50: float  # the forecast before this one
+    warned_at: float | None = None  # when P(miss RTO) first passed 50% (the RTO warning)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ def _eta(state: RunState, first: float | None, previous: float | None) -> Eta | 
         float(risk) if isinstance(risk, (int, float)) else None,
         first if first is not None else p50,
         previous if previous is not None else p50,
+        state.rto_warning_at,
     )
 
 

@@ -88,6 +88,8 @@ def render_eta(board: Board, band: int = BAND) -> Text:
         late = eta.p90 > deadline
         line.append(f"  RTO {_clock(deadline)}", style="bold red" if late else "bold green")
         line.append(f" risk {risk}", style="red" if late else "green")
+        if eta.warned_at is not None:
+            line.append(f"  RTO WARNING since {_clock(eta.warned_at)}", style="bold red")
     moved = eta.p50 - eta.first_p50
     step = eta.p50 - eta.previous_p50
     arrow = "↑" if step > 1 else ("↓" if step < -1 else "→")
