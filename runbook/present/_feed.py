@@ -89,8 +89,12 @@ def _ask(
     answers: tuple[str, ...],
     run_id: str,
     spec: Mapping[str, Any] | None,
+    doc: str | None = None,
 ) -> Ask:
-    """An Ask, with a manual step's `input` (choices, default, pattern, secret) if any."""
+    """An Ask, with a manual step's `input` (choices, default, pattern, secret) if any, and
+    the step's `doc` link under its text."""
+    if doc:
+        text = f"{text.rstrip()}\n\ndoc: {doc}"
     command = f"runbook confirm {run_id} {step}" if kind == "manual" else ""
     if spec is None:
         return Ask(step, kind, title, text, answers, (), command)
@@ -125,6 +129,7 @@ def ask_of(question: Any, run_id: str) -> Ask:
         tuple(question.choices),
         run_id,
         spec if isinstance(spec, Mapping) else None,
+        getattr(question, "doc", None),
     )
 
 
@@ -139,6 +144,7 @@ def asks_of(state: RunState) -> tuple[Ask, ...]:
             MANUAL_ANSWERS,
             state.run_id,
             s.input,
+            s.doc,
         )
         for s in state.with_status("waiting", "claimed")
     )

@@ -27,14 +27,15 @@ steps:
 
 def test_doc_is_shown_at_the_prompt_on_failure_in_status_and_reports(tmp_path: Path) -> None:
     pb = write(tmp_path / "pb.yml", PLAYBOOK)
-    child = spawn_tty(tmp_path, "run", str(pb))
+    child = spawn_tty(tmp_path, "run", str(pb), dimensions=(50, 160))
+    # the console's question: the instructions, then the link under them
     child.expect("Check that room A is energised")
     child.expect(f"doc: {CHECK}")
-    child.expect("Answer done / skip / fail: ")
-    child.sendline("d")
-    child.expect("Note")
-    child.sendline("")
-    child.expect(pexpect.EOF)
+    child.send("d")  # done: a dialog asks for a note; Enter sends the answer
+    child.expect("note for the journal")
+    child.send("\r")
+    child.expect(r"== run \S+ ")
+    child.expect(pexpect.EOF, timeout=60)
     child.close()
     assert child.exitstatus == 1
     state = tmp_path / "state.db"
