@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -48,11 +49,17 @@ def forked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return pid
 
     monkeypatch.setattr("runbook.load.inventory._beside.os.fork", fork)
+    # The loader forks only while this process has one thread: threads an earlier test
+    # started (a connection pool, a pty reader) may take a moment to end.
+    deadline = time.monotonic() + 15
+    while threading.active_count() > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
     return pids
 
 
 def _reaped(pids: list[int]) -> None:
-    assert pids, "the inventory was not loaded in a child"
+    others = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    assert pids, f"the inventory was not loaded in a child (other threads: {others})"
     for pid in pids:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
