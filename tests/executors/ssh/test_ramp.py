@@ -76,7 +76,8 @@ class DroppingRelay:
     def __init__(self, target: tuple[str, int], port: int, drop: int) -> None:
         self.target, self.drop, self.accepted = target, drop, 0
         self.listener = socket.create_server((RELAY, port))
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.server = threading.Thread(target=self._serve, daemon=True)
+        self.server.start()
 
     def _serve(self) -> None:
         while True:
@@ -101,7 +102,12 @@ class DroppingRelay:
             dst.shutdown(socket.SHUT_WR)
 
     def close(self) -> None:
+        # close() alone does not wake a thread blocked in accept() on Linux; shutdown does.
+        # A thread left behind would stop later tests' single-threaded fork (test_beside).
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
+        self.server.join(timeout=5)
 
 
 def test_a_connection_dropped_before_the_banner_is_tried_again(
