@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from runbook.events import Event, fold
+from runbook.events import Event
 from runbook.journal._protocol import RunRecord
 from runbook.journal._rows import event_from_row, row_values
-from runbook.journal._runs import _SUMMARY_TYPES, RunSummary
+from runbook.journal._runs import _SUMMARY_TYPES, RunSummary, summary_of
 
 Read = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 _COLUMNS = "run_id, seq, ts, type, step, host, data, prev_hash, hash"
@@ -35,24 +35,7 @@ def summaries(read: Read, is_live: Callable[[str], bool]) -> list[RunSummary]:
     by_run: dict[str, list[Event]] = {}
     for row in rows:
         by_run.setdefault(row[0], []).append(event_from_row(row))
-    out: list[RunSummary] = []
-    for run_id, playbook, mode, created in runs:
-        state = fold(by_run.get(run_id, []))
-        counts = state.counts()
-        out.append(
-            RunSummary(
-                run_id=run_id,
-                playbook=playbook,
-                mode=mode,
-                created=created,
-                status=state.status,
-                done=counts.get("succeeded", 0) + counts.get("skipped", 0),
-                total=len(state.steps),
-                last_ts=lasts.get(run_id),
-                live=is_live(run_id),
-            )
-        )
-    return out
+    return [summary_of(r, p, m, c, by_run.get(r, []), lasts.get(r), is_live) for r, p, m, c in runs]
 
 
 def import_rows(conn: Any, record: RunRecord, events: Sequence[Event]) -> None:

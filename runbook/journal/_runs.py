@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from runbook.errors import StateError
-from runbook.events import fold
+from runbook.events import Event, fold
 from runbook.journal._rows import event_from_row
 
 # Events a run summary needs; host-level events (output above all) are most of a journal.
@@ -79,6 +79,31 @@ def find_run_id(ids: Sequence[str], text: str, path: Path | str) -> str:
     raise StateError(f"no run '{text}' in {path}{hint} (see: runbook runs)")
 
 
+def summary_of(
+    run_id: str,
+    playbook: str,
+    mode: str,
+    created: str,
+    events: Sequence[Event],
+    last_ts: str | None,
+    is_live: Callable[[str], bool],
+) -> RunSummary:
+    """One run's line in `runbook runs`, from its _SUMMARY_TYPES events (either backend)."""
+    state = fold(events)
+    counts = state.counts()
+    return RunSummary(
+        run_id=run_id,
+        playbook=playbook,
+        mode=mode,
+        created=created,
+        status=state.status,
+        done=counts.get("succeeded", 0) + counts.get("skipped", 0),
+        total=len(state.steps),
+        last_ts=last_ts,
+        live=is_live(run_id),
+    )
+
+
 def summaries(db: sqlite3.Connection, is_live: Callable[[str], bool]) -> list[RunSummary]:
     """Every run with its status and progress, oldest first."""
     marks = ",".join("?" for _ in _SUMMARY_TYPES)
@@ -98,19 +123,7 @@ def summaries(db: sqlite3.Connection, is_live: Callable[[str], bool]) -> list[Ru
         last = db.execute(
             "SELECT ts FROM events WHERE run_id=? ORDER BY seq DESC LIMIT 1", (run_id,)
         ).fetchone()
-        state = fold(evs)
-        counts = state.counts()
         out.append(
-            RunSummary(
-                run_id=run_id,
-                playbook=playbook,
-                mode=mode,
-                created=created,
-                status=state.status,
-                done=counts.get("succeeded", 0) + counts.get("skipped", 0),
-                total=len(state.steps),
-                last_ts=last[0] if last else None,
-                live=is_live(run_id),
-            )
+            summary_of(run_id, playbook, mode, created, evs, last[0] if last else None, is_live)
         )
     return out
