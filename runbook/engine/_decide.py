@@ -59,6 +59,7 @@ class Decider:
         self.read = frozenset(r for s in steps.values() for r in s.reads)
         self.secrets: dict[tuple[str, str], Any] = {}  # (step, host or "") → secret value
         self.redactor: Redactor | None = None  # the run's: secret values learnt are masked
+        self._views: dict[str, dict[str, Any]] = {}  # reader → `steps`, for its current start
 
     def learn_secret(self, *values: Any) -> None:
         """Mask these in everything journaled or shown from now on."""
@@ -73,7 +74,18 @@ class Decider:
         reads = self.steps[sid].reads
         if not reads:
             return None
-        return steps_view(self.state.steps, reads, self.secrets, strict)
+        if strict:  # a strict view records what was tested: one per evaluation
+            return steps_view(self.state.steps, reads, self.secrets, True)
+        # Every host of the step renders with the same view: built once per start, not
+        # once per host (a 1,000-host step reading a 1,000-host one).
+        found = self._views.get(sid)
+        if found is None:
+            found = self._views[sid] = steps_view(self.state.steps, reads, self.secrets)
+        return found
+
+    def forget(self, sid: str) -> None:
+        """`sid` starts (again): what it reads is read afresh from the fold."""
+        self._views.pop(sid, None)
 
     def context(self, sid: str, host: Host | None = None, strict: bool = False) -> dict[str, Any]:
         steps = self.view(sid, strict)

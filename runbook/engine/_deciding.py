@@ -23,6 +23,7 @@ def decide_start(core: RunCore, decider: Decider, run: StepRun) -> bool:
     """Decide what only the start can; False when the step does not go on now."""
     step = run.step
     run.decided = True
+    decider.forget(run.id)
     try:
         if step.when is not None and not decider.when_holds(step):
             core.out.emit(
