@@ -88,10 +88,19 @@ def runbook(
 
 
 def run_answering(
-    args: Sequence[str], env: Mapping[str, str], cwd: Path, timeout_s: float = 300
+    args: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout_s: float = 300,
+    answers: Mapping[str, Sequence[Sequence[str]]] | None = None,
+    tried: dict[str, list[tuple[int, str]]] | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
     """`runbook run ARGS` with every manual step confirmed from a second process, then the
-    run's journal as exported jsonl events."""
+    run's journal as exported jsonl events.
+
+    `answers`: step → the extra `confirm` arguments to try in turn (default: one plain
+    confirm); `tried` gets each step's (exit code, output) per try.
+    """
     proc = subprocess.Popen(
         [sys.executable, "-m", "runbook", "run", *args],
         stdout=subprocess.PIPE,
@@ -101,7 +110,7 @@ def run_answering(
         cwd=cwd,
     )
     deadline = time.monotonic() + timeout_s
-    answered: set[str] = set()
+    done: dict[str, list[tuple[int, str]]] = {} if tried is None else tried
     try:
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -109,10 +118,15 @@ def run_answering(
             if status.returncode != 0:
                 continue
             for step in json.loads(status.stdout).get("steps", []):
-                if step.get("status") == "waiting" and step["id"] not in answered:
-                    confirm = runbook(["confirm", "latest", step["id"]], env, cwd)
+                sid = step["id"]
+                if step.get("status") != "waiting" or sid in done:
+                    continue
+                done[sid] = []
+                for extra in (answers or {}).get(sid, [[]]):
+                    confirm = runbook(["confirm", "latest", sid, *extra], env, cwd)
+                    done[sid].append((confirm.returncode, confirm.stdout + confirm.stderr))
                     if confirm.returncode == 0:
-                        answered.add(step["id"])
+                        break
         out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
     finally:
         if proc.poll() is None:

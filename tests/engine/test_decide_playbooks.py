@@ -11,18 +11,15 @@ reason and expression, a value outside the choices is refused with the choices l
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sshd
-from ssh_helpers import base_env, runbook
+from ssh_helpers import base_env, run_answering
 
 pytestmark = pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))
 
@@ -116,44 +113,14 @@ def _run(
     env: Mapping[str, str],
     cwd: Path,
     answer: Mapping[str, list[list[str]]],
-    timeout_s: float = 180,
 ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]], dict[str, list[Any]]]:
     """`runbook run`, the manual steps answered from another process with the `confirm`
-    arguments in `answer` (each tried in turn); the journal's events, and every confirm's
+    arguments in `answer` (each tried in turn); the events, and every confirm's
     (returncode, output)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "runbook", "run", str(playbook), "-i", str(inventory)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(env),
-        cwd=cwd,
-    )
-    tried: dict[str, list[Any]] = {}
-    deadline = time.monotonic() + timeout_s
-    try:
-        while proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-            status = runbook(["status", "latest", "--format", "json"], env, cwd)
-            if status.returncode != 0:
-                continue
-            for step in json.loads(status.stdout).get("steps", []):
-                sid = step["id"]
-                if step.get("status") != "waiting" or sid in tried:
-                    continue
-                tried[sid] = []
-                for extra in answer.get(sid, [[]]):
-                    done = runbook(["confirm", "latest", sid, *extra], env, cwd)
-                    tried[sid].append((done.returncode, done.stdout + done.stderr))
-        out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    result = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-    exported = runbook(["export", "latest", "--format", "jsonl"], env, cwd)
-    events = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
-    return result, events, tried
+    tried: dict[str, list[tuple[int, str]]] = {}
+    args = [str(playbook), "-i", str(inventory)]
+    result, events = run_answering(args, env, cwd, 180, answers=answer, tried=tried)
+    return result, events, dict(tried)
 
 
 def _ran(work: Path) -> list[str]:
