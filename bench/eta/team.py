@@ -21,6 +21,12 @@ Worlds:
 - team-rough: team-night, but the night is, by seed, one of generate.py's four: calm,
   everything a further 1.8× slower, one phase 3× slower, or 3% of the steps stuck 6–12×
   (the earlier runs in the history are calm ones).
+- wide: nothing in the journal and a plan optimistic by anything from 1.1× to 4×
+  (log-uniform: no team's centre to learn), a calm rehearsal. Added in session 6 to
+  stand in for plans written apart from this bench: the cold prior's centre is wrong by
+  up to 2.7× either way, and only the night's first steps can tell.
+- wide-rough: wide, but a live night with operator waits, calm / 1.8× slower / one phase
+  3× / 3% stuck by seed as in team-rough.
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ from simrun import plan_of
 from runbook.forecast._model import History
 from runbook.forecast._reference import ReferenceRun, reference_run
 
-WORLDS = ("team", "team-night", "team-cold", "team-rough")
+WORLDS = ("team", "team-night", "team-cold", "team-rough", "wide", "wide-rough")
+WIDE_FACTOR = (1.1, 4.0)  # the wide worlds' plan optimism, log-uniform between
 TEAM_LOG_FACTOR = (math.log(1.9), 0.2)
 PLAYBOOK_SD = 0.15
 WAIT_ZERO = 0.25
@@ -99,9 +106,11 @@ def case(n_steps: int, world: str, seed: int) -> TeamCase:
     """The scored run of a playbook of team `seed`, with its team's other runs as history."""
     rng = random.Random(seed * 104_729 + WORLDS.index(world))
     team = math.exp(rng.gauss(*TEAM_LOG_FACTOR))
+    if world.startswith("wide"):
+        team = math.exp(rng.uniform(*(math.log(f) for f in WIDE_FACTOR)))
     refs: list[ReferenceRun] = []
     others: list[tuple[dict[str, Any], dict[str, float]]] = []
-    if world != "team-cold":
+    if world not in ("team-cold", "wide", "wide-rough"):
         modes = ["live", "live"] if world in ("team-night", "team-rough") else []
         modes += ["rehearsal"] * rng.randint(2, 4)
         for k, mode in enumerate(modes):
@@ -117,13 +126,15 @@ def case(n_steps: int, world: str, seed: int) -> TeamCase:
                 others.append((other, durations))
     book, medians = playbook(n_steps, seed)
     factor = team * math.exp(rng.gauss(0.0, PLAYBOOK_SD))
-    night = REGIMES[seed % len(REGIMES)] if world == "team-rough" else "on-plan"
+    rough = world in ("team-rough", "wide-rough")
+    night = REGIMES[seed % len(REGIMES)] if rough else "on-plan"
     truth = _night(rng, book, _run(rng, medians, factor), night)
-    waits = _waits(rng, book) if world in ("team-night", "team-rough") else {}
+    live = world in ("team-night", "team-rough", "wide-rough")
+    waits = _waits(rng, book) if live else {}
     likely = {s["id"]: s["estimate"]["likely_s"] for s in plan_of(book)["steps"]}
     plan_cp = _critical(book, likely)
     book["rto"] = f"{int(plan_cp * rng.uniform(1.5, 3.5))}s"
-    mode = "live" if world in ("team-night", "team-rough") else "rehearsal"
+    mode = "live" if live else "rehearsal"
     return TeamCase(
         f"{n_steps}-{world}-{seed}",
         book,

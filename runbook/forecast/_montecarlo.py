@@ -101,6 +101,8 @@ class MonteCarloForecaster:
         self._lz = rng.standard_normal((n_manual, self.samples))
         self._lu = rng.random((n_manual, self.samples))
         self._lrow = np.cumsum(self._manual) - 1  # step index → row of its latency draws
+        # Which part of the slowdown's heavy-tailed posterior each sample takes (_learn.py).
+        self._part = rng.random(self.samples)
         self._every = max(1, n_steps // RECOMPUTE_EVERY_STEPS)
         self._last: tuple[dict[str, tuple[str, float | None]], Forecast] | None = None
         # False: no critical path (the plan's P50/P90 only); saves its third of the time.
@@ -136,7 +138,7 @@ class MonteCarloForecaster:
         running = [i for i, c in enumerate(cats) if c == RUNNING]
         lat = self._latency(obs)
         post = learn(m, self._finished(obs), running=self._running(obs, now, lat))
-        effects = post.draw(self._zt)  # (n, 1 + phases)
+        effects = post.draw(self._zt, self._part)  # (n, 1 + phases)
         lam = STUCK_LOG_MEAN
         # Each sampled night is troubled or calm, as likely as the finished steps say.
         p = np.where(self._night < post.troubled, post.troubled_p, STUCK_P_CALM)

@@ -103,7 +103,13 @@ def with_reference_prior(models: StepModels, history: History | None, mode: str)
     """
     mean, sd = reference_prior(history.reference if history else (), mode)
     if own_runs(history) and models.run_effect_runs > 0:
+        # The playbook's own mean slowdown and the team's, each weighed by how sure it
+        # is: three runs that agree say far more about this plan than the team does;
+        # one run, or runs that scatter, leave more to the team (a normal-normal model).
         runs = models.run_effect_runs
-        own = (runs * models.run_effect_prior + MEAN_PRIOR_RUNS * mean) / (runs + MEAN_PRIOR_RUNS)
+        spread = models.run_effect_sd if models.run_effect_sd is not None else TEAM_SD
+        spread2 = (SPREAD_PRIOR_RUNS * TEAM_SD**2 + runs * spread**2) / (SPREAD_PRIOR_RUNS + runs)
+        own_var = spread2 / runs
+        own = (models.run_effect_prior / own_var + mean / sd**2) / (1.0 / own_var + 1.0 / sd**2)
         return replace(models, run_effect_prior=own)
     return replace(models, run_effect_prior=mean, run_effect_prior_sd=sd)

@@ -119,10 +119,20 @@ def _log_densities(y: FloatArray, v: FloatArray, lam: float) -> tuple[FloatArray
 
 
 def stuck_evidence(
-    y: FloatArray, fit_var: FloatArray, sig: FloatArray, p: float, lam: float
+    y: FloatArray,
+    fit_var: FloatArray,
+    sig: FloatArray,
+    p: float,
+    lam: float,
+    running: tuple[FloatArray, FloatArray] | None = None,
 ) -> tuple[FloatArray, float]:
     """From finished steps `y` above their fitted medians, with a stuck share `p`: each
-    step's P(stuck), and P(tonight is a troubled night)."""
+    step's P(stuck), and P(tonight is a troubled night).
+
+    `running`: steps still under way, (log elapsed − fit, variance): one already far past
+    its estimate is as likely on a troubled night as its survival there says, so a step
+    stuck at 5× tells of a troubled night before it ends (and more stuck steps to come).
+    """
     log_body, log_out = _log_densities(y, sig**2 + fit_var, lam)
 
     def log_mix(share: float) -> FloatArray:  # each step's log density at this share
@@ -134,6 +144,12 @@ def stuck_evidence(
     # integral over it, which the learned share refines once the night is believed troubled.
     logit = np.log(TROUBLED_PRIOR / (1.0 - TROUBLED_PRIOR))
     logit += float(log_mix(STUCK_P_TROUBLED).sum() - log_mix(STUCK_P_CALM).sum())
+    if running is not None and len(running[0]):
+        x, v = running
+        sd = np.sqrt(v)
+        log_t, _ = survival(x, sd, STUCK_P_TROUBLED, lam)
+        log_c, _ = survival(x, sd, STUCK_P_CALM, lam)
+        logit += float((log_t - log_c).sum())
     return resp, float(1.0 / (1.0 + np.exp(-np.clip(logit, -700.0, 700.0))))
 
 
