@@ -13,7 +13,14 @@ from runbook import __version__
 from runbook.durations import format_duration
 from runbook.events import Event
 from runbook.report._mdtext import percent, utc
-from runbook.report._summary import counts_text, elapsed, eta_moves, phase_rows, rto_card
+from runbook.report._summary import (
+    counts_text,
+    elapsed,
+    eta_moves,
+    phase_rows,
+    rto_card,
+    rto_warning_text,
+)
 from runbook.report._svg import STATUS_COLORS, esc, eta_chart, gantt
 from runbook.report._timeline import Timeline, build_timeline
 
@@ -160,6 +167,7 @@ def _cards(tl: Timeline) -> str:
         ("Result", _run_badge(tl), esc(utc(tl.finished)) if tl.finished else "not finished"),
         ("Duration", esc(_dur(elapsed(tl))), esc(plan)),
         ("RTO", esc(rto_card(tl)[0]), esc(rto_card(tl)[1])),
+        *_warning_card(tl),
         ("Steps", f"{done}/{steps} done", esc(counts_text(tl))),
         ("Decisions", str(len(tl.decisions)), "by operators"),
         ("Failed attempts", str(len(tl.failures)), f"{len(tl.etas)} ETA updates"),
@@ -179,6 +187,15 @@ def _cards(tl: Timeline) -> str:
         for k, v, note in cards
     )
     return f'<section class="cards" id="summary">{html}</section>'
+
+
+def _warning_card(tl: Timeline) -> list[tuple[str, str, str]]:
+    """The RTO warning, when the forecast gave one: the moment it said a miss was likely."""
+    text = rto_warning_text(tl)
+    if text is None:
+        return []
+    badge = f'<span class="badge" style="background:{STATUS_COLORS["failed"]}">given</span>'
+    return [("RTO warning", badge, esc(text.removeprefix("given ")))]
 
 
 def _phases(tl: Timeline) -> str:

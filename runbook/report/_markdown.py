@@ -12,7 +12,14 @@ from collections.abc import Iterable
 from runbook.durations import format_duration
 from runbook.events import Event
 from runbook.report._mdtext import code, day, fenced, md, percent, table, utc
-from runbook.report._summary import counts_text, elapsed, eta_moves, phase_rows, rto_verdict
+from runbook.report._summary import (
+    counts_text,
+    elapsed,
+    eta_moves,
+    phase_rows,
+    rto_verdict,
+    rto_warning_text,
+)
 from runbook.report._timeline import Failure, Timeline, build_timeline
 
 
@@ -53,6 +60,9 @@ def _summary(tl: Timeline) -> str:
         ["RTO", md(rto_verdict(tl))],
         ["Steps", counts_text(tl)],
     ]
+    warning = rto_warning_text(tl)
+    if warning is not None:  # when the forecast first said the RTO would likely be missed
+        rows.insert(7, ["RTO warning", f"**{md(warning)}**"])
     return f"# {title}\n\n" + table(["", ""], rows)
 
 

@@ -115,6 +115,7 @@ class Timeline:
     operator: str | None = None
     playbook_path: str | None = None
     rto_s: float | None = None
+    rto_warning_at: float | None = None  # the `eta` that first gave P(miss RTO) over 50%
     plan_p50_s: float | None = None
     plan_p90_s: float | None = None
     critical_path: tuple[str, ...] = ()

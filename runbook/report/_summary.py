@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runbook.durations import format_duration
+from runbook.report._mdtext import percent, utc
 from runbook.report._timeline import EtaPoint, StepRecord, Timeline
 
 DONE = ("succeeded", "skipped")
@@ -97,6 +98,21 @@ def rto_verdict(tl: Timeline) -> str:
     if now > deadline:
         return f"{rto}: missed (deadline passed {format_duration(now - deadline)} ago)"
     return f"{rto}: {format_duration(deadline - now)} left before the deadline"
+
+
+def rto_warning_text(tl: Timeline) -> str | None:
+    """`given 14:02:10 UTC, 1h05m before the deadline (risk 62%)`, or None: never warned."""
+    at = tl.rto_warning_at
+    if at is None:
+        return None
+    text = f"given {utc(at)}"
+    deadline = tl.rto_deadline
+    if deadline is not None:
+        lead = deadline - at
+        when = "before" if lead >= 0 else "after"
+        text += f", {format_duration(abs(lead))} {when} the deadline"
+    risk = next((p.rto_risk for p in tl.etas if p.ts >= at and p.rto_risk is not None), None)
+    return text + (f" (risk {percent(risk)})" if risk is not None else "")
 
 
 def rto_card(tl: Timeline) -> tuple[str, str]:

@@ -35,6 +35,7 @@ def fill_from_state(tl: Timeline, state: RunState) -> None:
     tl.operator = _text(state.operator)
     tl.playbook_path = _text(state.playbook_path)
     tl.rto_s = state.rto_s
+    tl.rto_warning_at = state.rto_warning_at
     tl.started, tl.finished = state.started, state.finished
     tl.status = state.status
     plan = state.plan

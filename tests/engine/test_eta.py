@@ -150,6 +150,12 @@ def test_the_rto_warning_is_journaled_once_and_shown_by_status(tmp_path: Path) -
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["eta"]["rto_warning_at"] == warned[0].ts
     assert "RTO warning given" in cli(state, "status", "latest").stdout
+    # the review exports say when it was given, and how long before the deadline
+    md = cli(state, "export", "latest", "--format", "md").stdout
+    line = next(x for x in md.splitlines() if x.startswith("| RTO warning |"))
+    assert "before the deadline" in line and "risk" in line
+    html = cli(state, "export", "latest", "--format", "html").stdout
+    assert "RTO warning" in html and "before the deadline" in html
 
 
 def test_no_rto_warning_when_the_rto_is_comfortable(tmp_path: Path) -> None:
@@ -162,3 +168,5 @@ def test_no_rto_warning_when_the_rto_is_comfortable(tmp_path: Path) -> None:
     doc = json.loads(cli(state, "status", "latest", "--format", "json").stdout)
     assert doc["eta"]["rto_warning_at"] is None
     assert "RTO warning" not in cli(state, "status", "latest").stdout
+    for fmt in ("md", "html"):
+        assert "RTO warning" not in cli(state, "export", "latest", "--format", fmt).stdout
