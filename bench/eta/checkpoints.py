@@ -27,7 +27,9 @@ from runbook.forecast._model import History, PastRun
 from runbook.forecast._observe import observe_state
 from runbook.forecast._simple import Forecast
 
-CACHE = Path(tempfile.gettempdir()) / "runbook-eta-checkpoints-v2"  # v2: engine ETA schedule
+CACHE = (
+    Path(tempfile.gettempdir()) / "runbook-eta-checkpoints-v3"
+)  # v3: reference runs per phase, owner
 CACHE.mkdir(exist_ok=True)
 
 

@@ -25,6 +25,9 @@ Worlds:
   (log-uniform: no team's centre to learn), a calm rehearsal. Added in session 6 to
   stand in for plans written apart from this bench: the cold prior's centre is wrong by
   up to 2.7× either way, and only the night's first steps can tell.
+- team-phases: team, but each phase of the team's playbooks has its own optimism on top
+  of the team's (log-normal, sd 0.35: storage may always take 2× what its estimates
+  say, sign-off be right), the same in every playbook of the team; live, with waits.
 - wide-rough: wide, but a live night with operator waits, calm / 1.8× slower / one phase
   3× / 3% stuck by seed as in team-rough.
 """
@@ -42,7 +45,8 @@ from simrun import plan_of
 from runbook.forecast._model import History
 from runbook.forecast._reference import ReferenceRun, reference_run
 
-WORLDS = ("team", "team-night", "team-cold", "team-rough", "wide", "wide-rough")
+WORLDS = ("team", "team-night", "team-cold", "team-rough", "wide", "wide-rough", "team-phases")
+PHASE_LOG_SD = 0.35  # team-phases: each phase's own optimism
 WIDE_FACTOR = (1.1, 4.0)  # the wide worlds' plan optimism, log-uniform between
 TEAM_LOG_FACTOR = (math.log(1.9), 0.2)
 PLAYBOOK_SD = 0.15
@@ -73,10 +77,23 @@ def _waits(rng: random.Random, book: dict[str, Any]) -> dict[str, float]:
 
 
 def _run(
-    rng: random.Random, medians: dict[str, float], factor: float
-) -> dict[str, float]:  # fmt: skip
+    rng: random.Random,
+    medians: dict[str, float],
+    factor: float,
+    phase: dict[str, float] | None = None,
+) -> dict[str, float]:
+    """Durations of one run; `phase`: each phase's own factor (step ids start with it)."""
     return {
-        s: round(max(m * factor * math.exp(rng.gauss(0.0, RUN_NOISE_SD)), 5.0), 1)
+        s: round(
+            max(
+                m
+                * factor
+                * (phase or {}).get(s.rsplit("-", 1)[0], 1.0)
+                * math.exp(rng.gauss(0.0, RUN_NOISE_SD)),
+                5.0,
+            ),
+            1,
+        )
         for s, m in medians.items()
     }
 
@@ -108,15 +125,20 @@ def case(n_steps: int, world: str, seed: int) -> TeamCase:
     team = math.exp(rng.gauss(*TEAM_LOG_FACTOR))
     if world.startswith("wide"):
         team = math.exp(rng.uniform(*(math.log(f) for f in WIDE_FACTOR)))
+    phases = (
+        {p: math.exp(rng.gauss(0.0, PHASE_LOG_SD)) for p in PHASES}
+        if world == "team-phases"
+        else None
+    )
     refs: list[ReferenceRun] = []
     others: list[tuple[dict[str, Any], dict[str, float]]] = []
     if world not in ("team-cold", "wide", "wide-rough"):
-        modes = ["live", "live"] if world in ("team-night", "team-rough") else []
+        modes = ["live", "live"] if world in ("team-night", "team-rough", "team-phases") else []
         modes += ["rehearsal"] * rng.randint(2, 4)
         for k, mode in enumerate(modes):
             other, medians = playbook(rng.choice([20, 40, 60]), 10_000 + seed * 10 + k)
             factor = team * math.exp(rng.gauss(0.0, PLAYBOOK_SD))
-            durations = _run(rng, medians, factor)
+            durations = _run(rng, medians, factor, phases)
             waits = list(_waits(rng, other).values()) if mode == "live" else []
             ref = reference_run(f"ref{k}", mode, plan_of(other), durations, waits)
             if ref is not None:
@@ -128,8 +150,8 @@ def case(n_steps: int, world: str, seed: int) -> TeamCase:
     factor = team * math.exp(rng.gauss(0.0, PLAYBOOK_SD))
     rough = world in ("team-rough", "wide-rough")
     night = REGIMES[seed % len(REGIMES)] if rough else "on-plan"
-    truth = _night(rng, book, _run(rng, medians, factor), night)
-    live = world in ("team-night", "team-rough", "wide-rough")
+    truth = _night(rng, book, _run(rng, medians, factor, phases), night)
+    live = world in ("team-night", "team-rough", "wide-rough", "team-phases")
     waits = _waits(rng, book) if live else {}
     likely = {s["id"]: s["estimate"]["likely_s"] for s in plan_of(book)["steps"]}
     plan_cp = _critical(book, likely)

@@ -209,9 +209,7 @@ class _Prior:
         narrow, wide = self.sds
         return (1.0 - WIDE_SHARE) * narrow**2 + WIDE_SHARE * wide**2
 
-    def parts(
-        self, n_phase: int, tau2: float
-    ) -> tuple[tuple[float, FloatArray, FloatArray], ...]:
+    def parts(self, n_phase: int, tau2: float) -> tuple[tuple[float, FloatArray, FloatArray], ...]:
         """The prior's own parts, (weight, mean, Cholesky factor)."""
         mean = np.zeros(1 + n_phase)
         mean[0] = self.centre

@@ -76,7 +76,7 @@ class MonteCarloForecaster:
         self.plan = plan_json(plan)
         self.graph = Graph.from_plan(self.plan)
         models = build_models(self.plan, history, mode).reordered(self.graph.ids)
-        models = with_reference_prior(models, history, mode)
+        models = with_reference_prior(models, history, mode, self.plan)
         self.models: StepModels = models
         # Operator latency is real time only live: a rehearsal answers on its own clock.
         self._past_waits = _past_waits(history) if mode == "live" else None
@@ -95,14 +95,14 @@ class MonteCarloForecaster:
         # A conditional step runs in a sample with its `chance`, until its `when` is decided
         # (then it is skipped: done, or started: running). Drawn last: other draws unchanged.
         self._runs = _conditional_runs(self.plan, self.graph.ids, rng, self.samples)
+        # Which part of the slowdown's heavy-tailed posterior each sample takes (_learn.py).
+        self._part = rng.random(self.samples)
         # Manual steps' waits for an operator (live runs): drawn after every other draw.
         self._manual = np.array([k == "manual" for k in models.kind], dtype=bool)
         n_manual = int(self._manual.sum()) if self._past_waits is not None else 0
         self._lz = rng.standard_normal((n_manual, self.samples))
         self._lu = rng.random((n_manual, self.samples))
         self._lrow = np.cumsum(self._manual) - 1  # step index → row of its latency draws
-        # Which part of the slowdown's heavy-tailed posterior each sample takes (_learn.py).
-        self._part = rng.random(self.samples)
         self._every = max(1, n_steps // RECOMPUTE_EVERY_STEPS)
         self._last: tuple[dict[str, tuple[str, float | None]], Forecast] | None = None
         # False: no critical path (the plan's P50/P90 only); saves its third of the time.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,14 @@ TEAM_SD = 0.3
 SPREAD_PRIOR_RUNS = 1.0
 MEAN_PRIOR_RUNS = 1.0
 MIN_STEPS = 3  # a run that finished fewer steps says little about its whole
+# Per phase and per step owner (where the data allows): how much slower than the run as a
+# whole the team's steps of that phase (owner) ran, pooled over the reference runs. A
+# group's departure is held toward 0 (the run-wide factor) as a normal-normal mean: a
+# step's own scatter (the plan's offset and the night's noise, ~0.4 in log) against the
+# spread of real departures between groups (~0.25). A group needs this many steps.
+GROUP_MIN_STEPS = 4
+GROUP_STEP_SD = 0.4
+GROUP_SD = 0.25
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,9 @@ class ReferenceRun:
     effect: float  # median log(work / plan median) over its finished steps
     steps: int  # how many finished steps that median stands on
     waits: tuple[float, ...] = ()  # manual steps' operator waits, seconds (live runs only)
+    # "phase:NAME" / "owner:NAME" → (mean log departure from `effect`, steps behind it);
+    # an owner's departure is what is left after its steps' phases'.
+    groups: Mapping[str, tuple[float, int]] = field(default_factory=dict)
 
 
 def reference_run(
@@ -66,11 +77,54 @@ def reference_run(
 ) -> ReferenceRun | None:
     """A past run of any playbook as reference: its plan against what its steps took."""
     mu = {str(s["id"]): plan_step_params(s)[0] for s in plan.get("steps", ()) if _estimated(s)}
-    ratios = [math.log(max(d, MIN_DURATION_S)) - mu[s] for s, d in durations.items() if s in mu]
+    ratios = {s: math.log(max(d, MIN_DURATION_S)) - mu[s] for s, d in durations.items() if s in mu}
     if len(ratios) < MIN_STEPS:
         return None
     kept = tuple(float(w) for w in waits) if mode == "live" else ()
-    return ReferenceRun(run_id, mode, float(np.median(ratios)), len(ratios), kept)
+    effect = float(np.median(list(ratios.values())))
+    steps = {str(s["id"]): s for s in plan.get("steps", ())}
+    groups = _groups(steps, {s: r - effect for s, r in ratios.items()})
+    return ReferenceRun(run_id, mode, effect, len(ratios), kept, groups)
+
+
+def _groups(
+    steps: Mapping[str, Mapping[str, Any]], dep: Mapping[str, float]
+) -> dict[str, tuple[float, int]]:
+    """Each phase's mean departure, then each owner's on what its phases leave."""
+    # A stuck step would make its phase look slow: departures are clipped at 3× either way.
+    dep = {s: float(np.clip(d, -1.1, 1.1)) for s, d in dep.items()}
+    out: dict[str, tuple[float, int]] = {}
+    for key, rest in (("phase", dep), ("owner", None)):
+        if rest is None:  # owners: after their steps' phases
+            rest = {
+                s: d - out.get(f"phase:{steps[s].get('phase')}", (0.0, 0))[0]
+                for s, d in dep.items()
+            }
+        by: dict[str, list[float]] = {}
+        for s, d in rest.items():
+            name = steps[s].get(key)
+            if name:
+                by.setdefault(f"{key}:{name}", []).append(d)
+        out.update({k: (float(np.mean(v)), len(v)) for k, v in by.items()})
+    return out
+
+
+def group_shifts(
+    refs: Sequence[ReferenceRun], mode: str
+) -> dict[str, float]:  # fmt: skip
+    """Each phase's and owner's expected departure from the run-wide slowdown, shrunk."""
+    sums: dict[str, tuple[float, float, int]] = {}
+    for r in refs:
+        w = 1.0 if r.mode == mode or mode != "live" else REHEARSAL_WEIGHT
+        for k, (d, n) in r.groups.items():
+            s, c, m = sums.get(k, (0.0, 0.0, 0))
+            sums[k] = (s + w * n * d, c + w * n, m + n)
+    out = {}
+    for k, (s, c, m) in sums.items():
+        if m >= GROUP_MIN_STEPS:
+            shrink = c * GROUP_SD**2 / (c * GROUP_SD**2 + GROUP_STEP_SD**2)
+            out[k] = shrink * s / c
+    return out
 
 
 def _estimated(step: Mapping[str, Any]) -> bool:
@@ -95,13 +149,38 @@ def reference_prior(refs: Sequence[ReferenceRun], mode: str) -> tuple[float, flo
     return mean, min(sd, COLD_SD)
 
 
-def with_reference_prior(models: StepModels, history: History | None, mode: str) -> StepModels:
+def _with_group_shifts(
+    models: StepModels, plan: Mapping[str, Any], refs: Sequence[ReferenceRun], mode: str
+) -> StepModels:
+    """Steps the playbook's own runs did not measure move by their phase's and owner's
+    departure in the team's other runs (when enough of their steps ran)."""
+    shifts = group_shifts(refs, mode)
+    if not shifts:
+        return models
+    steps = {str(s["id"]): s for s in plan.get("steps", ())}
+    mu = models.mu.copy()
+    for i, sid in enumerate(models.ids):
+        s = steps.get(sid, {})
+        if sid in models.learned:
+            continue
+        mu[i] += shifts.get(f"phase:{s.get('phase')}", 0.0) + shifts.get(
+            f"owner:{s.get('owner')}", 0.0
+        )
+    return replace(models, mu=mu)
+
+
+def with_reference_prior(
+    models: StepModels, history: History | None, mode: str, plan: Mapping[str, Any] | None = None
+) -> StepModels:
     """The models with the reference-class prior of tonight's slowdown.
 
     A playbook with runs of its own: their mean slowdown, held toward the team's by one
     pseudo-run, with _learn's default spread. Without: the team's (or the cold) prior.
     """
-    mean, sd = reference_prior(history.reference if history else (), mode)
+    refs = history.reference if history else ()
+    mean, sd = reference_prior(refs, mode)
+    if plan is not None:
+        models = _with_group_shifts(models, plan, refs, mode)
     if own_runs(history) and models.run_effect_runs > 0:
         # The playbook's own mean slowdown and the team's, each weighed by how sure it
         # is: three runs that agree say far more about this plan than the team does;

@@ -136,7 +136,8 @@ def test_rto_risk_and_critical_path() -> None:
     plan = {"playbook": "p", "steps": steps, "phases": ["restore"], "rto_s": 100000.0}
     f = planned(plan)
     assert f.critical_path == ("power", "long", "apps")
-    assert f.rto_risk is not None and f.rto_risk < 0.01
+    # an RTO 12× the plan: not impossible with a heavy-tailed slowdown, but rare
+    assert f.rto_risk is not None and f.rto_risk < 0.03
     tight = planned({**plan, "rto_s": 1000.0})
     assert tight.rto_risk is not None and tight.rto_risk > 0.99
 
