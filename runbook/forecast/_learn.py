@@ -172,7 +172,7 @@ def learn(
         rhs = np.zeros(1 + n_phase)
         rhs[0] = wy.sum()
         rhs[1:] = np.bincount(all_ph, weights=wy, minlength=n_phase)
-        parts = prior.posterior(data, rhs, tau2)
+        parts = tuple(prior.posterior(data, rhs, tau2))
         mean, cov = _moments(parts)
     # Noise scale: weighted mean squared standardized residual of the ordinary steps,
     # held toward 1 by a prior.

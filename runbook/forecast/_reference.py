@@ -8,6 +8,10 @@ ratio of a step's work to its plan's median), and their mean and spread are the 
 tonight's slowdown. A playbook with no run anywhere gets a prior wide enough that 2–3× is
 no surprise, centred a little above the plan: plans are optimistic far more often than not.
 
+Where the reference runs have enough steps of a phase (or of a step owner), that group's
+departure from its run's slowdown is learned too, held toward 0, and moves the steps of
+that phase (owner) that the playbook's own runs did not measure.
+
 Rehearsals count as rehearsals: half as much as a live run for a live one, and they say
 nothing about how long people take to pick up a manual step at night (their waits are
 left out of the latency model, runbook/forecast/_latency.py).

@@ -11,7 +11,7 @@ from runbook.forecast._learn import Finished, learn
 from runbook.forecast._model import History, PastRun
 from runbook.forecast._montecarlo import MonteCarloForecaster
 from runbook.forecast._observe import Observations, StepObs
-from runbook.forecast._reference import COLD_EFFECT, ReferenceRun, reference_prior
+from runbook.forecast._reference import COLD_EFFECT, ReferenceRun, reference_prior, reference_run
 from runbook.journal._store import Journal
 
 T0 = 1_700_000_000.0
@@ -129,3 +129,41 @@ def test_a_running_step_far_past_its_estimate_raises_the_run_wide_slowdown() -> 
     # and the forecast uses it
     obs = Observations(T0, {"s0": StepObs("running", started=T0)})
     assert fc._running(obs, T0 + 1800.0, None) == [Finished(0, 1800.0)]
+
+
+def _grouped_plan(playbook: str) -> dict[str, Any]:
+    """Six storage steps (owner: san-team) and six application steps, 10 minutes each."""
+    est = {"min_s": 600.0, "likely_s": 600.0, "max_s": 600.0, "given": True}
+    steps = [
+        {
+            "id": f"{phase}{i}",
+            "phase": phase,
+            "owner": "san-team" if phase == "storage" else None,
+            "kind": "local",
+            "needs": [],
+            "estimate": est,
+        }
+        for phase in ("storage", "apps")
+        for i in range(6)
+    ]
+    return {"playbook": playbook, "steps": steps, "phases": ["storage", "apps"], "rto_s": None}
+
+
+def test_a_phase_the_team_always_underestimates_is_expected_slower_in_a_new_playbook() -> None:
+    # the team's other playbook: storage took 3× its estimates, the applications 1×
+    other = _grouped_plan("other")
+    took = {s["id"]: 1800.0 if s["phase"] == "storage" else 600.0 for s in other["steps"]}
+    ref = reference_run("r1", "live", other, took)
+    assert ref is not None
+    fc = MonteCarloForecaster(_grouped_plan("new"), History(reference=(ref,)))
+    mu = dict(zip(fc.models.ids, fc.models.mu, strict=True))
+    # the new playbook's storage steps are expected slower than its application steps,
+    # though not the whole 3×: six steps of one run are held toward the run-wide factor
+    gap = mu["storage0"] - mu["apps0"]
+    assert 0.2 < gap < math.log(3.0)
+    # a group with too few steps behind it moves nothing
+    few = {k: v for k, v in took.items() if k in ("storage0", "storage1", "apps0", "apps1")}
+    thin = reference_run("r2", "live", other, few)
+    assert thin is not None
+    fc = MonteCarloForecaster(_grouped_plan("new"), History(reference=(thin,)))
+    assert fc.models.mu[0] == fc.models.mu[-1]
