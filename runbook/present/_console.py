@@ -11,7 +11,6 @@ from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.padding import Padding
 from rich.text import Text
 from textual import events
@@ -30,6 +29,7 @@ from runbook.present._draw import (
     render_steps,
     step_order,
 )
+from runbook.present._event_log import EventLog
 from runbook.present._feed import Ask, Feed, LogLine
 from runbook.visible import visible
 
@@ -53,6 +53,8 @@ def render_asks(asks: tuple[Ask, ...], selected: int) -> RenderableType:
             head.append(f": {a.title}", style="bold")
         parts.append(head)
         if a.kind == "manual" and a.text.strip():
+            from rich.markdown import Markdown  # markdown-it: 30 ms, only once a step asks
+
             parts.append(Padding(Markdown(visible(a.text.strip())), (0, 0, 0, 2)))
         elif a.text.strip():
             parts.append(Text("\n".join(f"  {ln}" for ln in visible(a.text).strip().splitlines())))
@@ -156,7 +158,7 @@ class RunConsole(App[RenderableType | None]):
             yield Static(id="steps")
             yield Static(id="failures")
             yield Static(id="phases")
-        log = RichLog(
+        log = EventLog(
             id="log", wrap=True, markup=False, highlight=False, max_lines=5000, min_width=20
         )
         log.can_focus = False
@@ -165,11 +167,11 @@ class RunConsole(App[RenderableType | None]):
 
     def on_mount(self) -> None:
         self.pull()
+        self.set_interval(self.poll_s, self.pull)
 
     def on_resize(self, event: events.Resize) -> None:
         if self.board is not None:
             self._draw_steps(self.board)  # its columns follow the width
-        self.set_interval(self.poll_s, self.pull)
 
     # -- the feed -------------------------------------------------------------------------
 
