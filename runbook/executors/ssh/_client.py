@@ -40,6 +40,7 @@ SessionChannel: TypeAlias = paramiko.Channel  # for ssh_transport.py, which may 
 
 # OpenSSH's MaxSessions is 10 per connection; keep one free for the kill channel.
 SESSIONS_PER_CONNECTION = 8
+IDLE_WAKE_S = 1.0  # how often an idle connection's thread wakes (paramiko: 0.1 s)
 CONN_ERRORS = (paramiko.SSHException, OSError, EOFError)
 _MATCH_EXEC = re.compile(r"^\s*match\b.*\bexec\b", re.IGNORECASE | re.MULTILINE)
 
@@ -121,6 +122,11 @@ class Connector:
                 raise _Dropped() from e
             raise _handshake_error(hop, e) from e
         transport.set_keepalive(self.keepalive_s)
+        # paramiko's transport thread wakes every 0.1 s to see whether it was closed: with
+        # 500 connections waiting between steps that is 5,000 wake-ups a second, ~10 % of a
+        # core (bench/RESULTS.md). Once connected, once a second is enough: keepalives are
+        # whole seconds, and close() wakes the thread by closing its socket.
+        transport.sock.settimeout(IDLE_WAKE_S)
         return Conn(transport, hop)
 
     def close(self) -> None:
