@@ -7,6 +7,7 @@ never changes a run but through the decisions an operator could type as commands
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import monotonic
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -29,11 +30,11 @@ from runbook.present._draw import (
     render_steps,
     step_order,
 )
-from runbook.present._event_log import EventLog
 from runbook.present._feed import Ask, Feed, LogLine
+from runbook.present._panes import EventLog, SteadyHeight
 from runbook.visible import visible
 
-POLL_S = 1.0  # how often the screen takes new log lines and boards: a frame costs 20-40 ms
+POLL_S = 1.0  # how often the screen takes new log lines and boards: a frame costs ~15 ms
 
 
 def render_asks(asks: tuple[Ask, ...], selected: int) -> RenderableType:
@@ -145,6 +146,7 @@ class RunConsole(App[RenderableType | None]):
         self._leaving = False
         self._ending = False
         self._shown: dict[str, Text] = {}
+        self._steps_height = SteadyHeight()
 
     def compose(self) -> ComposeResult:
         # Nothing on the board takes focus: the keys are the console's (answers, the step
@@ -213,7 +215,8 @@ class RunConsole(App[RenderableType | None]):
 
     def _draw_steps(self, board: Board) -> None:
         width = self.query_one("#steps", Static).content_size.width or self.size.width - 2
-        self._put("#steps", render_steps(board, self.selected_step, max(40, width)))
+        text = render_steps(board, self.selected_step, max(40, width))
+        self._put("#steps", text if self._ending else self._steps_height.pad(text, monotonic()))
 
     def _put(self, pane: str, text: Text) -> None:
         """Update a one-text pane: nothing when unchanged, no new layout when as tall."""

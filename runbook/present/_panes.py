@@ -1,7 +1,8 @@
-"""The console's log pane: a RichLog whose new lines do not re-lay out the whole screen."""
+"""The console's panes that change often, drawn without re-laying out the whole screen."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import RichLog
@@ -27,3 +28,26 @@ class EventLog(RichLog):
             self.refresh(layout=True)  # a scrollbar appears or goes: the inside changes
         elif self.is_mounted:
             self._scroll_update(new)  # the scrollbar's thumb follows the new length
+
+
+class SteadyHeight:
+    """A pane's height that grows at once but shrinks only after HOLD_S of being smaller.
+
+    A pane that changes height re-lays out the whole screen (its neighbours move), which
+    is most of what a frame costs; the running steps' table changes height each time a
+    step starts or ends. Blank lines keep its height until it has been smaller a while.
+    """
+
+    HOLD_S = 10.0
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.until = 0.0
+
+    def pad(self, text: Text, now: float) -> Text:
+        """`text`, with blank lines to the held height if it is shorter."""
+        rows = text.plain.count("\n") + 1
+        if rows >= self.rows or now >= self.until:
+            self.rows, self.until = rows, now + self.HOLD_S
+            return text
+        return Text.assemble(text, "\n" * (self.rows - rows))
