@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -95,6 +96,39 @@ def canonical(
         "data": data,
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def data_json(data: Mapping[str, Any]) -> str:
+    """An event's data as canonical JSON text: as `canonical` writes it inside the body, and
+    as the journal stores it."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_from_json(
+    run_id: str,
+    seq: int,
+    ts: str,
+    type: str,
+    step: str | None,
+    host: str | None,
+    data_text: str,
+) -> bytes:
+    """`canonical`'s bytes, with the data given as its `data_json` text.
+
+    The journal stores that text too, so an event's data is encoded once, not twice (the
+    body's keys in sorted order: data, host, run_id, seq, step, ts, type).
+    """
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        raise TypeError(f"seq must be an int, not {seq!r}")
+    return (
+        f'{{"data":{data_text},"host":{_text(host)},"run_id":{_text(run_id)},"seq":{seq},'
+        f'"step":{_text(step)},"ts":{_text(ts)},"type":{_text(type)}}}'
+    ).encode()
+
+
+def _text(value: str | None) -> str:
+    """A string or null as json.dumps(..., ensure_ascii=False) writes it."""
+    return "null" if value is None else encode_basestring(value)
 
 
 def chain_hash(prev_hash: str, body: bytes) -> str:

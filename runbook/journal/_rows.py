@@ -18,7 +18,8 @@ from typing import Any
 
 from runbook.clock import iso, parse_iso
 from runbook.errors import StateError
-from runbook.events import GENESIS_HASH, Event, RunState, canonical, chain_hash
+from runbook.events import GENESIS_HASH, Event, RunState, chain_hash
+from runbook.events._event import canonical_from_json, data_json
 
 EventData = Mapping[str, Any] | Callable[[RunState, float], Mapping[str, Any]] | None
 Check = Callable[[RunState], str | None]
@@ -50,13 +51,15 @@ def insert_events(
     """Chain `drafts` in order after the run's last event and insert them."""
     seq, last_ts, prev_hash = _chain_end(db, run_id, require_run)
     events: list[Event] = []
+    texts: list[str] = []
     for d in drafts:
         seq += 1
         last_ts = max(d.ts, last_ts)
-        event = _chained(run_id, seq, last_ts, d.type, d.step, d.host, d.data, prev_hash)
+        event, text = _chained_text(run_id, seq, last_ts, d.type, d.step, d.host, d.data, prev_hash)
         events.append(event)
+        texts.append(text)
         prev_hash = event.hash
-    _insert(db, events)
+    _insert(db, events, texts)
     return events
 
 
@@ -91,8 +94,8 @@ def insert_event(
     if callable(data):
         assert state is not None
         data = data(state, ts)
-    event = _chained(run_id, seq + 1, ts, type_, step, host, data or {}, prev_hash)
-    _insert(db, [event])
+    event, text = _chained_text(run_id, seq + 1, ts, type_, step, host, data or {}, prev_hash)
+    _insert(db, [event], [text])
     return event
 
 
@@ -110,6 +113,27 @@ def _chain_end(
     return last[0], parse_iso(last[1]), last[2]
 
 
+def _chained_text(
+    run_id: str,
+    seq: int,
+    ts: float,
+    type_: str,
+    step: str | None,
+    host: str | None,
+    data: Mapping[str, Any],
+    prev_hash: str,
+) -> tuple[Event, str]:
+    """The event, and its data as the canonical JSON text stored in its row (encoded once:
+    the hash covers the same text)."""
+    body = _json_safe(data)
+    text = data_json(body)
+    ts_text = iso(ts)
+    hash_ = chain_hash(
+        prev_hash, canonical_from_json(run_id, seq, ts_text, type_, step, host, text)
+    )
+    return Event(run_id, seq, ts_text, type_, step, host, body, prev_hash, hash_), text
+
+
 def _chained(
     run_id: str,
     seq: int,
@@ -120,30 +144,46 @@ def _chained(
     data: Mapping[str, Any],
     prev_hash: str,
 ) -> Event:
-    body = _json_safe(dict(data))
-    ts_text = iso(ts)
-    hash_ = chain_hash(prev_hash, canonical(run_id, seq, ts_text, type_, step, host, body))
-    return Event(run_id, seq, ts_text, type_, step, host, body, prev_hash, hash_)
+    """The event chained after `prev_hash` (its row's data is `row_values`' to encode)."""
+    return _chained_text(run_id, seq, ts, type_, step, host, data, prev_hash)[0]
 
 
-def _insert(db: sqlite3.Connection, events: Sequence[Event]) -> None:
+_INSERT = (
+    "INSERT INTO events (run_id, seq, ts, type, step, host, data, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert(db: sqlite3.Connection, events: Sequence[Event], texts: Sequence[str]) -> None:
     db.executemany(
-        "INSERT INTO events (run_id, seq, ts, type, step, host, data, prev_hash, hash) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [row_values(e) for e in events],
+        _INSERT,
+        [
+            (e.run_id, e.seq, e.ts, e.type, e.step, e.host, t, e.prev_hash, e.hash)
+            for e, t in zip(events, texts, strict=True)
+        ],
     )
 
 
-insert_rows = _insert  # events stored exactly as given: `journal copy`
+def insert_rows(db: sqlite3.Connection, events: Sequence[Event]) -> None:
+    """Store events exactly as given (`journal copy`)."""
+    db.executemany(_INSERT, [row_values(e) for e in events])
 
 
 def row_values(e: Event) -> tuple[Any, ...]:
     """An event as the events table's columns, its data as the canonical JSON text."""
-    return (e.run_id, e.seq, e.ts, e.type, e.step, e.host, _dumps(e.data), e.prev_hash, e.hash)
+    return (e.run_id, e.seq, e.ts, e.type, e.step, e.host, data_json(e.data), e.prev_hash, e.hash)
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})  # JSON as they are
 
 
 def _json_safe(value: Any) -> Any:
     """Plain JSON data: tuples become lists, keys strings, NaN/inf null (not valid JSON)."""
+    if type(value) is dict:  # most event data: a flat dict of plain values, one call
+        return {
+            (k if type(k) is str else str(k)): (v if type(v) in _PLAIN else _json_safe(v))
+            for k, v in value.items()
+        }
     if isinstance(value, Mapping):
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -153,7 +193,3 @@ def _json_safe(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
-
-
-def _dumps(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
