@@ -12,7 +12,9 @@ if TYPE_CHECKING:
         GENESIS_HASH as GENESIS_HASH,
         Event as Event,
         canonical as canonical,
+        canonical_from_json as canonical_from_json,
         chain_hash as chain_hash,
+        data_json as data_json,
         event_hash as event_hash,
     )
     from runbook.events._fold import (
@@ -38,7 +40,9 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
                 "Event",
                 "GENESIS_HASH",
                 "canonical",
+                "canonical_from_json",
                 "chain_hash",
+                "data_json",
                 "event_hash",
             ),
             "_step_state": ("HostResult",),

@@ -18,8 +18,14 @@ from typing import Any
 
 from runbook.clock import iso, parse_iso
 from runbook.errors import StateError
-from runbook.events import GENESIS_HASH, Event, RunState, chain_hash
-from runbook.events._event import canonical_from_json, data_json
+from runbook.events import (
+    GENESIS_HASH,
+    Event,
+    RunState,
+    canonical_from_json,
+    chain_hash,
+    data_json,
+)
 
 EventData = Mapping[str, Any] | Callable[[RunState, float], Mapping[str, Any]] | None
 Check = Callable[[RunState], str | None]
