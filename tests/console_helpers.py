@@ -44,3 +44,9 @@ def drive(app: RunConsole, size: tuple[int, int], script: Callable[[Any], Any]) 
             return await script(pilot)
 
     return asyncio.run(main())
+
+
+def notices(app: RunConsole) -> list[str]:
+    """The console's notifications (toasts) still shown; the headless screen's strips leave
+    the toast layer out, so they are read from the app (Textual has no public getter)."""
+    return [n.message for n in app._notifications]

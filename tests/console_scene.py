@@ -221,7 +221,7 @@ def scene_feed(at_s: float = 2 * 3600 + 50 * 60, *, ended: bool = False) -> Feed
                 RUN_ID, last.seq + 1, iso(now), "run_interrupted", None, None, {"reason": "SIGINT"}
             )
         )
-    feed = Feed(run_id=RUN_ID, refresh_s=0.0)
+    feed = Feed(run_id=RUN_ID, refresh_s=0.0, decide=lambda decision: None)  # R/S/E shown
     state = fold([])
     for e in events:
         state.apply(e)

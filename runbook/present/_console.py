@@ -21,7 +21,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, RichLog, Static
 
 from runbook.present._board import Board
-from runbook.present._console_screens import NoteScreen, OutputScreen
+from runbook.present._console_screens import DecisionScreen, NoteScreen, OutputScreen
+from runbook.present._decisions import Decision
 from runbook.present._draw import (
     render_eta,
     render_failures,
@@ -34,6 +35,11 @@ from runbook.present._feed import Ask, Feed, LogLine
 from runbook.present._panes import EventLog, SteadyHeight
 from runbook.visible import visible
 
+DECIDES_ON = {  # the steps each decision applies to, as `runbook retry|skip|expect` check
+    "retry": ("failed", "blocked"),
+    "skip": ("failed", "blocked", "pending"),
+    "expect": ("running", "waiting", "claimed"),
+}
 POLL_S = 1.0  # how often the screen takes new log lines and boards: a frame costs ~15 ms
 
 
@@ -115,6 +121,9 @@ class RunConsole(App[RenderableType | None]):
         Binding("up,k", "move(-1)", "step ↑", show=False),
         Binding("down,j", "move(1)", "step ↓", show=False),
         Binding("enter", "output", "output"),
+        Binding("R", "decide('retry')", "retry"),
+        Binding("S", "decide('skip')", "skip"),
+        Binding("E", "decide('expect')", "expect"),
         Binding("pageup", "log_page(-1)", "log ↑", show=False),
         Binding("pagedown", "log_page(1)", "log ↓", show=False),
     ]
@@ -324,6 +333,28 @@ class RunConsole(App[RenderableType | None]):
         if self.selected_step is None or self.output_of is None:
             return
         self.push_screen(OutputScreen(self.selected_step, self.output_of(self.selected_step)))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """R/S/E only where decisions can be journaled (not on a picture of a run)."""
+        return None if action == "decide" and self.feed.decide is None else True
+
+    def action_decide(self, action: str) -> None:
+        """R, S, E: retry, skip or expect for the step under the cursor (as the commands)."""
+        step = self.selected_step
+        if self.feed.decide is None or self.board is None or step is None or self._ending:
+            return
+        status = next(r.status for r in (*self.board.active, *self.board.finished) if r.id == step)
+        if status not in DECIDES_ON[action]:
+            able = " or ".join(DECIDES_ON[action])
+            self.notify(f"{step} is {status}: {action} is for a {able} step", severity="warning")
+            return
+
+        def send(got: tuple[str, float | None] | None) -> None:
+            if got is not None and self.feed.decide is not None:
+                note, seconds = got
+                self.feed.decide(Decision(step, action, note, remaining_s=seconds))
+
+        self.push_screen(DecisionScreen(step, action), send)
 
     def action_leave(self) -> None:
         """q: leave. A run on this terminal asks twice, as leaving interrupts it."""

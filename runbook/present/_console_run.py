@@ -21,6 +21,7 @@ from rich.console import Console, RenderableType
 
 from runbook.events import RunState
 from runbook.present._board import board_of
+from runbook.present._decisions import Decision, DecisionWriter
 from runbook.present._draw import render_final
 from runbook.present._feed import Feed
 from runbook.present._summary import render_summary
@@ -74,6 +75,7 @@ class ConsoleRun:
         self.state_path = state_path
         self._stop_reason: str | None = None
         self.feed = Feed()
+        self.decisions: DecisionWriter | None = None  # R/S/E, journaled as the commands do
         self.engine: Any = None
         self.code: int | None = None
         self.error: BaseException | None = None
@@ -94,7 +96,12 @@ class ConsoleRun:
         self._announced.set()
 
     def _bind(self, engine: Any) -> Feed:
+        from runbook.journal import operator_name
+
         self.engine = engine
+        operator = operator_name(getattr(engine.options, "operator", None))
+        self.decisions = DecisionWriter(self.state_path, self.feed.run_id, operator, self.feed)
+        self.feed.decide = self.decisions.put
         if self._stop_reason is not None:
             engine.request_stop(self._stop_reason)
         self.feed.answer = lambda step, choice, note, value: engine.answer(
@@ -167,6 +174,8 @@ def run_console(
             run.console().run()
         run.join()  # after q or Ctrl-C the engine is still stopping
     finally:
+        if run.decisions is not None:
+            run.decisions.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if run.error is not None:
@@ -218,8 +227,12 @@ def _watch_console(state_path: StateRef, run_id: str, operator: str) -> RunState
     from runbook.present._watch import JournalFollower
 
     feed = Feed(run_id=run_id)
-    follower = JournalFollower(state_path, run_id, operator, feed)
-    feed.answer = follower.answer
+    follower = JournalFollower(state_path, run_id, feed)
+    decisions = DecisionWriter(state_path, run_id, operator, feed)
+    feed.answer = lambda step, choice, note, value: decisions.put(
+        Decision(step, "confirm", note, answer=choice, value=value)
+    )
+    feed.decide = decisions.put
     follower.start()
     try:
         RunConsole(
@@ -228,5 +241,6 @@ def _watch_console(state_path: StateRef, run_id: str, operator: str) -> RunState
             summary_of=lambda: summary_of(follower.state, engine_stopped=False),
         ).run()
     finally:
+        decisions.stop()
         follower.stop()
     return follower.state

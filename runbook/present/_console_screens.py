@@ -1,4 +1,5 @@
-"""The console's dialogs: the answer with its note (and a typed value), a step's output."""
+"""The console's dialogs: an answer with its note (and a typed value), a decision about a
+step (retry, skip, expect), a step's output."""
 
 from __future__ import annotations
 
@@ -78,6 +79,72 @@ class NoteScreen(ModalScreen[tuple[str | None, str] | None]):
         if self.ask.pattern and re.fullmatch(self.ask.pattern, value) is None:
             return f"the value must match {self.ask.pattern}"
         return None
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+DECISIONS = {
+    "retry": "run it again (a blocked step: the failed steps blocking it)",
+    "skip": "skip it: its dependents may start (say why in the note)",
+    "expect": "your word on how much longer it takes: the ETA uses it",
+}
+
+
+class DecisionScreen(ModalScreen[tuple[str, float | None] | None]):
+    """retry, skip or expect for one step: (note, seconds for expect); Esc goes back.
+
+    As the commands require: skip needs a note, expect a duration (90s, 15m, 1h30m).
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "back")]
+    DEFAULT_CSS = """
+    DecisionScreen { align: center middle; }
+    DecisionScreen > Vertical {
+        width: 90%; max-width: 100; height: auto; border: round $accent; padding: 0 1;
+    }
+    """
+
+    def __init__(self, step: str, action: str) -> None:
+        super().__init__()
+        self.step = step
+        self.action = action
+
+    def compose(self) -> ComposeResult:
+        what = Text(f"{self.action} ", style="bold")
+        what.append(self.step, style="bold yellow")
+        what.append(f": {DECISIONS[self.action]}")
+        with Vertical():
+            yield Static(what)
+            if self.action == "expect":
+                yield Static(Text("How much longer (90s, 15m, 1h30m):"))
+                yield Input(id="duration")
+            needed = "required" if self.action == "skip" else "optional"
+            yield Static(Text(f"A note for the journal ({needed}). Enter: send · Esc: back"))
+            yield Input(placeholder="note", id="note")
+
+    def on_mount(self) -> None:
+        self.query_one("#duration" if self.action == "expect" else "#note", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        from runbook.durations import parse_duration
+
+        seconds: float | None = None
+        if self.action == "expect":
+            try:
+                seconds = parse_duration(self.query_one("#duration", Input).value.strip())
+            except ValueError as err:
+                self.notify(f"how much longer: {err}", severity="warning")
+                self.query_one("#duration", Input).focus()
+                return
+            if event.input.id == "duration":
+                self.query_one("#note", Input).focus()
+                return
+        note = self.query_one("#note", Input).value.strip()
+        if self.action == "skip" and not note:
+            self.notify("skip needs a note: say why, for the audit", severity="warning")
+            return
+        self.dismiss((note, seconds))
 
     def action_back(self) -> None:
         self.dismiss(None)

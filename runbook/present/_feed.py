@@ -15,12 +15,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook.events import Event, RunState
 from runbook.present._board import Board, board_of
 from runbook.present._plain import describe
 from runbook.visible import visible
+
+if TYPE_CHECKING:
+    from runbook.present._decisions import Decision
 
 REFRESH_S = 1.0  # a board a second (real time) as elapsed times tick, what it costs
 PROMPT_S = 0.5  # sooner when a step starts, waits or fails, but never more often
@@ -170,6 +173,9 @@ class Feed:
     refresh_s: float = REFRESH_S
     # (step, choice, note, value): wired by the owner to the engine or the journal
     answer: Callable[[str, str, str, str | None], None] = lambda step, choice, note, value: None
+    # retry / skip / expect on a step (and `watch`'s answers): journaled by a DecisionWriter;
+    # None: this console cannot decide (nothing to write them to)
+    decide: Callable[[Decision], None] | None = None
     run_id: str = ""
     verbose: bool = False  # -v: each command and its output in the log too
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -1,21 +1,20 @@
-"""`runbook watch`: a run followed through its journal, and answered through it.
+"""`runbook watch`: a run followed through its journal.
 
 A thread reads the events another terminal's engine commits (polling: the journal is the
 only channel, as for `runbook status`), folds them, and hands them to the console's Feed.
-The questions are the manual steps the fold says are waiting. An answer is the same
-journaled decision as `runbook confirm --operator NAME`; the engine that holds the run
-sees it on its next poll and acts on it.
+The questions are the manual steps the fold says are waiting. Answers and decisions go
+the other way through present/_decisions.py, journaled as `runbook confirm|retry|skip|
+expect --operator NAME` are; the engine that holds the run acts on them at its next poll.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from typing import TYPE_CHECKING
 
 from runbook.events import RunState
-from runbook.present._feed import Feed, LogLine, asks_of
+from runbook.present._feed import Feed, asks_of
 
 if TYPE_CHECKING:
     from runbook.journal import EventStore, StateRef
@@ -24,15 +23,13 @@ POLL_S = 0.25
 
 
 class JournalFollower:
-    """Follows one run's journal on its own thread and carries the console's answers."""
+    """Follows one run's journal on its own thread, into the console's Feed."""
 
-    def __init__(self, state_path: StateRef, run_id: str, operator: str, feed: Feed) -> None:
+    def __init__(self, state_path: StateRef, run_id: str, feed: Feed) -> None:
         self.state_path = state_path
         self.run_id = run_id
-        self.operator = operator
         self.feed = feed
         self.state = RunState()
-        self._answers: queue.SimpleQueue[tuple[str, str, str, str | None]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._next_live_check = 0.0
         self._thread = threading.Thread(target=self._loop, name="runbook-watch", daemon=True)
@@ -44,16 +41,11 @@ class JournalFollower:
         self._stop.set()
         self._thread.join(timeout=5)
 
-    def answer(self, step: str, choice: str, note: str, value: str | None) -> None:
-        """From the screen's thread: journaled on the follower's."""
-        self._answers.put((step, choice, note, value))
-
     def _loop(self) -> None:
         from runbook.journal import open_journal
 
         with open_journal(self.state_path, create=False) as journal:
             while not self._stop.is_set():
-                self._decide(journal)
                 for e in journal.events(self.run_id, after_seq=self.state.last_seq):
                     self.state.apply(e)
                     self.feed.event(e, self.state)
@@ -72,27 +64,3 @@ class JournalFollower:
             return False
         self._next_live_check = real + 2.0
         return not journal.is_engine_live(self.run_id)
-
-    def _decide(self, journal: EventStore) -> None:
-        from runbook.clock import RealClock
-        from runbook.errors import RunbookError
-        from runbook.journal import confirm
-
-        while not self._answers.empty():
-            step, choice, note, value = self._answers.get()
-            try:
-                recorded = confirm(
-                    journal,
-                    self.run_id,
-                    step,
-                    answer=choice,  # type: ignore[arg-type]
-                    note=note or None,
-                    value=value,
-                    operator=self.operator,
-                    clock=RealClock(),
-                )
-                text = recorded.message
-            except RunbookError as err:  # answered elsewhere first: that answer stands
-                text = f"not recorded: {err}"
-            now = time.strftime("%H:%M:%S", time.gmtime())
-            self.feed.note(LogLine(now, step, "you", "bold magenta", text))
