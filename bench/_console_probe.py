@@ -55,7 +55,7 @@ def install() -> None:
     original_console = _console_run.ConsoleRun.console
 
     def console(self: Any, **options: Any) -> Any:
-        app = original_console(self, **options)
+        app = counted("screen", original_console)(self, **options)  # the App built, too
         app.run = counted("screen", app.run)
         _count_textual_threads()
         return app

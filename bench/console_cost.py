@@ -15,7 +15,7 @@ cores), so both are printed: the probe's share is the console's cost; the A/B me
 whether anything else (the GIL, say) adds to it.
 
     .venv/bin/python bench/console_cost.py [--hosts 500] [--steps 20] [--speed 40]
-    .venv/bin/python bench/console_cost.py --ssh [--hosts 500] [--steps 3] [--rounds 3]
+    .venv/bin/python bench/console_cost.py --ssh [--hosts 500] [--steps 20] [--rounds 3]
 
 With --ssh the two runs are real: `runbook run` over SSH against private sshd servers on
 HOSTS loopback addresses (bench/fanout.py's), each step `echo` on every host.
