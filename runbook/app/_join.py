@@ -1,20 +1,20 @@
 """`runbook join RUN_ID`: another engine on a run, from another machine (team mode).
 
-The engine journals `engine_joined`, then stands by: it claims the run's lease as soon as
-it is free or expired (runbook/journal/_pg_lease.py) and, holding it, takes the run over
-exactly as `resume` does after a crash: the commands a dead engine left on reachable hosts
-are ended, and what was in flight is re-run only if idempotent, else settled by `skip_if`
-/ `verify`, else left to an operator. It leaves (`engine_left`) when the run ends, on
-Ctrl-C, or when it loses the lease.
+While other engines work on the run, the new one joins them: it journals
+`engine_joined`, folds the run as it stands, and claims ready steps one by one (its
+`--limit` hosts, its own `--concurrency` and `--forks`; none of the local ones with
+`--no-local`), following the other engines' steps through the journal and taking over
+those of an engine that leaves or dies (runbook/engine/_claims.py). When no engine is
+live, it takes the run over exactly as `resume` does after a crash: the commands a dead
+engine left on reachable hosts are ended, and what was in flight is re-run only if
+idempotent, else settled by `skip_if` / `verify`, else left to an operator. It leaves
+(`engine_left`) when the run ends, on Ctrl-C, or when it loses its lease.
 """
 
 from __future__ import annotations
 
 import contextlib
-import signal
-import socket
 from collections.abc import Iterator, Mapping
-from types import FrameType
 from typing import Any
 
 from runbook.app._join_check import Joined
@@ -22,7 +22,7 @@ from runbook.app._session_engine import Ui
 from runbook.errors import EXIT_FAILED, EXIT_OK, InputError, JournalError
 from runbook.journal import StateRef, is_postgres, open_journal
 
-# How a finished run ends a standby engine: as `runbook run` would have ended.
+# How a finished run ends a joining engine: as `runbook run` would have ended.
 _RESULT_EXIT = {"succeeded": EXIT_OK}
 
 
@@ -36,7 +36,7 @@ def join(
     operator: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:
-    """Stand by on the run until its lease is free, then run it; the exit code."""
+    """Work on the run with the engines on it (or alone, taking it over); the exit code."""
     from runbook.app._session_resume import resume
 
     if not is_postgres(state):
@@ -50,69 +50,41 @@ def join(
         events = journal.events(run_id)
         if events and events[0].data.get("mode") == "rehearsal":
             raise InputError(f"run {run_id} is a rehearsal: it runs on one virtual clock")
-        me = {"engine": journal.engine, "lease_s": journal.lease_s, "host": socket.gethostname()}
-        journal.append(run_id, "engine_joined", ts=0.0, data=me)
+        run_state = journal.state(run_id)
+        if run_state.is_finished and not journal.is_engine_live(run_id):
+            return _RESULT_EXIT.get(run_state.status, EXIT_FAILED)
+        held = journal.try_claim(run_id, alone=True)
+        joining = isinstance(held, str)  # a live engine works on it: work beside it
+        if joining:
+            held = journal.try_claim(run_id, alone=False)
         try:
-            with _interruptible() as stopped:
-                held = _stand_by(journal, run_id, stopped)
-            if held is None:
-                state_now = journal.state(run_id)
-                if stopped:
-                    return 130
-                return _RESULT_EXIT.get(state_now.status, EXIT_FAILED)
-            ui.announce(run_id)
-            try:
-                return resume(
-                    state,
-                    run_id,
-                    ui,
-                    operator=operator,
-                    environ=environ,
-                    journal=journal,
-                    hold=lambda: journal.holding(held),
-                    where=where,
-                )
-            except BaseException:
-                # Refused before it held the run (another playbook, a missing secret):
-                # give the lease back now rather than make the others wait for its end.
+            return resume(
+                state,
+                run_id,
+                ui,
+                operator=operator,
+                environ=environ,
+                journal=journal,
+                hold=lambda: _holding(journal, held, joining),
+                where=where,
+                joining=joining,
+            )
+        except BaseException:
+            # Refused before it worked (another playbook, a missing secret): leave now
+            # rather than make the others wait for its lease to run out.
+            if not held.announced and not held.left:
                 with contextlib.suppress(JournalError):
+                    journal.append(run_id, "engine_left", ts=0.0, data={"engine": held.engine})
                     journal.release(held)
-                raise
-        finally:
-            with contextlib.suppress(JournalError):
-                journal.append(run_id, "engine_left", ts=0.0, data={"engine": journal.engine})
+            raise
     finally:
         journal.close()
 
 
-def _stand_by(journal: Any, run_id: str, stopped: list[bool]) -> Any:
-    """Wait for the run's lease; None when the run ended (or Ctrl-C) before it came free."""
-    while not stopped:
-        state = journal.state(run_id)
-        if state.is_finished and not journal.is_engine_live(run_id):
-            return None
-        got = journal.try_claim(run_id)
-        if not isinstance(got, str):
-            if journal.state(run_id).is_finished:  # it ended as its holder let go
-                journal.release(got)
-                return None
-            return got
-        # Woken by the holder's commits; a third of the lease at most between two looks.
-        journal.wait_for_events(run_id, state.last_seq, min(journal.lease_s / 3, 2.0))
-    return None
-
-
 @contextlib.contextmanager
-def _interruptible() -> Iterator[list[bool]]:
-    """Ctrl-C or SIGTERM while standing by: leave quietly (the flag list turns true)."""
-    stopped: list[bool] = []
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        stopped.append(True)
-
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stopped
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+def _holding(journal: Any, held: Any, joining: bool) -> Iterator[None]:
+    """The lease, renewed while the engine works; `engine_joined` first when it joins."""
+    with journal.holding(held):
+        if joining:
+            journal.announce(held)
+        yield

@@ -6,25 +6,49 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from runbook.app._session_prepare import RunRequest
 from runbook.errors import InputError
 from runbook.events import Event
+from runbook.model import Inventory, Step
 
 
-def playbook_sha256(files: Sequence[str]) -> str:
-    """The playbook's content: the file and every include, in load order, as one hash."""
+def playbook_sha256(files: Sequence[str], sources: Sequence[str] = ()) -> str:
+    """The playbook's content as one hash: the file and every include, in load order, then
+    each `copy.src` file (by path and content: the files the steps put on the hosts)."""
     digest = hashlib.sha256()
     for name in files:
-        try:
-            data = Path(name).read_bytes()
-        except OSError:
-            data = b""
-        digest.update(hashlib.sha256(data).digest())
+        digest.update(hashlib.sha256(_read(name)).digest())
+    for name in sources:
+        digest.update(hashlib.sha256(name.encode() + b"\0" + _read(name)).digest())
     return digest.hexdigest()
+
+
+def _read(name: str) -> bytes:
+    try:
+        return Path(name).read_bytes()
+    except OSError:
+        return b""
+
+
+def copy_sources(steps: Mapping[str, Step]) -> list[str]:
+    """The `copy.src` files of the steps, sorted; a templated `src` names its file only
+    at run time, per host: its template is in the playbook's own hash already."""
+    found = set()
+    for step in steps.values():
+        c = step.copy
+        if c is not None and c.src is not None and "{" not in c.src:
+            found.add(os.path.abspath(Path(c.base) / c.src))
+    return sorted(found)
+
+
+def rehearsal_of(events: Sequence[Event]) -> bool:
+    """Whether the run is a rehearsal (it touches no file: no hash to keep)."""
+    return bool(events) and events[0].data.get("mode") == "rehearsal"
 
 
 def journaled_sha256(events: Sequence[Event]) -> str | None:
@@ -37,28 +61,45 @@ def journaled_sha256(events: Sequence[Event]) -> str | None:
 
 @dataclass(frozen=True)
 class Joined:
-    """A joining engine's own paths to the playbook and inventories (None: as journaled)."""
+    """A joining engine's own paths to the playbook and inventories (None: as journaled),
+    and its own share of the work: `limit` (the hosts it reaches: it claims only steps
+    whose hosts all match), `concurrency`, `forks`, `no_local` (no local steps here)."""
 
     playbook: Path | None = None
     inventories: tuple[Path, ...] = ()
+    limit: str | None = None
+    concurrency: int | None = None
+    forks: int | None = None
+    no_local: bool = False
 
     def request(self, req: RunRequest) -> RunRequest:
-        """The journaled request with this machine's paths."""
+        """The journaled request with this machine's paths and per-engine options."""
         return dataclasses.replace(
             req,
             playbook=self.playbook or req.playbook,
             inventories=self.inventories or req.inventories,
+            concurrency=self.concurrency if self.concurrency is not None else req.concurrency,
+            forks=self.forks if self.forks is not None else req.forks,
         )
 
-    def check(self, run_id: str, events: Sequence[Event], files: Sequence[str]) -> None:
-        """Refuse (exit 2) a playbook whose content differs from the one the run started with."""
+    def reach(self, inventory: Inventory) -> frozenset[str] | None:
+        """The hosts this engine claims work on (None: every host of the run)."""
+        if self.limit is None:
+            return None
+        from runbook.load import select_hosts
+
+        return frozenset(select_hosts(inventory, self.limit))
+
+    def check(self, run_id: str, events: Sequence[Event], here: str | None) -> None:
+        """Refuse (exit 2) a playbook whose content (includes and copy.src files too)
+        differs from the one the run last started or resumed with."""
         expected = journaled_sha256(events)
-        if expected is None:
+        if expected is None or here is None:
             return  # a run journaled before the hash existed: its steps are checked anyway
-        here = playbook_sha256(files)
         if here != expected:
+            name = self.playbook or (events[0].data.get("playbook_path") if events else "?")
             raise InputError(
-                f"the playbook {files[0] if files else '?'} differs from the one run {run_id} "
-                f"runs (sha256 {here[:12]}… here, {expected[:12]}… journaled); join with the "
-                f"same playbook and includes (--playbook PATH)"
+                f"the playbook {name} differs from the one run {run_id} runs (sha256 "
+                f"{here[:12]}… here, {expected[:12]}… journaled: the playbook, its includes "
+                f"and its copy.src files); join with the same ones (--playbook PATH)"
             )

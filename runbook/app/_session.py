@@ -150,7 +150,8 @@ def _run(
     lease_s: float | None = None,
 ) -> int:
     from runbook.app._history import history_in  # numpy: while the first hosts connect
-    from runbook.app._join_check import playbook_sha256
+    from runbook.app._join_check import copy_sources, playbook_sha256
+    from runbook.app._team import attach_team
     from runbook.events import fold
     from runbook.executors import RehearsalTimes
     from runbook.journal import open_journal
@@ -169,7 +170,13 @@ def _run(
         transports: tuple[Transport | None, Transport | None] = (None, None)
         if not rehearsal:
             transports = select_transports(
-                checked.shapes, checked.resolved.inventory.hosts, req, hook, run_id, remote
+                checked.shapes,
+                checked.resolved.inventory.hosts,
+                req,
+                hook,
+                run_id,
+                remote,
+                engine=getattr(journal, "engine", None),
             )
         # The journaled plan's P50/P90 and the first ETA learn from the same earlier runs.
         prepared = plan_checked(checked, req, history_in(journal, playbook.id, exclude=run_id))
@@ -187,7 +194,9 @@ def _run(
                         "operator": operator,
                         "rto_s": playbook.rto_s,
                         "playbook_path": str(Path(req.playbook).resolve()),
-                        "playbook_sha256": playbook_sha256(playbook.files),
+                        "playbook_sha256": playbook_sha256(
+                            playbook.files, copy_sources(prepared.steps)
+                        ),
                         "inventory": [str(Path(p).resolve()) for p in req.inventories],
                         "options": run_options(req, seed, rehearsal),
                         "plan": prepared.plan.to_json(),
@@ -203,6 +212,7 @@ def _run(
             engine = build_engine(
                 journal, run_id, prepared, state, clock, mode, req, operator, transports, times, ui
             )
+            attach_team(engine, journal, run_id, [start], prepared.redactor)
             if ui.listener is not None:
                 ui.listener.event(start, state)
             engine.start_fresh()

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from runbook.app._join_check import Joined
+from runbook.app._join_check import Joined, copy_sources, playbook_sha256, rehearsal_of
 from runbook.app._session_engine import (
     Ui,
     build_engine,
@@ -25,6 +25,7 @@ from runbook.app._session_engine import (
 )
 from runbook.app._session_prepare import Prepared, RunRequest, prepare
 from runbook.app._session_transport import end_remote_orphans, host_key_hook, select_transports
+from runbook.app._team import attach_team
 from runbook.clock import Clock, RealClock, VirtualClock
 from runbook.engine import RenderedWork, analyse
 from runbook.errors import StateError
@@ -67,11 +68,13 @@ def resume(
     journal: EventStore | None = None,
     hold: Callable[[], AbstractContextManager[None]] | None = None,
     where: Joined | None = None,
+    joining: bool = False,
 ) -> int:
     """`runbook resume RUN_ID`: replay the journal, settle in-flight steps, go on.
 
-    `join` comes here too once it holds the run: its `journal`, and `hold` for the lease
-    it claimed (instead of taking the run's lock).
+    `join` comes here too: its `journal`, and `hold` for the lease it took (instead of
+    taking the run's lock); `joining`: other engines work on the run (team mode), so
+    this one journals no `run_resumed` and ends no commands: it claims ready steps.
     """
     env = os.environ if environ is None else environ
     own = journal is None  # join passes its own, and closes it after its engine_left
@@ -89,8 +92,11 @@ def resume(
         if where is not None:  # join: this machine's paths, the same playbook content
             req = where.request(req)
         prepared = prepare(req, env)
+        sha = None
+        if not rehearsal_of(events):
+            sha = playbook_sha256(prepared.resolved.playbook.files, copy_sources(prepared.steps))
         if where is not None:
-            where.check(run_id, events, prepared.resolved.playbook.files)
+            where.check(run_id, events, sha)
         _same_steps(run_id, state.plan, prepared.plan)
         plan = Plan.from_json(state.plan)
         prepared = Prepared(
@@ -124,14 +130,19 @@ def resume(
         transports: tuple[Transport | None, Transport | None] = (None, None)
         if not rehearsal:
             transports = select_transports(
-                plan.steps, prepared.resolved.inventory.hosts, req, hook, run_id
+                plan.steps,
+                prepared.resolved.inventory.hosts,
+                req,
+                hook,
+                run_id,
+                engine=getattr(journal, "engine", None),
             )
         ui.announce(run_id)
         with hold() if hold is not None else journal.engine_lock(run_id):
             # Holding the run, any command still marked with its id belongs to a dead
             # engine: end it before deciding what was in flight.
             orphans: list[dict[str, Any]] = []
-            if not rehearsal:
+            if not rehearsal and not joining:
                 # Their command lines may hold what a filter made of a secret: learn it.
                 RenderedWork(
                     prepared.steps,
@@ -165,7 +176,17 @@ def resume(
                 ui,
                 skips={},
             )
-            engine.start_resumed(analyse(state, events, prepared.steps), orphans)
+            joined = where or Joined()
+            reach = joined.reach(prepared.resolved.inventory)
+            attach_team(engine, journal, run_id, events, prepared.redactor,
+                        no_local=joined.no_local, reach=reach)  # fmt: skip
+            if joining:
+                engine.start_joined(analyse(state, events, prepared.steps))
+            else:
+                noted: dict[str, Any] = {"orphans_killed": orphans} if orphans else {}
+                if sha is not None:
+                    noted["playbook_sha256"] = sha
+                engine.start_resumed(analyse(state, events, prepared.steps), noted)
             settle_heap()
             with stop_on_signals(engine):
                 result = engine.run()

@@ -33,14 +33,15 @@ def select_transports(
     on_host_key: Callable[[str, str, str], None],
     run_id: str | None = None,
     remote: SshTransport | None = None,
+    engine: str | None = None,
 ) -> tuple[Transport, Transport | None]:
     """The local transport, and SSH when a remote step will run (`remote`, if made already).
 
     Local and remote commands carry the run id in their environment, so that a resume
     after a crashed engine can find the ones still running (runbook/executors/_orphans.py,
-    `end_remote_orphans`).
+    `end_remote_orphans`); local ones the engine's id too (team mode: `engine`).
     """
-    local = LocalTransport(env=marked_environ(run_id) if run_id else None)
+    local = LocalTransport(env=marked_environ(run_id, engine=engine) if run_id else None)
     if remote is None:
         remote = ssh_transport(steps, hosts, req)
     if remote is not None:

@@ -273,19 +273,45 @@ def join_command(
         "path); refused if its content differs.",
         metavar="PATH",
     ),
+    limit: str | None = typer.Option(
+        None,
+        "--limit",
+        help="Claim only steps whose hosts all match (the hosts this machine reaches); "
+        "the run's hosts stay as `run --limit` fixed them.",
+        metavar="PATTERN",
+    ),
+    concurrency: int | None = typer.Option(
+        None,
+        "--concurrency",
+        help="Steps this engine runs at once (default: the run's).",
+        metavar="N",
+    ),
+    forks: int | None = typer.Option(
+        None,
+        "--forks",
+        help="SSH sessions this engine opens at once (default: the run's).",
+        metavar="N",
+    ),
+    no_local: bool = typer.Option(
+        False, "--no-local", help="Claim no local step (they go to the other engines)."
+    ),
     lease: str | None = LEASE,
     operator: str | None = OPERATOR,
     plain: bool = PLAIN,
 ) -> None:
     """Team mode: another engine on a run, from any machine on the same PostgreSQL journal.
 
-    It stands by while another engine holds the run, and takes it over when that engine's
-    lease runs out (its machine died, its network went): in-flight steps are settled as
-    after a crash, never run twice unless idempotent. It exits as the run ends.
+    While other engines work on the run, it works beside them: it claims ready steps one
+    by one and follows theirs, and takes over the steps of an engine that leaves or whose
+    lease runs out (its machine died, its network went). With no engine live, it takes
+    the run over as `resume` does. In-flight steps are settled as after a crash, never
+    run twice unless idempotent. It exits as the run ends.
     """
     from runbook.app import Joined, join
 
-    where = Joined(playbook, tuple(inventory))
+    _positive(concurrency, "--concurrency")
+    _positive(forks, "--forks")
+    where = Joined(playbook, tuple(inventory), limit, concurrency, forks, no_local)
     state, lease_s = settings().state, _lease(lease)
     raise typer.Exit(
         show(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from runbook.exports import lazy_exports
 
 if TYPE_CHECKING:
+    from runbook.engine._claims import Team as Team
     from runbook.engine._decide import Decider as Decider
     from runbook.engine._dispatch import (
         Dispatcher as Dispatcher,
@@ -25,6 +26,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
     __getattr__, __all__ = lazy_exports(
         __name__,
         {
+            "_claims": ("Team",),
             "_decide": ("Decider",),
             "_dispatch": ("Dispatcher", "TimerHeap"),
             "_engine": ("Engine",),

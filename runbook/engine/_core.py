@@ -1,11 +1,11 @@
 """The run's decisions, with no I/O: inputs in, events and actions out.
 
-Inputs (a start, command completions, timer firings, answers, other terminals' events)
-come with the clock's time; outputs go to `self.out` (_outbox.py): events to journal,
-commands to start, questions to put. The loop (_engine.py) commits the events, then acts.
-Steps move through StepTable statuses; each host runs the pure `HostAttempt` sequence;
-commands wait for a CommandQueue slot and are journaled when they get one. Operators:
-_reactions.py; the start of a run: _start.py; serial, max_fail, min_ok: _batches.py.
+Inputs (a start, command completions, timers, answers, other terminals' and engines'
+events) come with the clock's time; outputs go to `self.out` (_outbox.py): events to
+journal, commands to start, questions to put. The loop (_engine.py) commits, then acts.
+Steps move through StepTable statuses; hosts run the pure `HostAttempt` sequence;
+commands wait for a CommandQueue slot. Operators: _reactions.py; the start: _start.py;
+serial, max_fail, min_ok: _batches.py; several engines on one run: _claims.py.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class RunCore:
         # Run-time decisions and captured results (engine/_decide.py), for playbooks with
         # steps that decide or are read; None keeps every other run on its old path.
         self.decider: Decider | None = None
+        self.team: Any = None  # team mode: engine/_claims.py's Team claims each step
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -110,11 +111,10 @@ class RunCore:
             if job.action != "until":
                 self._journal_output(job, job.output.drain())
 
-    # -- what the loop asks ---------------------------------------------------------------
-
     def busy(self) -> bool:
         """Something will still happen without new input (a step active, a command queued)."""
-        return self.table.active > 0 or not self.queue.idle()
+        others = self.team is not None and self.team.holds_open(self)  # their ends ready ours
+        return others or self.table.active > 0 or not self.queue.idle()
 
     def can_start(self) -> bool:
         return not self.aborting and self.table.has_ready()
@@ -150,8 +150,10 @@ class RunCore:
             if self.decider is not None and self._must_wait_for_fold(self.table.peek_ready()):
                 self.deferred = True  # the loop commits this turn's events, then comes back
                 return
-            self._start(self.table.pop_ready())
-            active += 1
+            run = self.table.pop_ready()
+            if self.team is None or self.team.take(self, run):
+                self._start(run)
+                active += 1
 
     def _must_wait_for_fold(self, run: StepRun) -> bool:
         """A step that reads others starts only once the fold has every event before it."""
@@ -383,8 +385,6 @@ class RunCore:
     def skipped(self, run: StepRun) -> None:
         self.table.set(run, "skipped")
         self.table.release(run.id)
-
-    # -- questions ------------------------------------------------------------------------
 
     def ask(
         self, run: StepRun, kind: QuestionKind, text: str, value: Mapping[str, Any] | None = None

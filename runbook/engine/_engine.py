@@ -18,22 +18,24 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from runbook.clock import Clock, iso
+from runbook.clock import Clock
 from runbook.engine import _reactions
+from runbook.engine._claims import TEAM_TYPES, Team
 from runbook.engine._commit import Committer
 from runbook.engine._core import RunCore
 from runbook.engine._decide import Decider
 from runbook.engine._dispatch import Dispatcher
 from runbook.engine._eta import EtaSchedule
+from runbook.engine._eta_write import ETA_TRIGGERS, eta_marks, write_eta
 from runbook.engine._io import Asker, EngineOptions, Listener, NullListener, StepWork
 from runbook.engine._jobs import Completion
 from runbook.engine._late import late_results
 from runbook.engine._outbox import Ask, Confirm, Emit, Start, Withdraw
 from runbook.engine._recovery import StepResume
-from runbook.engine._start import start_fresh, start_resumed
+from runbook.engine._start import start_fresh, start_joined, start_resumed
 from runbook.errors import JournalError, StateError
 from runbook.events import Event, RunState
-from runbook.forecast import Forecaster, eta_data
+from runbook.forecast import Forecaster
 from runbook.journal import EventStore, confirm
 from runbook.model import Step
 from runbook.plan import Plan
@@ -41,23 +43,6 @@ from runbook.secrets import MASK, Redactor
 
 POLL_S = 0.25  # how often the journal is read for other terminals' decisions (real time)
 FLUSH_S = 0.3  # how often running commands' output is journaled
-RTO_WARNING_RISK = 0.5  # P(miss RTO) past which the `eta` carries `rto_warning`
-ETA_TRIGGERS = frozenset(
-    {
-        "run_resumed",
-        "step_started",
-        "step_retrying",
-        "step_succeeded",
-        "step_failed",
-        "step_skipped",
-        "step_blocked",
-        "manual_waiting",
-        "manual_claimed",
-        "manual_answered",
-        "operator_retry",
-        "operator_expect",
-    }
-)
 
 
 class Engine:
@@ -112,6 +97,7 @@ class Engine:
         )
         self._early: deque[Completion] = deque()
         self._seen = state.last_seq
+        self.team: Team | None = None  # team mode: this engine's claims (_claims.py)
         self._stop: str | None = None
         self._next_poll = 0.0
         self._next_flush = 0.0
@@ -149,20 +135,33 @@ class Engine:
         start_fresh(self.core, self.clock.now())
         self._apply()
 
+    def use_team(self, team: Team) -> None:
+        """Team mode: claim each step before starting it, follow the other engines."""
+        self.team = self.core.team = team
+        team.seen = self._seen
+
+    def start_joined(self, resume: Mapping[str, StepResume]) -> None:
+        """Join a run other engines work on: claim what is ready, follow the rest."""
+        start_joined(self.core, resume, self.clock.now())
+        self._apply()
+
     def start_resumed(
-        self, resume: Mapping[str, StepResume], orphans: Sequence[Mapping[str, Any]] = ()
+        self, resume: Mapping[str, StepResume], noted: Mapping[str, Any] | None = None
     ) -> None:
-        """An interrupted run: journal `run_resumed`, then pick every step up where it was."""
+        """An interrupted run: journal `run_resumed` (with `noted`: the orphans killed, the
+        playbook's hash), then pick every step up where it was."""
+        if self.team is not None:
+            self.team.adopt_all(dict(resume))  # claimed before anything is journaled of them
         started = {sid: st.started for sid, st in self.state.steps.items()}
         now = self.clock.now()
-        start_resumed(self.core, resume, started, orphans, self.options.operator, now)
+        start_resumed(self.core, resume, started, noted or {}, self.options.operator, now)
         self._apply()
 
     def run(self) -> str:
         """Drive the run until nothing more can happen: succeeded, failed, aborted, interrupted."""
         try:
             self.commits.commit()  # skips journaled by start_fresh / start_resumed come first
-            self._write_eta(force=True)
+            write_eta(self, force=True)
             while True:
                 if self._stop is not None:
                     return self._interrupt(self._stop)
@@ -198,20 +197,27 @@ class Engine:
         self._drain_completions()
         self._take_answers()
         while self._inbox:
-            _reactions.react(core, self._inbox.popleft(), self.clock.now())
+            event = self._inbox.popleft()
+            _reactions.react(core, event, self.clock.now())
+            if self.team is not None:
+                self.team.react(core, event)
+            self._apply()
+        if self.team is not None:
+            self.team.tick(core, self.state)
             self._apply()
         if now_real >= self._next_flush:
             self._next_flush = now_real + FLUSH_S
             core.flush_output()
-        if core.decider is not None and self.commits.pending:
-            # A step that decides reads the fold: what this turn learnt must be in it first.
+        if (core.decider is not None or self.team is not None) and self.commits.pending:
+            # A step that decides reads the fold, a claim follows what its engine saw:
+            # what this turn learnt must be in the journal first.
             self.commits.commit()
         core.start_work(self.clock.now())
         self._apply()
         self.commits.commit()  # the whole turn in one transaction, then its actions
         self.eta.check(self.clock.now(), core.table.active > 0, core.attempt_running)
         if self.eta.dirty:
-            self._write_eta()
+            write_eta(self)
         self.listener.tick(self.state, self.clock.now())
 
     def _apply(self) -> None:
@@ -301,6 +307,11 @@ class Engine:
 
     def _block(self, timeout: float) -> None:
         """Wait up to `timeout` real seconds for a command to end."""
+        if self.team is not None and not self.dispatcher.threads_in_flight:
+            # Only other engines' work goes on: woken by their commits (NOTIFY).
+            self.journal.wait_for_events(self.run_id, self._seen, timeout)
+            self._next_poll = 0.0
+            return
         with contextlib.suppress(queue.Empty):
             self._early.append(self.dispatcher.completions.get(timeout=timeout))
 
@@ -324,54 +335,40 @@ class Engine:
         self._seen = event.seq
         self.state.apply(event)
         self.listener.event(event, self.state)
-        if event.type in _reactions.INPUT_TYPES:
+        team = self.team
+        if team is not None:
+            team.seen = event.seq
+            team.note(event)
+        if event.type in _reactions.INPUT_TYPES or (team is not None and event.type in TEAM_TYPES):
             self._inbox.append(event)
         if event.type in ETA_TRIGGERS:
             self.eta.transition()
         if event.step is not None and event.step in self.core.table.runs:
-            self._eta_marks(event)
-
-    def _eta_marks(self, event: Event) -> None:
-        st = self.state.steps.get(event.step or "")
-        if st is None:
-            return
-        if event.type == "step_started":
-            e = self.core.table[st.id].plan.estimate
-            at = st.attempt_started or self.clock.now()
-            self.eta.step_started(st.id, st.attempts, at, (e.likely_s, e.max_s))
-        elif event.type == "operator_expect" and st.expect is not None:
-            self.eta.expected(st.id, st.attempts, st.expect.at + st.expect.remaining_s)
-
-    def _write_eta(self, force: bool = False) -> None:
-        """Forecast from the committed state and journal it, within the forecasting budget."""
-        if not (force or self.eta.affordable()):
-            return  # stays due: the next turn with budget writes it
-        t = time.monotonic()
-        now = self.clock.now()
-        forecast = self.forecaster.forecast(self.state, now)
-        data = eta_data(forecast, iso)
-        risk = forecast.rto_risk
-        if risk is not None and risk > RTO_WARNING_RISK and self.state.rto_warning_at is None:
-            # Once per run (resumes included): the moment to tell people the RTO will
-            # likely be missed; `status` and the reports keep showing it from then on.
-            data["rto_warning"] = True
-        self.commits.emit("eta", None, None, data)
-        self.commits.commit()
-        self.eta.written(now, time.monotonic() - t)
+            eta_marks(self, event)
 
     # -- the end --------------------------------------------------------------------------
 
     def _finish(self) -> str:
         result = self.core.result()
         if self.eta.dirty:
-            self._write_eta(force=True)
+            write_eta(self, force=True)
         data: dict[str, Any] = {"result": result, "counts": self.state.counts()}
         tolerated = sum(1 for run in self.core.table if run.tolerated and run.status == "failed")
         if tolerated:
             data["tolerated"] = tolerated
-        self.commits.emit("run_finished", None, None, data)
+        if self.team is None:
+            self.commits.emit("run_finished", None, None, data)
+            self.commits.commit()
+            return result
         self.commits.commit()
+        # Every engine sees the run end at once: the first to write it does.
+        self.commits.committed(self.team.finish(lambda: self._append_end("run_finished", data)))
         return result
+
+    def _append_end(self, type_: str, data: dict[str, Any]) -> list[Event]:
+        ended: Any = lambda state: "the run has ended" if state.is_finished else None  # noqa: E731
+        at = self.clock.now()
+        return [self.journal.append_checked(self.run_id, type_, check=ended, ts=at, data=data)]
 
     def _interrupt(self, reason: str) -> str:
         """Ctrl-C or SIGTERM: kill what runs, journal it, leave the run resumable."""
@@ -382,7 +379,11 @@ class Engine:
         self.core.cancel_all()
         self._apply()
         self.dispatcher.shutdown(kill=True)
-        self.commits.emit("run_interrupted", None, None, {"reason": reason})
+        if self.team is not None and self.team.others_live():
+            # Others go on: they take this engine's unfinished steps over (as after a crash)
+            self.commits.emit("engine_left", None, None, self.team.leaving(self.core, reason))
+        else:
+            self.commits.emit("run_interrupted", None, None, {"reason": reason})
         self.commits.commit()
         return "interrupted"
 

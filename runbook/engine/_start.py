@@ -10,7 +10,7 @@ attempt (or ask an operator first).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from runbook.engine._attempt import Finished
@@ -42,7 +42,7 @@ def start_resumed(
     core: RunCore,
     resume: Mapping[str, StepResume],
     started: Mapping[str, float | None],
-    orphans: Sequence[Mapping[str, Any]],
+    noted: Mapping[str, Any],
     operator: str,
     now: float,
 ) -> None:
@@ -55,7 +55,7 @@ def start_resumed(
     table = core.table
     in_flight = sorted(s for s, r in resume.items() if r.status in ("running", "retry"))
     decisions = {s: r.decision for s, r in sorted(resume.items()) if r.decision}
-    extra: dict[str, Any] = {"orphans_killed": list(orphans)} if orphans else {}
+    extra = dict(noted)
     core.out.emit(
         "run_resumed", operator=operator, in_flight=in_flight, decisions=decisions, **extra
     )
@@ -63,12 +63,7 @@ def start_resumed(
         run = table.get(sid)
         if run is None:
             continue
-        run.attempt, run.failures, run.hosts_ok = r.attempt, r.failures, set(r.hosts_ok)
-        run.started = started.get(sid)
-        # Decided when it started: the same hosts again, `when` not asked twice.
-        run.decided = r.attempt > 0 and r.status not in ("pending",)
-        run.chosen, run.pattern = r.chosen, r.pattern
-        run.tolerated = r.tolerated
+        _restore(run, r, started.get(sid))
         if r.status == "blocked":
             table.restore_blocks(run, r.blocked_by)
         elif r.status in ("running", "retry"):
@@ -88,6 +83,57 @@ def start_resumed(
             core.await_manual(run)
         elif run.status == "resuming" and run.id in resume:
             _continue(core, run, resume[run.id])
+
+
+def _restore(run: StepRun, r: StepResume, started: float | None) -> None:
+    run.attempt, run.failures, run.hosts_ok = r.attempt, r.failures, set(r.hosts_ok)
+    run.started = started
+    # Decided when it started: the same hosts again, `when` not asked twice.
+    run.decided = r.attempt > 0 and r.status not in ("pending",)
+    run.chosen, run.pattern = r.chosen, r.pattern
+    run.tolerated = r.tolerated
+
+
+def start_joined(core: RunCore, resume: Mapping[str, StepResume], now: float) -> None:
+    """Team mode: an engine joins a run other engines work on. It journals nothing: what
+    is finished stays so, failed steps block again, and what is in flight is `elsewhere`
+    (runbook/engine/_claims.py) until its claimant journals its end."""
+    core.now = now
+    table = core.table
+    for sid, r in resume.items():
+        run = table.get(sid)
+        if run is None:
+            continue
+        _restore(run, r, None)
+        if r.status == "blocked":
+            table.restore_blocks(run, r.blocked_by)
+        elif r.status in ("running", "retry", "waiting"):
+            table.set(run, "elsewhere")
+        elif r.status in (*DONE_OK, "failed"):
+            table.set(run, r.status)
+    table.count_unmet()
+    ordered = table.in_order()
+    for run in ordered:
+        if run.status == "failed" and not run.tolerated:
+            table.block_from(run.id)
+    for run in ordered:
+        table.ready_if_free(run)
+
+
+def adopt(core: RunCore, run: StepRun, r: StepResume, started: float | None) -> None:
+    """Team mode: a step taken over from an engine that is gone, as `resume` would."""
+    _restore(run, r, started)
+    if r.status in ("running", "retry"):
+        core.table.set(run, "resuming")
+        _continue(core, run, r)
+    elif r.status == "waiting":
+        core.table.set(run, "waiting")
+        core.await_manual(run)
+    elif r.status in (*DONE_OK, "failed"):
+        core.table.set(run, r.status)
+    else:
+        core.table.set(run, "pending")
+        core.table.ready_if_free(run)
 
 
 def _continue(core: RunCore, run: StepRun, r: StepResume) -> None:

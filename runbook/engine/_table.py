@@ -31,7 +31,7 @@ class StepRun:
     plan: PlanStep
     step: Step
     _status: str = "pending"  # pending ready gate ask running retry_wait waiting resuming
-    attempt: int = 0  # + succeeded failed skipped blocked
+    attempt: int = 0  # + succeeded failed skipped blocked, elsewhere (another engine's)
     failures: int = 0  # failed attempts counted against `retries`
     started: float | None = None
     hosts_ok: set[str | None] = field(default_factory=set)
@@ -81,6 +81,7 @@ class StepTable:
         self.dependents = plan.dependents()
         self.order = {p.id: (p.wave, p.id) for p in plan.steps}
         self.active = 0  # steps in an ACTIVE status: the loop never scans thousands to know
+        self.elsewhere = 0  # steps another engine works on (team mode: engine/_claims.py)
         self._ready: list[tuple[int, str]] = []
         self._blocked_index: dict[str, set[str]] = {}  # root → steps it blocks
 
@@ -100,6 +101,7 @@ class StepTable:
     def set(self, run: StepRun, status: str) -> None:
         """The one place a step's status changes."""
         self.active += (status in ACTIVE) - (run.status in ACTIVE)
+        self.elsewhere += (status == "elsewhere") - (run.status == "elsewhere")
         run._status = status
         if status == "ready":
             heapq.heappush(self._ready, self.order[run.id])

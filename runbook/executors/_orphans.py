@@ -21,22 +21,28 @@ from pathlib import Path
 from typing import Any
 
 MARK = "RUNBOOK_RUN_ID"
+ENGINE_MARK = "RUNBOOK_ENGINE_ID"  # team mode: which engine of the run started it
 KILL_GRACE_S = 3.0
 PROC = Path("/proc")
 
 
-def marked_environ(run_id: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for a run's local commands: ours, plus the run id."""
+def marked_environ(
+    run_id: str, base: Mapping[str, str] | None = None, engine: str | None = None
+) -> dict[str, str]:
+    """The environment for a run's local commands: ours, plus the run id (and engine)."""
     env = dict(os.environ if base is None else base)
     env[MARK] = run_id
+    if engine:
+        env[ENGINE_MARK] = engine
     return env
 
 
-def _marked(pid: str, needle: bytes) -> bool:
+def _marked(pid: str, needles: tuple[bytes, ...]) -> bool:
     try:
-        return needle in (PROC / pid / "environ").read_bytes().split(b"\0")
+        env = (PROC / pid / "environ").read_bytes().split(b"\0")
     except OSError:  # gone meanwhile, or not ours to read
         return False
+    return all(n in env for n in needles)
 
 
 def _group_of(pid: str) -> int | None:
@@ -57,11 +63,14 @@ def _command(pid: str) -> str:
     return " ".join(p.decode(errors="replace") for p in raw.split(b"\0") if p)[:500]
 
 
-def find_orphans(run_id: str) -> dict[int, list[tuple[int, str]]]:
-    """Process group → [(pid, command)] of live processes marked with `run_id`."""
+def find_orphans(run_id: str, engine: str | None = None) -> dict[int, list[tuple[int, str]]]:
+    """Process group → [(pid, command)] of live processes marked with `run_id` (and
+    started by `engine`: team mode, where the other engines' commands are not orphans)."""
     if not PROC.is_dir():
         return {}
-    needle = f"{MARK}={run_id}".encode()
+    needle: tuple[bytes, ...] = (f"{MARK}={run_id}".encode(),)
+    if engine is not None:
+        needle += (f"{ENGINE_MARK}={engine}".encode(),)
     mine = {os.getpid(), os.getpgrp()}
     groups: dict[int, list[tuple[int, str]]] = {}
     for entry in PROC.iterdir():
@@ -75,22 +84,25 @@ def find_orphans(run_id: str) -> dict[int, list[tuple[int, str]]]:
 
 
 def kill_orphans(
-    run_id: str, redact: Callable[[str], str], grace_s: float = KILL_GRACE_S
+    run_id: str,
+    redact: Callable[[str], str],
+    grace_s: float = KILL_GRACE_S,
+    engine: str | None = None,
 ) -> list[dict[str, Any]]:
     """End every process group left running by `run_id`'s dead engine; what was ended.
 
     Commands are masked with `redact` (a command line may hold a secret) for the journal.
     """
-    groups = find_orphans(run_id)
+    groups = find_orphans(run_id, engine)
     if not groups:
         return []
     for pgid in groups:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and find_orphans(run_id):
+    while time.monotonic() < deadline and find_orphans(run_id, engine):
         time.sleep(0.05)
-    for pgid in find_orphans(run_id):
+    for pgid in find_orphans(run_id, engine):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
     return [

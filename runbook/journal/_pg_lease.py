@@ -1,17 +1,19 @@
-"""Leases on PostgreSQL (team mode): one engine holds a run's work at a time, fenced.
+"""Engine leases on PostgreSQL (team mode): which engines work on a run, each fenced.
 
-The lease row (`runbook.leases`, the one mutable table) names the engine holding the run,
-its fence and `lease_until` on the database's clock. An engine claims a free or expired
-lease with `SELECT … FOR UPDATE SKIP LOCKED` (two claimants never wait on each other: one
-gets it, the other looks again later); every claim, and so every takeover, raises the
-fence. The holder renews at a third of the lease from a thread of its own.
+Every engine on a run (`run`, `resume`, `join`) has a row in `runbook.engines` with its
+lease on the database's clock, renewed at a third of the lease from a thread of its own.
+The work itself is claimed step by step (runbook/journal/_pg_claims.py). An engine whose
+lease expired is ended by another one (state `dead`), which then takes its unfinished
+steps over; an engine that leaves (Ctrl-C, the run's end) ends its own row (`left`) and
+gives its claims back.
 
 Fencing, so that an engine that was paused, cut off or slow can never change the run:
-- every event the holder appends is checked in the append's own transaction against the
-  lease row (read FOR SHARE: a takeover's UPDATE waits for the append, and the append
-  after it sees the new fence): a stale fence stores what it would have appended as one
-  `late_result` event that changes no state, then `lease_lost`;
-- the holder starts nothing (its commits wait) once its monotonic clock passes its last
+- every event an engine appends is checked in the append's own transaction against its
+  row (read FOR SHARE: a takeover's UPDATE waits for the append, and the append after it
+  sees the row ended) and against the claim of each step it names: a stale one stores
+  what it would have appended as one `late_result` event that changes no state, then
+  `lease_lost`;
+- an engine starts nothing (its commits wait) once its monotonic clock passes its last
   confirmed renewal plus the lease minus a margin (5 s, or a quarter of a short lease),
   until a renewal succeeds again (the database was only away) or says the lease is gone.
 """
@@ -47,6 +49,7 @@ class LeaseLost(JournalError):
         super().__init__(message)
         self.engine = held.engine
         self.fence = held.fence
+        self.claims = dict(held.claims)  # each step's fence, for the late results
 
 
 def engine_id() -> str:
@@ -65,12 +68,15 @@ class Held:
 
     run_id: str
     engine: str
-    fence: int
+    fence: int  # the fence of the claim found stale, once one is
     lease_s: float
     confirmed: float  # time.monotonic() when the last successful renewal was sent
     lease_until: str
     lost: bool = False
-    announced: bool = False  # `work_claimed` journaled
+    announced: bool = False  # `engine_joined` journaled
+    claims: dict[str, int] = field(default_factory=dict)  # step -> the fence it holds it by
+    left: bool = False  # `engine_left` journaled
+    per_step: bool = False  # its engine claims each step (a live run, not a rehearsal)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def usable(self) -> bool:
@@ -90,89 +96,101 @@ class Held:
         return True
 
 
-CREATE = """CREATE TABLE IF NOT EXISTS runbook.leases (
-    run_id text PRIMARY KEY REFERENCES runbook.runs(run_id),
-    engine text,
-    fence bigint NOT NULL DEFAULT 0,
+CREATE = """CREATE TABLE IF NOT EXISTS runbook.engines (
+    run_id text NOT NULL REFERENCES runbook.runs(run_id),
+    engine text NOT NULL,
+    state text NOT NULL DEFAULT 'live',
     lease_s double precision NOT NULL DEFAULT 30,
-    lease_until timestamptz NOT NULL DEFAULT '-infinity'
+    lease_until timestamptz NOT NULL DEFAULT '-infinity',
+    ended_by text,
+    PRIMARY KEY (run_id, engine)
 )"""
 
+ISO_UNTIL = "to_char(lease_until AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-def try_claim(conn: Any, run_id: str, engine: str, lease_s: float) -> Held | str:
-    """Claim the run's lease (a new fence), or the name of the live engine holding it."""
+
+# An engine counts as live while its row says so and its lease stands (database clock).
+LIVE = "state = 'live' AND lease_until > clock_timestamp()"
+
+
+def register(conn: Any, run_id: str, engine: str, lease_s: float, alone: bool) -> Held | str:
+    """Put the engine on the run (a live row with its lease), or the name of a live engine
+    that already works on it when `alone` (run, resume: one engine takes a whole run).
+
+    Under the run's row lock, as appends take it: a registration and a takeover never
+    cross. `alone` also ends the rows of engines whose lease expired (they died): were
+    they only frozen, their next append finds itself fenced out.
+    """
     sent = time.monotonic()
     with conn.transaction():
-        conn.execute(
-            "INSERT INTO runbook.leases (run_id) VALUES (%s) ON CONFLICT (run_id) DO NOTHING",
-            (run_id,),
-        )
-        row = conn.execute(
-            "SELECT engine, lease_until > clock_timestamp() FROM runbook.leases "
-            "WHERE run_id=%s FOR UPDATE SKIP LOCKED",
-            (run_id,),
+        conn.execute("SELECT 1 FROM runbook.runs WHERE run_id=%s FOR UPDATE", (run_id,))
+        if alone:
+            row = conn.execute(
+                f"SELECT engine FROM runbook.engines WHERE run_id=%s AND {LIVE} "
+                "AND engine <> %s ORDER BY engine LIMIT 1",
+                (run_id, engine),
+            ).fetchone()
+            if row is not None:
+                return str(row[0])
+            conn.execute(
+                "UPDATE runbook.engines SET state='dead', ended_by=%s "
+                "WHERE run_id=%s AND state='live'",
+                (engine, run_id),
+            )
+        (until,) = conn.execute(
+            "INSERT INTO runbook.engines (run_id, engine, lease_s, lease_until) "
+            "VALUES (%s, %s, %s, clock_timestamp() + make_interval(secs => %s)) "
+            "ON CONFLICT (run_id, engine) DO UPDATE SET state='live', "
+            "lease_until=EXCLUDED.lease_until RETURNING " + ISO_UNTIL,
+            (run_id, engine, lease_s, lease_s),
         ).fetchone()
-        if row is None:
-            return "another engine claiming it this very moment"
-        holder, live = row
-        if live and holder and holder != engine:
-            return str(holder)
-        fence, until = conn.execute(
-            "UPDATE runbook.leases SET engine=%s, fence=fence+1, lease_s=%s, "
-            "lease_until=clock_timestamp() + make_interval(secs => %s) WHERE run_id=%s "
-            "RETURNING fence, to_char(lease_until AT TIME ZONE 'UTC', "
-            '\'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\')',
-            (engine, lease_s, lease_s, run_id),
-        ).fetchone()
-    return Held(run_id, engine, int(fence), lease_s, sent, str(until))
+    return Held(run_id, engine, 0, lease_s, sent, str(until))
 
 
 def renew(conn: Any, held: Held) -> bool:
-    """Extend the lease; False when another engine has taken it (the fence moved on).
+    """Extend the lease; False when another engine ended it (it took this one's work over).
 
-    An expired lease nobody took is renewed: the fence did not move, so nothing anyone else
-    did could be overwritten (a takeover always raises the fence).
+    An expired lease nobody ended is renewed: nobody took its work, so nothing anyone
+    else did could be overwritten (a takeover always ends the row first).
     """
     sent = time.monotonic()
     row = conn.execute(
-        "UPDATE runbook.leases SET lease_until=clock_timestamp() + make_interval(secs => %s) "
-        "WHERE run_id=%s AND engine=%s AND fence=%s RETURNING fence",
-        (held.lease_s, held.run_id, held.engine, held.fence),
+        "UPDATE runbook.engines SET lease_until=clock_timestamp() + make_interval(secs => %s) "
+        "WHERE run_id=%s AND engine=%s AND state='live' RETURNING " + ISO_UNTIL,
+        (held.lease_s, held.run_id, held.engine),
     ).fetchone()
     with held.changed:
         if row is None:
             held.lost = True
         else:
             held.confirmed = sent
+            held.lease_until = str(row[0])
         held.changed.notify_all()
     return row is not None
 
 
 def release(conn: Any, held: Held) -> None:
-    """Give the lease up (Ctrl-C, the run's end): another engine may claim it at once."""
-    conn.execute(
-        "UPDATE runbook.leases SET engine=NULL, lease_until='-infinity' "
-        "WHERE run_id=%s AND engine=%s AND fence=%s",
-        (held.run_id, held.engine, held.fence),
-    )
+    """Leave the run (Ctrl-C, the run's end): the row ends and the claims are given back,
+    so another engine takes the unfinished ones over at once."""
+    with conn.transaction():
+        conn.execute(
+            "UPDATE runbook.engines SET state='left', lease_until=clock_timestamp() "
+            "WHERE run_id=%s AND engine=%s AND state='live'",
+            (held.run_id, held.engine),
+        )
+        conn.execute(
+            "UPDATE runbook.claims SET engine=NULL WHERE run_id=%s AND engine=%s",
+            (held.run_id, held.engine),
+        )
 
 
-def live_holder(conn: Any, run_id: str) -> str | None:
-    """The engine holding a live lease on the run, or None."""
-    row = conn.execute(
-        "SELECT engine FROM runbook.leases WHERE run_id=%s AND engine IS NOT NULL "
-        "AND lease_until > clock_timestamp()",
+def live_engines(conn: Any, run_id: str) -> list[str]:
+    """The engines working on the run now, by id."""
+    rows = conn.execute(
+        f"SELECT engine FROM runbook.engines WHERE run_id=%s AND {LIVE} ORDER BY engine",
         (run_id,),
-    ).fetchone()
-    return str(row[0]) if row else None
-
-
-def current_fence(conn: Any, run_id: str) -> tuple[str | None, int]:
-    """The lease row's engine and fence, read FOR SHARE inside an append's transaction."""
-    row = conn.execute(
-        "SELECT engine, fence FROM runbook.leases WHERE run_id=%s FOR SHARE", (run_id,)
-    ).fetchone()
-    return (None, 0) if row is None else (row[0], int(row[1]))
+    ).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 class Keeper:
@@ -224,24 +242,28 @@ def holding(journal: PostgresJournal, url: str, held: Held) -> Iterator[None]:
     journal.held[held.run_id] = held
     keeper.start()
     try:
-        # `work_claimed` goes right after the holder's first batch (its run_started or
+        # `engine_joined` goes right after the engine's first batch (its run_started or
         # run_resumed), so that a run's chain still opens with run_started.
         yield
     finally:
         keeper.stop()
         journal.held.pop(held.run_id, None)
         if not held.lost:
+            if not held.left:
+                with contextlib.suppress(JournalError):
+                    journal.append(held.run_id, "engine_left", ts=time.time(),
+                                   data={"engine": held.engine})  # fmt: skip
+                held.left = True
             journal._retrying("release a run in", lambda conn: release(conn, held))
 
 
-def claim_data(held: Held) -> dict[str, Any]:
-    """`work_claimed`'s data: who holds the run now, under which fence, until when."""
+def joined_data(held: Held) -> dict[str, Any]:
+    """`engine_joined`'s data: the engine, its lease and where it runs."""
     return {
         "engine": held.engine,
-        "fence": held.fence,
         "lease_until": held.lease_until,
         "lease_s": held.lease_s,
-        "work": "run",
+        "host": socket.gethostname(),
     }
 
 

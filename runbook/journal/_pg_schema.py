@@ -13,9 +13,10 @@ from typing import Any
 
 from runbook.errors import JournalError
 from runbook.journal._open import hide_password
-from runbook.journal._pg_lease import CREATE as CREATE_LEASES
+from runbook.journal._pg_claims import CREATE as CREATE_CLAIMS
+from runbook.journal._pg_lease import CREATE as CREATE_ENGINES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: engines and step claims replace the one lease per run
 # One transaction-scoped advisory lock serialises two first runs creating the schema.
 _CREATE_LOCK = 0x72756E626F6F6B  # "runbook"
 
@@ -42,7 +43,9 @@ _DDL = (
         PRIMARY KEY (run_id, seq)
     )""",
     "CREATE INDEX IF NOT EXISTS events_type ON runbook.events (run_id, type)",
-    CREATE_LEASES,
+    "DROP TABLE IF EXISTS runbook.leases",
+    CREATE_ENGINES,
+    CREATE_CLAIMS,
     """CREATE OR REPLACE FUNCTION runbook.append_only() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
@@ -97,7 +100,7 @@ def ensure_schema(conn: Any, label: str) -> None:
             conn.execute(statement)
         conn.execute(
             "INSERT INTO runbook.meta (key, value) VALUES ('schema_version', %s) "
-            "ON CONFLICT (key) DO NOTHING",
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             (str(SCHEMA_VERSION),),
         )
 

@@ -13,22 +13,23 @@ the run's row at its seq is compared with the hash it would have had.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from runbook.clock import iso, parse_iso
-from runbook.errors import RunLocked, StateError
+from runbook.errors import StateError
 from runbook.events import Event, RunState, fold
 from runbook.journal import _pg_lease as lease
 from runbook.journal._open import hide_password
 from runbook.journal._pg_chain import Stale, chain_end, landed
+from runbook.journal._pg_claims import check_fence
 from runbook.journal._pg_listen import CHANNEL, Listener
 from runbook.journal._pg_runs import import_rows, summaries
 from runbook.journal._pg_schema import ensure_schema, pg_error
+from runbook.journal._pg_team import TeamCalls
 from runbook.journal._protocol import RunRecord
 from runbook.journal._rows import Check, Draft, EventData, _chained, event_from_row, row_values
 from runbook.journal._runs import RunSummary, find_run_id, new_run_id
@@ -42,7 +43,7 @@ _INSERT = f"INSERT INTO runbook.events ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, 
 Build = Callable[[Any, int, float, str, float], list[Event]]
 
 
-class PostgresJournal:
+class PostgresJournal(TeamCalls):
     """The state database in PostgreSQL: runs and their hash-chained events."""
 
     def __init__(self, url: str, *, create: bool = True, lease_s: float | None = None) -> None:
@@ -288,15 +289,12 @@ class PostgresJournal:
                 events = build(conn, seq, last_ts, prev, now)
                 tried[:] = events
                 if held is not None:
-                    holder = lease.current_fence(conn, run_id)
-                    if holder != (held.engine, held.fence):
-                        raise Stale(holder)
-                    if not held.announced:  # after run_started / run_resumed: see holding()
-                        last = events[-1]
-                        at = parse_iso(last.ts)
+                    check_fence(conn, run_id, held, events)
+                    if not held.announced and events[-1].type != "engine_joined":
+                        last = events[-1]  # after run_started / run_resumed: see holding()
                         events.append(
-                            _chained(run_id, last.seq + 1, at, "work_claimed", None, None,
-                                     lease.claim_data(held), last.hash)
+                            _chained(run_id, last.seq + 1, parse_iso(last.ts), "engine_joined",
+                                     None, None, lease.joined_data(held), last.hash)
                         )  # fmt: skip
                 with conn.cursor() as cur:
                     cur.executemany(_INSERT, [row_values(e) for e in events])
@@ -310,10 +308,11 @@ class PostgresJournal:
         except Stale as stale:
             assert held is not None
             lease.journal_late(self, held, tried, stale.holder)
+            to, fence = stale.holder
+            how = f"(fence {held.fence} → {fence})" if fence else "(its lease had expired)"
             raise lease.LeaseLost(
-                f"engine {held.engine} lost run {run_id} to {stale.holder[0]} (fence "
-                f"{held.fence} → {stale.holder[1]}); what it had to journal is kept as "
-                f"late_result and changes nothing; it starts nothing more",
+                f"engine {held.engine} lost run {run_id} to {to} {how}; what it had to "
+                f"journal is kept as late_result and changes nothing; it starts nothing more",
                 held,
             ) from None
         except BaseException:
@@ -353,40 +352,6 @@ class PostgresJournal:
         """Woken by NOTIFY for this run; returns within 2 s anyway (the polling fallback)."""
         self._listener.wait(lambda: bool(self.events(run_id, after_seq)[:1]), run_id,
                             after_seq, timeout)  # fmt: skip
-
-    # -- the lease (runbook/journal/_pg_lease.py) ------------------------------------------
-
-    def try_claim(self, run_id: str) -> lease.Held | str:
-        """Claim the run's lease now, or the name of the live engine holding it."""
-        got: lease.Held | str = self._retrying(
-            "claim a run in", lambda conn: lease.try_claim(conn, run_id, self.engine, self.lease_s)
-        )
-        return got
-
-    def holding(self, held: lease.Held) -> contextlib.AbstractContextManager[None]:
-        """Work under a claimed lease: renewed in the background, fenced on every append."""
-        return lease.holding(self, self.url, held)
-
-    def release(self, held: lease.Held) -> None:
-        """Give a claimed lease back unused."""
-        self._retrying("release a run in", lambda conn: lease.release(conn, held))
-
-    @contextlib.contextmanager
-    def engine_lock(self, run_id: str) -> Iterator[None]:
-        """Hold the run's lease for the whole block; RunLocked names a live holder."""
-        got = self.try_claim(run_id)
-        if isinstance(got, str):
-            raise RunLocked(
-                f"run {run_id} is held by engine {got}; to work on it from here too: "
-                f"runbook join {run_id}"
-            )
-        with self.holding(got):
-            yield
-
-    def is_engine_live(self, run_id: str) -> bool:
-        """Whether an engine holds a live lease on the run (its last renewal stands)."""
-        holder = self._retrying("read", lambda conn: lease.live_holder(conn, run_id))
-        return holder is not None
 
     def close(self) -> None:
         """Close the pool and the listening connection."""

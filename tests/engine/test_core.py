@@ -173,7 +173,7 @@ def test_resume_without_a_terminal_fails_an_uncertain_step_instead_of_rerunning_
         "b": StepResume("pending"),
         "c": StepResume("pending"),
     }
-    start_resumed(core, decisions, {"a": 0.0}, (), "op", 100.0)
+    start_resumed(core, decisions, {"a": 0.0}, {}, "op", 100.0)
     assert emitted(core) == [
         ("run_resumed", None, None),
         ("step_failed", "a", None),

@@ -64,22 +64,25 @@ def test_a_killed_engine_is_taken_over_within_the_lease_plus_10s(
 ) -> None:
     out, engine, run_id = _start(pg_url, tmp_path)
     joined = spawn(pg_url, "join", run_id, "--lease", LEASE, cwd=tmp_path)
-    wait_for(pg_url, lambda e: bool(of_type(e, "engine_joined")), timeout=90)
+    wait_for(pg_url, lambda e: len(of_type(e, "engine_joined")) == 2, timeout=90)
     engine.kill()  # type: ignore[attr-defined]
     killed_at = time.time()
     _finish(engine)
     code, text = _finish(joined)
     assert code == 0, text
     evs = events(pg_url, run_id)
-    claims = of_type(evs, "work_claimed")
-    assert [c.data["fence"] for c in claims] == [1, 2]
-    assert claims[0].data["engine"] != claims[1].data["engine"]
-    assert parse_iso(claims[1].ts) - killed_at <= 3 + 10
-    resumed = of_type(evs, "run_resumed")[0].data
-    assert resumed["in_flight"] == ["two"] and resumed["decisions"] == {"two": "rerun"}
+    first, second = (e.data["engine"] for e in of_type(evs, "engine_joined"))
+    two = [c.data for c in of_type(evs, "work_claimed", "two")]
+    assert [(c["engine"], c["fence"]) for c in two] == [(first, 1), (second, 2)]
+    # the joined engine ended the dead one, then took its in-flight step over
+    (left,) = [e.data for e in of_type(evs, "engine_left") if e.data["engine"] == first]
+    assert left["reason"] == "lease expired" and left["ended_by"] == second
+    (taken,) = [c for c in of_type(evs, "work_claimed", "two") if c.data.get("from")]
+    assert taken.data["from"] == first and taken.data["decision"] == "rerun"
+    assert parse_iso(taken.ts) - killed_at <= 3 + 10
     assert _lines(out).count("one") == 1 and _lines(out).count("three") == 1
     assert of_type(evs, "run_finished")[0].data["result"] == "succeeded"
-    assert evs[-1].type == "engine_left" and evs[-1].data["engine"] == claims[1].data["engine"]
+    assert evs[-1].type == "engine_left" and evs[-1].data["engine"] == second
     assert cli(pg_url, "verify", run_id).returncode == 0
 
 
@@ -88,10 +91,10 @@ def test_a_frozen_engine_wakes_to_a_late_result_that_changes_nothing(
 ) -> None:
     out, engine, run_id = _start(pg_url, tmp_path)
     joined = spawn(pg_url, "join", run_id, "--lease", LEASE, cwd=tmp_path)
-    wait_for(pg_url, lambda e: bool(of_type(e, "engine_joined")), timeout=90)
+    wait_for(pg_url, lambda e: len(of_type(e, "engine_joined")) == 2, timeout=90)
     os.kill(engine.pid, signal.SIGSTOP)  # type: ignore[attr-defined]
     try:
-        wait_for(pg_url, lambda e: len(of_type(e, "work_claimed")) == 2, timeout=90)
+        wait_for(pg_url, lambda e: len(of_type(e, "work_claimed", "two")) == 2, timeout=90)
     finally:
         os.kill(engine.pid, signal.SIGCONT)  # type: ignore[attr-defined]
     code, text = _finish(engine)
@@ -123,7 +126,8 @@ def test_an_engine_cut_off_from_the_database_reconnects_and_loses_nothing(
     code, text = _finish(engine)
     assert code == 0, text
     evs = events(pg_url, run_id)
-    assert evs[-1].data["result"] == "succeeded" and not of_type(evs, "late_result")
+    assert of_type(evs, "run_finished")[0].data["result"] == "succeeded"
+    assert not of_type(evs, "late_result") and evs[-1].type == "engine_left"
     assert _lines(out) == ["one", "two", "three"]
     assert [e.seq for e in evs] == list(range(1, len(evs) + 1))
     assert cli(pg_url, "verify", run_id).returncode == 0
@@ -134,7 +138,7 @@ def test_the_engines_go_on_when_a_restarted_database_is_back(
 ) -> None:
     out, engine, run_id = _start(pg_url, tmp_path)
     joined = spawn(pg_url, "join", run_id, "--lease", LEASE, cwd=tmp_path)
-    wait_for(pg_url, lambda e: bool(of_type(e, "engine_joined")), timeout=90)
+    wait_for(pg_url, lambda e: len(of_type(e, "engine_joined")) == 2, timeout=90)
     pg_cluster.restart()
     code, text = _finish(engine)
     assert code == 0, text
@@ -192,10 +196,11 @@ def test_an_engine_that_loses_its_lease_kills_nothing_and_journals_late_results(
     engine = spawn(pg_url, "run", str(pb), "--lease", "30s", cwd=tmp_path)
     evs = wait_for(pg_url, lambda e: len(of_type(e, "host_started")) == 2, timeout=90)
     run_id = evs[0].run_id
-    # Another engine takes the run over (as after an expiry): the fence moves on.
+    # Another engine ends this one (as after an expiry) and takes its steps: fence 2.
     pg_cluster.sql(
-        "UPDATE runbook.leases SET engine='elsewhere:1:abc', fence=fence+1 "
-        f"WHERE run_id='{run_id}'",
+        "UPDATE runbook.engines SET state='dead', ended_by='elsewhere:1:abc' "
+        f"WHERE run_id='{run_id}'; UPDATE runbook.claims SET engine='elsewhere:1:abc', "
+        f"fence=fence+1 WHERE run_id='{run_id}'",
         db=pg_url.rsplit("/", 1)[1],
     )
     code, text = _finish(engine)

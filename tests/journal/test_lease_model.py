@@ -1,12 +1,15 @@
-"""The claim / renew / complete / takeover protocol, checked in every interleaving of two
-engines on the real PostgreSQL journal (an exhaustive-interleaving test, as PrefectHQ does
-for its leases).
+"""The engine lease / step claim / fence protocol, checked in every interleaving of two
+live engines on the real PostgreSQL journal (an exhaustive-interleaving test, as PrefectHQ
+does for its leases).
 
-Each operation is one of the real transactions (`try_claim`, `renew`, a fenced append),
-so interleaving them whole is exactly what concurrency can do to them; time passing is a
-lease pushed into the past on the database clock. In every order: a non-idempotent step's
-command is started at most once, it succeeds at most once, a fenced-out engine's result
-is a `late_result`, and the chain verifies.
+Each operation is one of the real transactions (`claim_step`, `renew`, `end_expired`, a
+fenced append), so interleaving them whole is exactly what concurrency can do to them;
+time passing is a lease pushed into the past on the database clock. Each engine acts on
+its own view of the journal, read after its previous operation (so it may be behind,
+as a real engine's fold is). In every order: a non-idempotent step's command is started
+at most once, it succeeds at most once, a taken-over step in flight is handed to an
+operator (never re-run), a fenced-out engine's result is a `late_result`, and the chain
+verifies.
 """
 
 from __future__ import annotations
@@ -19,27 +22,28 @@ from dataclasses import dataclass, field
 import pytest
 from journal_helpers import T0, plan, plan_step, start_run
 
-from runbook.events import fold
+from runbook.events import Event, fold
 from runbook.journal._chain import verify_chain
 from runbook.journal._pg_lease import Held, LeaseLost, renew
 from runbook.journal._pg_store import PostgresJournal
 
-ENGINE_OPS = ("claim", "start", "renew", "complete")
+# `renew` is the engine's periodic look at the others too: it ends an expired engine.
+ENGINE_OPS = ("renew", "claim", "start", "complete")
 
 
 @dataclass
 class Engine:
-    """One engine's view: the lease it believes it holds, a command it believes runs."""
+    """One engine: its lease, the journal as it last read it, a command it believes runs."""
 
     journal: PostgresJournal
     held: Held | None = None
+    view: list[Event] = field(default_factory=list)
     running: bool = False
     lost: bool = False
-    log: list[str] = field(default_factory=list)
 
 
 def _schedules() -> Iterator[tuple[str, ...]]:
-    """Every interleaving of A's and B's operations, with the lease expiring at any point."""
+    """Every interleaving of A's and B's operations, with A's lease expiring anywhere."""
     a = [f"A.{op}" for op in ENGINE_OPS]
     b = [f"B.{op}" for op in ENGINE_OPS]
     n = len(a) + len(b)
@@ -56,9 +60,29 @@ def _fenced(engine: Engine, run_id: str, type_: str) -> bool:
         engine.journal.append(run_id, type_, ts=T0, step="write")
     except LeaseLost:
         engine.lost = True
-        engine.held = None
         return False
     return True
+
+
+def _claim(e: Engine, run_id: str) -> None:
+    """Claim the step as the engine's view shows it: ready, or in flight on an engine
+    that is gone (a takeover)."""
+    j = e.journal
+    view = fold(e.view)
+    seen = e.view[-1].seq if e.view else 0
+    step = view.steps["write"]
+    claims = [ev for ev in e.view if ev.type == "work_claimed"]
+    gone = {ev.data["engine"] for ev in e.view if ev.type == "engine_left"}
+    holder = claims[-1].data["engine"] if claims else None
+    try:
+        if step.status == "pending":
+            j.claim_step(run_id, "write", seen)
+        elif step.status == "running" and holder in gone:
+            got = j.claim_step(run_id, "write", seen, source=holder)
+            if isinstance(got, int):  # in flight under the old claim, not idempotent:
+                _fenced(e, run_id, "step_failed")  # an operator decides
+    except LeaseLost:  # this engine was ended: it claims nothing more
+        e.lost = True
 
 
 def _do(op: str, engines: dict[str, Engine], run_id: str, runs: list[str]) -> None:
@@ -66,40 +90,31 @@ def _do(op: str, engines: dict[str, Engine], run_id: str, runs: list[str]) -> No
         engines["A"].journal._retrying(
             "write",
             lambda conn: conn.execute(
-                "UPDATE runbook.leases SET lease_until = clock_timestamp() - interval '1 second' "
-                "WHERE run_id=%s",
-                (run_id,),
+                "UPDATE runbook.engines SET lease_until = clock_timestamp() - interval '1 s' "
+                "WHERE run_id=%s AND engine=%s",
+                (run_id, engines["A"].journal.engine),
             ),
         )
         return
     name, action = op.split(".")
     e = engines[name]
     j = e.journal
-    if e.lost:
+    if e.lost or e.held is None:
         return  # it exited
-    if action == "claim" and e.held is None:
-        got = j.try_claim(run_id)
-        if isinstance(got, str):
-            return
-        got.announced = True
-        e.held = got
-        j.held[run_id] = got
-        step = fold(j.events(run_id)).steps["write"]
-        if step.status == "running":  # in flight under the old fence: not idempotent
-            _fenced(e, run_id, "step_failed")  # "needs an operator decision"
-    elif action == "start" and e.held is not None and not e.running:
-        if fold(j.events(run_id)).steps["write"].status == "pending" and _fenced(
-            e, run_id, "step_started"
-        ):
+    if action == "claim":
+        _claim(e, run_id)
+    elif action == "start" and "write" in e.held.claims and not e.running:
+        if fold(e.view).steps["write"].status == "pending" and _fenced(e, run_id, "step_started"):
             e.running = True
             runs.append(name)  # the command really starts only after its event is stored
-    elif action == "renew" and e.held is not None:
+    elif action == "renew":
         j._retrying("write", lambda conn: renew(conn, e.held))
-        if e.held.lost:
-            e.held.lost = False  # the next append finds the stale fence itself
+        j.end_expired(run_id)
+        e.held.lost = False  # the next append finds the ended row itself
     elif action == "complete" and e.running:
         e.running = False
         _fenced(e, run_id, "step_succeeded")
+    e.view = j.events(run_id)
 
 
 @pytest.fixture
@@ -113,20 +128,25 @@ def engines(pg_url: str) -> Iterator[dict[str, Engine]]:
 def test_every_interleaving_of_two_engines_keeps_one_outcome(
     engines: dict[str, Engine],
 ) -> None:
-    a, b = engines["A"].journal, engines["B"].journal
-    checked = 0
+    a = engines["A"].journal
+    checked = took_over = 0
     for schedule in _schedules():
-        for e in engines.values():
-            e.held, e.running, e.lost = None, False, False
-            e.journal.held.clear()
         run_id = start_run(a, plan(plan_step("write", kind="local")))
+        for e in engines.values():
+            e.journal.held.clear()
+            got = e.journal.try_claim(run_id, alone=False)
+            assert not isinstance(got, str)
+            got.announced = got.per_step = True
+            e.held, e.running, e.lost = got, False, False
+            e.journal.held[run_id] = got
+            e.view = e.journal.events(run_id)
         runs: list[str] = []
         for op in schedule:
             _do(op, engines, run_id, runs)
             for e in engines.values():
                 if e.held is not None:
                     e.held.confirmed = time.monotonic()  # time is `expire`'s, not the host's
-        events = b.events(run_id)
+        events = a.events(run_id)
         types = [ev.type for ev in events]
         where = f"schedule {' '.join(schedule)}: {types}"
         assert len(runs) <= 1, where  # the command started at most once, ever
@@ -134,10 +154,18 @@ def test_every_interleaving_of_two_engines_keeps_one_outcome(
         if "step_succeeded" in types:  # by the engine that started it, under its fence
             assert types.index("step_started") < types.index("step_succeeded"), where
             assert "step_failed" not in types[types.index("step_started") :], where
-        for late in (ev for ev in events if ev.type == "late_result"):
-            assert late.data["fence"] < max(
-                (ev.data["new_fence"] for ev in events if ev.type == "lease_lost"), default=99
-            ), where
+        for i, late in enumerate(events):
+            if late.type != "late_result":
+                continue
+            # fenced out: its claim moved on, or its engine was ended before it wrote
+            lost = events[i + 1].data
+            ended = any(
+                ev.type == "engine_left" and ev.data["engine"] == late.data["engine"]
+                for ev in events[:i]
+            )
+            assert lost["fence"] < lost["new_fence"] or ended, where
         assert verify_chain(events).ok, where
         checked += 1
+        took_over += any(ev.data.get("from") for ev in events if ev.type == "work_claimed")
+    assert took_over > 0  # the schedules reach takeovers, not only clean runs
     assert checked == 70 * 9  # C(8,4) interleavings × 9 places for the lease to expire

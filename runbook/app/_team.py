@@ -1,0 +1,47 @@
+"""Team mode for one engine: its share of a PostgreSQL run (runbook/engine/_claims.py).
+
+A live run on PostgreSQL claims each step before starting it, whether one engine works
+on it or several (`run`, `resume`, `join`); a rehearsal, and any run on SQLite, never
+claims: one engine runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from runbook.executors import kill_orphans
+
+if TYPE_CHECKING:
+    from runbook.engine import Engine
+    from runbook.events import Event
+    from runbook.journal import EventStore
+    from runbook.secrets import Redactor
+
+
+def attach_team(
+    engine: Engine,
+    journal: EventStore,
+    run_id: str,
+    events: Sequence[Event],
+    redactor: Redactor,
+    *,
+    no_local: bool = False,
+    reach: frozenset[str] | None = None,
+) -> None:
+    """Give the engine its claims when the journal is shared (PostgreSQL, a live run)."""
+    from runbook.engine import Team
+
+    held: Any = getattr(journal, "held", {}).get(run_id)
+    if held is None or not hasattr(journal, "claim_step"):
+        return
+    if events and events[0].data.get("mode") == "rehearsal":
+        return
+    held.per_step = True
+
+    def end_orphans(gone: str) -> list[dict[str, Any]]:
+        # Only what the gone engine started here: the others' commands are no orphans.
+        return kill_orphans(run_id, redactor.text, engine=gone)
+
+    team = Team(journal, run_id, events, no_local=no_local, reach=reach, end_orphans=end_orphans)
+    engine.use_team(team)
