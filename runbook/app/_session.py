@@ -212,7 +212,8 @@ def _run(
             engine = build_engine(
                 journal, run_id, prepared, state, clock, mode, req, operator, transports, times, ui
             )
-            attach_team(engine, journal, run_id, [start], prepared.redactor)
+            attach_team(engine, journal, run_id, [start], prepared.redactor,
+                        remote=transports[1], hosts=checked.resolved.inventory.hosts)  # fmt: skip
             if ui.listener is not None:
                 ui.listener.event(start, state)
             engine.start_fresh()

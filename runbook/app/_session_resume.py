@@ -178,8 +178,17 @@ def resume(
             )
             joined = where or Joined()
             reach = joined.reach(prepared.resolved.inventory)
-            attach_team(engine, journal, run_id, events, prepared.redactor,
-                        no_local=joined.no_local, reach=reach)  # fmt: skip
+            attach_team(
+                engine,
+                journal,
+                run_id,
+                events,
+                prepared.redactor,
+                no_local=joined.no_local,
+                reach=reach,
+                remote=transports[1],
+                hosts=prepared.resolved.inventory.hosts,
+            )
             if joining:
                 engine.start_joined(analyse(state, events, prepared.steps))
             else:

@@ -47,6 +47,7 @@ def select_transports(
     if remote is not None:
         remote.on_host_key_accepted = on_host_key
         remote.run_id = run_id  # remote commands carry the run's mark too
+        remote.engine = engine
     return local, remote
 
 
@@ -154,10 +155,13 @@ def end_remote_orphans(
     events: Sequence[Event],
     hosts: Mapping[str, Host],
     redact: Callable[[str], str],
+    engine: str | None = None,
+    step: str | None = None,
 ) -> list[dict[str, Any]]:
     """End what a dead engine left running on the hosts whose commands were in flight
     (a `host_started` with no outcome): closing its SSH connections killed nothing there.
-    One entry per group ended, or per host that could not be reached to look."""
+    One entry per group ended, or per host that could not be reached to look. Team mode:
+    only `engine`'s commands, on the hosts of its `step` (the one taken over)."""
     if remote is None or not events:
         return []
     from runbook.executors.ssh import SshTransport  # paramiko: loaded already
@@ -166,7 +170,7 @@ def end_remote_orphans(
         return []
     open_hosts: dict[str, int] = {}
     for e in events:
-        if e.host is None or e.host not in hosts:
+        if e.host is None or e.host not in hosts or (step is not None and e.step != step):
             continue
         if e.type == "host_started":
             open_hosts[e.host] = open_hosts.get(e.host, 0) + 1
@@ -180,7 +184,7 @@ def end_remote_orphans(
 
     def look(name: str) -> list[dict[str, Any]]:
         try:
-            groups = remote.end_orphans(hosts[name], run_id, ORPHAN_LOOK_S)
+            groups = remote.end_orphans(hosts[name], run_id, ORPHAN_LOOK_S, engine)
         except HostError as e:
             return [{"host": name, "error": redact(f"{e.kind}: {e.detail}")}]
         return [{"host": name, "pgid": g, "command": redact(c)} for g, c in groups]

@@ -7,10 +7,12 @@ claims: one engine runs it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from runbook.executors import kill_orphans
+from runbook.app._session_transport import end_remote_orphans
+from runbook.executors import Transport, kill_orphans
+from runbook.model import Host
 
 if TYPE_CHECKING:
     from runbook.engine import Engine
@@ -28,6 +30,8 @@ def attach_team(
     *,
     no_local: bool = False,
     reach: frozenset[str] | None = None,
+    remote: Transport | None = None,
+    hosts: Mapping[str, Host] | None = None,
 ) -> None:
     """Give the engine its claims when the journal is shared (PostgreSQL, a live run)."""
     from runbook.engine import Team
@@ -39,9 +43,13 @@ def attach_team(
         return
     held.per_step = True
 
-    def end_orphans(gone: str) -> list[dict[str, Any]]:
-        # Only what the gone engine started here: the others' commands are no orphans.
-        return kill_orphans(run_id, redactor.text, engine=gone)
+    def end_orphans(gone: str, step: str) -> list[dict[str, Any]]:
+        # Only what the gone engine started: the other engines' commands are no orphans.
+        killed = kill_orphans(run_id, redactor.text, engine=gone)
+        if remote is not None and hosts:
+            seen = journal.events(run_id)
+            killed += end_remote_orphans(remote, seen, hosts, redactor.text, gone, step)
+        return killed
 
     team = Team(journal, run_id, events, no_local=no_local, reach=reach, end_orphans=end_orphans)
     engine.use_team(team)

@@ -37,7 +37,7 @@ TEAM_TYPES = frozenset({"work_claimed", "engine_left", "step_succeeded", "step_f
 IN_FLIGHT = frozenset({"running", "retry", "waiting"})
 FINISHED = frozenset({"succeeded", "skipped", "failed"})
 
-Orphans = Callable[[str], list[dict[str, Any]]]  # end a gone engine's commands here
+Orphans = Callable[[str, str], list[dict[str, Any]]]  # end a gone engine's step's commands
 
 
 class Team:
@@ -160,7 +160,7 @@ class Team:
         r = analyse(state, (), {run.id: run.step})[run.id]
         data: dict[str, Any] = {"decision": r.decision} if r.decision else {}
         if r.status in IN_FLIGHT and self.end_orphans is not None:
-            killed = self.end_orphans(who)  # before its step goes on here
+            killed = self.end_orphans(who, run.id)  # before its step goes on here
             if killed:
                 data["orphans_killed"] = killed
         got = self.journal.claim_step(self.run_id, run.id, self.seen, source=who, extra=data)

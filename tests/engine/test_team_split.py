@@ -7,6 +7,7 @@ the run ended once, the chain verifies."""
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -19,10 +20,10 @@ SHARED = """
 playbook: shared
 title: Four independent steps, then one
 steps:
-  - {id: a1, title: A1, phase: p, local: true, run: "sleep 2; echo a1 >> OUT"}
-  - {id: a2, title: A2, phase: p, local: true, run: "sleep 2; echo a2 >> OUT"}
-  - {id: a3, title: A3, phase: p, local: true, run: "sleep 2; echo a3 >> OUT"}
-  - {id: a4, title: A4, phase: p, local: true, run: "sleep 2; echo a4 >> OUT"}
+  - {id: a1, title: A1, phase: p, local: true, run: "sleep 3; echo a1 >> OUT"}
+  - {id: a2, title: A2, phase: p, local: true, run: "sleep 3; echo a2 >> OUT"}
+  - {id: a3, title: A3, phase: p, local: true, run: "sleep 3; echo a3 >> OUT"}
+  - {id: a4, title: A4, phase: p, local: true, run: "sleep 3; echo a4 >> OUT"}
   - {id: last, title: Last, phase: p, local: true, needs: [a1, a2, a3, a4], run: "echo last >> OUT"}
 """
 
@@ -35,7 +36,9 @@ def _finish(proc: object, timeout: float = 90) -> tuple[int, str]:
 def _start_two(pg_url: str, tmp_path: Path, text: str) -> tuple[Path, object, object, str]:
     """`run` one step at a time, and `join` beside it as soon as its first step runs."""
     out = tmp_path / "out.txt"
-    pb = write(tmp_path / "pb.yml", text.replace("OUT", str(out)))
+    delay = tmp_path / "delay"
+    delay.write_text("60")  # a_once's first run lasts until the test says otherwise
+    pb = write(tmp_path / "pb.yml", text.replace("OUT", str(out)).replace("DELAY", str(delay)))
     first = spawn(pg_url, "run", str(pb), "--lease", LEASE, "--concurrency", "1", cwd=tmp_path)
     evs = wait_for(pg_url, lambda e: bool(of_type(e, "host_started")), timeout=90)
     run_id = evs[0].run_id
@@ -68,7 +71,7 @@ steps:
     phase: p
     local: true
     skip_if: "grep -qx a_once OUT"
-    run: "sleep 8; echo a_once >> OUT"
+    run: "sleep $(cat DELAY); echo a_once >> OUT"
   - {id: b_twice, title: B, phase: p, local: true, idempotent: true,
      run: "sleep 4; echo b_twice >> OUT"}
   - {id: c_after, title: C, phase: p, local: true, needs: [a_once, b_twice],
@@ -83,6 +86,7 @@ def test_a_killed_engine_of_two_has_its_steps_taken_over_never_twice(
     wait_for(pg_url, lambda e: bool(of_type(e, "host_started", "b_twice")), timeout=90)
     first.kill()  # type: ignore[attr-defined]  # mid a_once, while the other runs b_twice
     killed_at = time.time()
+    (tmp_path / "delay").write_text("1")  # a second run of a_once would be quick
     _finish(first)
     code, text = _finish(second)
     assert code == 0, text
@@ -93,6 +97,8 @@ def test_a_killed_engine_of_two_has_its_steps_taken_over_never_twice(
     a_once = of_type(evs, "work_claimed", "a_once")
     assert [(c.data["engine"], c.data["fence"]) for c in a_once] == [(dead, 1), (alive, 2)]
     assert a_once[1].data["from"] == dead and a_once[1].data["decision"] == "verify"
+    # its `sleep` was ended first (only its: the other engine's b_twice ran on)
+    assert "sleep" in a_once[1].data["orphans_killed"][0]["command"]
     assert parse_iso(a_once[1].ts) - killed_at <= 3 + 10
     assert sorted(out.read_text().split()) == ["a_once", "b_twice", "c_after"]
     assert [e.data["result"] for e in of_type(evs, "run_finished")] == ["succeeded"]
@@ -127,3 +133,24 @@ def test_join_refuses_a_copy_src_file_that_differs(pg_url: str, tmp_path: Path) 
     refused = cli(pg_url, "join", evs[0].run_id, cwd=tmp_path)
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "copy.src" in refused.stderr and "differs" in refused.stderr
+
+
+def test_ctrl_c_on_one_of_two_engines_hands_its_steps_over_at_once(
+    pg_url: str, tmp_path: Path
+) -> None:
+    out, first, second, run_id = _start_two(pg_url, tmp_path, KILLED)
+    wait_for(pg_url, lambda e: bool(of_type(e, "host_started", "b_twice")), timeout=90)
+    (tmp_path / "delay").write_text("1")  # a second run of a_once would be quick
+    first.send_signal(signal.SIGINT)  # type: ignore[attr-defined]  # mid a_once
+    assert _finish(first)[0] == 130
+    code, text = _finish(second)
+    assert code == 0, text
+    evs = events(pg_url, run_id)
+    gone, stays = (e.data["engine"] for e in of_type(evs, "engine_joined"))
+    (left,) = [e.data for e in of_type(evs, "engine_left") if e.data["engine"] == gone]
+    assert left["reason"] == "SIGINT" and left["released"] == ["a_once"]
+    assert not of_type(evs, "run_interrupted")  # the other engine went on
+    taken = of_type(evs, "work_claimed", "a_once")[-1].data
+    assert (taken["engine"], taken["from"], taken["fence"]) == (stays, gone, 2)
+    assert sorted(out.read_text().split()) == ["a_once", "b_twice", "c_after"]
+    assert [e.data["result"] for e in of_type(evs, "run_finished")] == ["succeeded"]

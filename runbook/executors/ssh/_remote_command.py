@@ -27,6 +27,7 @@ from runbook.connection import SSH, connection
 
 MARKER = "runbook-pgid:"
 RUN_MARK = "RUNBOOK_SSH_RUN_ID"  # like runbook/executors/_orphans.py's local mark, its own name
+ENGINE_MARK = "RUNBOOK_SSH_ENGINE_ID"  # team mode: which engine of the run started it
 _SCAN_LIMIT = 4096  # the marker comes first; give up looking after this much stderr
 _MARKER_LINE = re.compile(re.escape(MARKER) + r"(\d+)\r?\n")
 _POSIX_SHELLS = {"", "sh", "bash", "zsh", "ksh", "dash", "ash"}
@@ -55,14 +56,17 @@ def can_wrap(host_vars: Mapping[str, Any]) -> bool:
     return shell in _POSIX_SHELLS and connection(host_vars) == SSH
 
 
-def wrap(command: str, run_id: str | None = None) -> str:
+def wrap(command: str, run_id: str | None = None, engine: str | None = None) -> str:
     """`command` preceded by the line that reports the process group, and by the run's
-    mark in the environment of everything it starts (see `orphan_killer`)."""
+    mark (and, in team mode, its engine's) in the environment of everything it starts
+    (see `orphan_killer`)."""
     mark = f"export {RUN_MARK}={shlex.quote(run_id)}\n" if run_id else ""
+    if run_id and engine:
+        mark += f"export {ENGINE_MARK}={shlex.quote(engine)}\n"
     return f'echo "{MARKER}$$" >&2\n{mark}{command}'
 
 
-def orphan_killer(run_id: str, grace_s: float) -> str:
+def orphan_killer(run_id: str, grace_s: float, engine: str | None = None) -> str:
     """A POSIX shell script that ends every process group on the host whose processes
     carry `run_id`'s mark, and prints `killed PGID COMMAND` for each.
 
@@ -71,13 +75,21 @@ def orphan_killer(run_id: str, grace_s: float) -> str:
     mark is an orphan (as runbook/executors/_orphans.py does on the control machine). The mark is in
     the environment, not the command line: a shell may exec its last command. Reads
     /proc (Linux); elsewhere it finds nothing. Its own group is never a candidate.
+    With `engine` (team mode: other engines' commands on the host are no orphans), only
+    the processes that engine started.
     """
     mark = shlex.quote(f"{RUN_MARK}={run_id}")
+    emark = shlex.quote(f"{ENGINE_MARK}={engine}") if engine else ""
+    also = (
+        f"""  tr '\\000' '\\n' < "$d/environ" 2>/dev/null | grep -qxF {emark} || continue\n"""
+        if engine
+        else ""
+    )
     return f"""mark={mark}
 groups=
 for d in /proc/[0-9]*; do
   tr '\\000' '\\n' < "$d/environ" 2>/dev/null | grep -qxF "$mark" || continue
-  g=$(sed 's/.*) //' "$d/stat" 2>/dev/null | cut -d' ' -f3)
+{also}  g=$(sed 's/.*) //' "$d/stat" 2>/dev/null | cut -d' ' -f3)
   case "$g" in ''|*[!0-9]*) continue ;; esac
   [ "$g" = "$$" ] && continue
   case " $groups " in *" $g "*) continue ;; esac

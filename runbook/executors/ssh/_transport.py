@@ -109,6 +109,7 @@ class SshTransport:
         # Set by the session: every command then carries the run's mark, so that a resume
         # after a crashed engine can end those still running (`end_orphans`).
         self.run_id: str | None = None
+        self.engine: str | None = None  # team mode: the engine's id, in the mark too
         self._lock = threading.Lock()
         self._targets: dict[str, Target] = {}
         self._chains: dict[PoolKey, tuple[Hop, ...]] = {}
@@ -202,15 +203,18 @@ class SshTransport:
             conn.sessions.release()
         return replace(result, duration_s=time.monotonic() - start)
 
-    def end_orphans(self, host: Host, run_id: str, timeout_s: float) -> list[tuple[int, str]]:
-        """End the process groups a dead engine of `run_id` left running on `host`:
-        (pgid, command) of each; HostError when the host cannot be reached to look."""
+    def end_orphans(
+        self, host: Host, run_id: str, timeout_s: float, engine: str | None = None
+    ) -> list[tuple[int, str]]:
+        """End the process groups a dead engine of `run_id` (that one, `engine`, in team
+        mode) left running on `host`: (pgid, command) of each; HostError when the host
+        cannot be reached to look."""
         if not can_wrap(host.vars):
             return []  # no POSIX shell: its commands were never marked
         out: list[str] = []
         result = self.run(
             host,
-            orphan_killer(run_id, self.kill_grace_s),
+            orphan_killer(run_id, self.kill_grace_s, engine),
             timeout_s=timeout_s,
             on_output=lambda stream, text: out.append(text) if stream == "stdout" else None,
             cancel=threading.Event(),
@@ -311,7 +315,7 @@ class SshTransport:
         pgids = PgidFilter() if can_wrap(host.vars) else None
         stream = OutputStreams(on_output, pgids)
         try:
-            chan.exec_command(wrap(command, self.run_id) if pgids else command)
+            chan.exec_command(wrap(command, self.run_id, self.engine) if pgids else command)
             if fed is not None:
                 fed.start()  # stdin now that the command runs (or after sudo's prompt)
             else:

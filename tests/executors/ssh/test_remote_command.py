@@ -10,6 +10,8 @@ from runbook.executors.ssh._remote_command import (
     PgidFilter,
     can_wrap,
     kill_command,
+    killed_groups,
+    orphan_killer,
     wrap,
 )
 
@@ -68,3 +70,28 @@ def test_kill_command_runs_in_dash_and_bash() -> None:
         sleeper = subprocess.Popen(["sleep", "60"], start_new_session=True)
         subprocess.run([shell, "-c", kill_command(sleeper.pid, "TERM")], check=True)
         assert sleeper.wait(10) == -15
+
+
+def test_the_orphan_killer_of_a_team_run_ends_only_the_gone_engines_commands() -> None:
+    """Two engines ran commands of one run on a host; one died: only its own end (the
+    other's go on), and an engine-less killer (`resume`) ends them all."""
+    started = {
+        engine: subprocess.Popen(
+            ["/bin/sh", "-c", wrap("sleep 60", "run-7f3a", engine)],
+            start_new_session=True,
+            stderr=subprocess.DEVNULL,
+        )
+        for engine in ("vm:1:aaaaaa", "vm:2:bbbbbb")
+    }
+    dead, live = started["vm:1:aaaaaa"], started["vm:2:bbbbbb"]
+    out = subprocess.run(
+        ["/bin/sh", "-c", orphan_killer("run-7f3a", 0.2, "vm:1:aaaaaa")],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert [g for g, _ in killed_groups(out)] == [dead.pid]
+    assert dead.wait(10) != 0 and live.poll() is None
+    out = subprocess.run(
+        ["/bin/sh", "-c", orphan_killer("run-7f3a", 0.2)], capture_output=True, text=True
+    ).stdout
+    assert [g for g, _ in killed_groups(out)] == [live.pid]
+    assert live.wait(10) != 0
