@@ -83,8 +83,7 @@ def join(
 
 @contextlib.contextmanager
 def _holding(journal: Any, held: Any, joining: bool) -> Iterator[None]:
-    """The lease, renewed while the engine works; `engine_joined` first when it joins."""
+    """The lease, renewed while the engine works (`engine_joined` is journaled once the
+    engine knows what it may claim: runbook/app/_team.py)."""
     with journal.holding(held):
-        if joining:
-            journal.announce(held)
         yield

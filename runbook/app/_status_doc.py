@@ -24,7 +24,9 @@ the same story. Keys are only ever added; `schema` changes if one ever has to go
                 "manual": null | {"waiting_since", "claimed_by", "claimed_at", "answer",
                                   "wait_s", "work_s", "input", "value"},
                 "operator", "note",
-                "expect": null | {"remaining_s", "at", "operator", "note"}}]}
+                "expect": null | {"remaining_s", "at", "operator", "note"},
+                "unclaimable": {"why", "hosts"}}]}  # team mode, only on a ready step
+                                    # that no live engine may claim: the hosts none reaches
 """
 
 from __future__ import annotations
@@ -105,7 +107,24 @@ def _step(state: RunState, s: StepState, now: float) -> dict[str, Any]:
         "note": s.note,
         "expect": expect,
         **({"doc": s.doc} if s.doc else {}),  # only when set: same bytes without it
+        **_unclaimable(state, s),
     }
+
+
+def _unclaimable(state: RunState, s: StepState) -> dict[str, Any]:
+    """Team mode: a ready step that no live engine may claim (each claims only steps whose
+    hosts it all reaches, `join --limit`; `--no-local` ones no local step)."""
+    engines = list(state.engines.values())
+    if not engines or state.status != "running" or s.status != "pending" or state.waiting_on(s.id):
+        return {}
+    if s.kind == "local" and all(e.get("no_local") for e in engines):
+        return {"unclaimable": {"why": "every live engine has --no-local", "hosts": []}}
+    reaches = [None if e.get("reach") is None else set(e["reach"]) for e in engines]
+    if s.kind != "remote" or any(r is None or set(s.hosts) <= r for r in reaches):
+        return {}
+    outside = [h for h in s.hosts if not any(r is None or h in r for r in reaches)]
+    why = "no live engine reaches all its hosts (join --limit)"
+    return {"unclaimable": {"why": why, "hosts": outside}}
 
 
 def status_document(state: RunState, *, live: bool, now: float) -> dict[str, Any]:

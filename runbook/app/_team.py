@@ -42,6 +42,10 @@ def attach_team(
     if events and events[0].data.get("mode") == "rehearsal":
         return
     held.per_step = True
+    held.reach = sorted(reach) if reach is not None else None
+    held.no_local = no_local
+    if not held.announced:  # `join`, `resume`: what it may claim, for `status`
+        journal.announce(held)  # type: ignore[attr-defined]
 
     def end_orphans(gone: str, step: str) -> list[dict[str, Any]]:
         # Only what the gone engine started: the other engines' commands are no orphans.

@@ -87,6 +87,8 @@ class RunState:
     host_keys: list[Mapping[str, Any]] = field(default_factory=list)
     lives: list[EngineLife] = field(default_factory=list)  # one per engine that held the run
     life: int = 0  # the current engine life: 0 for the first engine, + 1 per run_resumed
+    # team mode: engines joined and not left, and what each may claim (reach, no_local)
+    engines: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     _dependents: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
 
     # -- queries --------------------------------------------------------------------------

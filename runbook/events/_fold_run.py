@@ -81,6 +81,15 @@ def eta(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
         r.rto_warning_at = ts
 
 
+def engine_joined(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
+    if d.get("engine"):  # team mode: what it may claim (join --limit, --no-local)
+        r.engines[str(d["engine"])] = {"reach": d.get("reach"), "no_local": bool(d.get("no_local"))}
+
+
+def engine_left(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
+    r.engines.pop(str(d.get("engine") or ""), None)
+
+
 def host_key_accepted(r: RunState, e: Event, ts: float, d: Mapping[str, Any]) -> None:
     r.host_keys.append({"host": e.host, **d})
 
@@ -92,4 +101,6 @@ RUN_HANDLERS = {
     "run_finished": run_finished,
     "eta": eta,
     "host_key_accepted": host_key_accepted,
+    "engine_joined": engine_joined,
+    "engine_left": engine_left,
 }

@@ -77,6 +77,8 @@ class Held:
     claims: dict[str, int] = field(default_factory=dict)  # step -> the fence it holds it by
     left: bool = False  # `engine_left` journaled
     per_step: bool = False  # its engine claims each step (a live run, not a rehearsal)
+    reach: list[str] | None = None  # join --limit: the hosts it claims work on
+    no_local: bool = False  # join --no-local
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def usable(self) -> bool:
@@ -264,6 +266,8 @@ def joined_data(held: Held) -> dict[str, Any]:
         "lease_until": held.lease_until,
         "lease_s": held.lease_s,
         "host": socket.gethostname(),
+        **({"reach": sorted(held.reach)} if held.reach is not None else {}),
+        **({"no_local": True} if held.no_local else {}),
     }
 
 

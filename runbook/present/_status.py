@@ -164,6 +164,13 @@ def _step_lines(doc: Mapping[str, Any]) -> list[Line]:
         for s in steps:
             out.append([(STATUS_STYLE[status], f"  {s['id']}"), ("", _detail(s, run_id, now))])
             out.extend(_more(s, run_id, doc["status"] == "succeeded" or bool(doc["finished"])))
+    stuck = [s for s in doc["steps"] if s.get("unclaimable")]
+    if stuck:  # team mode: start an engine that reaches them
+        out.append([("bold", "waiting for an engine that may run them:")])
+        for s in stuck:
+            u = s["unclaimable"]
+            hosts = f"; no live engine reaches {', '.join(u['hosts'])}" if u["hosts"] else ""
+            out.append([(STATUS_STYLE["blocked"], f"  {s['id']}"), ("", f"  {u['why']}{hosts}")])
     return out
 
 

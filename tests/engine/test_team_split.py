@@ -7,6 +7,7 @@ the run ended once, the chain verifies."""
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -154,3 +155,46 @@ def test_ctrl_c_on_one_of_two_engines_hands_its_steps_over_at_once(
     assert (taken["engine"], taken["from"], taken["fence"]) == (stays, gone, 2)
     assert sorted(out.read_text().split()) == ["a_once", "b_twice", "c_after"]
     assert [e.data["result"] for e in of_type(evs, "run_finished")] == ["succeeded"]
+
+
+ZONES = """
+playbook: zones
+title: A step across two zones
+steps:
+  - {id: first, title: First, phase: p, local: true, idempotent: true,
+     run: "sleep $(cat DELAY)"}
+  - {id: both, title: Both zones, phase: p, needs: [first], hosts: "web1,db1", run: "true"}
+"""
+
+
+def test_a_step_no_live_engine_reaches_waits_and_status_names_its_hosts(
+    pg_url: str, tmp_path: Path
+) -> None:
+    delay = tmp_path / "delay"
+    delay.write_text("60")
+    inv = write(
+        tmp_path / "hosts.yml",
+        "all:\n  hosts:\n    web1: {ansible_host: 127.0.0.1, ansible_port: 1}\n"
+        "    db1: {ansible_host: 127.0.0.1, ansible_port: 1}\n",
+    )
+    pb = write(tmp_path / "zones.yml", ZONES.replace("DELAY", str(delay)))
+    engine = spawn(pg_url, "run", str(pb), "-i", str(inv), "--lease", LEASE, cwd=tmp_path)
+    evs = wait_for(pg_url, lambda e: bool(of_type(e, "host_started", "first")), timeout=90)
+    engine.terminate()  # type: ignore[attr-defined]
+    assert _finish(engine)[0] == 130
+    delay.write_text("0")
+    # The only engine now reaches web1 alone: `both` is for an engine that reaches db1.
+    joined = spawn(pg_url, "join", evs[0].run_id, "--limit", "web1", "--lease", LEASE, cwd=tmp_path)
+    try:
+        wait_for(pg_url, lambda e: bool(of_type(e, "step_succeeded", "first")), timeout=90)
+        doc = json.loads(cli(pg_url, "status", "latest", "--format", "json").stdout)
+        (both,) = [s for s in doc["steps"] if s["id"] == "both"]
+        assert both["status"] == "pending" and both["unclaimable"]["hosts"] == ["db1"]
+        text = cli(pg_url, "status", "latest").stdout
+        assert "both" in text and "no live engine reaches db1" in text, text
+    finally:
+        joined.terminate()  # type: ignore[attr-defined]
+        assert _finish(joined)[0] == 130
+    evs = events(pg_url, evs[0].run_id)
+    assert of_type(evs, "engine_joined")[-1].data["reach"] == ["web1"]
+    assert not of_type(evs, "work_claimed", "both")
