@@ -59,7 +59,9 @@ class Team:
         self.no_local = no_local
         self.reach = reach  # hosts this engine may run (join --limit); None: all
         self.end_orphans = end_orphans
-        self.seen = 0  # the last seq the engine folded (set by the engine)
+        # The last seq whose event the engine has acted on (set by the engine): a claim
+        # is refused while the journal holds news about the step after it.
+        self.folded: Callable[[], int] = lambda: 0
         self.claimant: dict[str, str | None] = {}  # step -> who claimed it last
         self.gone: set[str] = set()  # engines that left or were ended
         self.recheck: set[str] = set()  # claims refused for news: try once it is folded
@@ -84,7 +86,7 @@ class Team:
             core.table.set(run, "elsewhere")
             self.claimant.setdefault(run.id, None)
             return False
-        got = self.journal.claim_step(self.run_id, run.id, self.seen)
+        got = self.journal.claim_step(self.run_id, run.id, self.folded())
         if isinstance(got, int):
             self.claimant[run.id] = self.me
             return True
@@ -163,7 +165,8 @@ class Team:
             killed = self.end_orphans(who, run.id)  # before its step goes on here
             if killed:
                 data["orphans_killed"] = killed
-        got = self.journal.claim_step(self.run_id, run.id, self.seen, source=who, extra=data)
+        seen = self.folded()
+        got = self.journal.claim_step(self.run_id, run.id, seen, source=who, extra=data)
         if not isinstance(got, int):
             return  # its engine is still leaving, or another engine took it: next turn
         self.claimant[run.id] = self.me
@@ -175,7 +178,7 @@ class Team:
         for sid, r in sorted(resume.items()):
             if r.status in IN_FLIGHT:
                 who = self.claimant.get(sid) or "a previous engine"
-                got = self.journal.claim_step(self.run_id, sid, self.seen, source=who)
+                got = self.journal.claim_step(self.run_id, sid, self.folded(), source=who)
                 if not isinstance(got, int):
                     raise StateError(f"step {sid} of run {self.run_id} is claimed by {got}")
 

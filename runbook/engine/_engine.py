@@ -138,7 +138,9 @@ class Engine:
     def use_team(self, team: Team) -> None:
         """Team mode: claim each step before starting it, follow the other engines."""
         self.team = self.core.team = team
-        team.seen = self._seen
+        # A claim goes by what the core has acted on: events ingested but still waiting in
+        # the inbox (another engine's claim of a step ready here) do not count yet.
+        team.folded = lambda: self._inbox[0].seq - 1 if self._inbox else self._seen
 
     def start_joined(self, resume: Mapping[str, StepResume]) -> None:
         """Join a run other engines work on: claim what is ready, follow the rest."""
@@ -337,7 +339,6 @@ class Engine:
         self.listener.event(event, self.state)
         team = self.team
         if team is not None:
-            team.seen = event.seq
             team.note(event)
         if event.type in _reactions.INPUT_TYPES or (team is not None and event.type in TEAM_TYPES):
             self._inbox.append(event)
