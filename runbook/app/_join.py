@@ -14,7 +14,7 @@ idempotent, else settled by `skip_if` / `verify`, else left to an operator. It l
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from runbook.app._join_check import Joined
@@ -65,7 +65,7 @@ def join(
                 operator=operator,
                 environ=environ,
                 journal=journal,
-                hold=lambda: _holding(journal, held, joining),
+                hold=lambda: journal.holding(held),  # engine_joined: runbook/app/_team.py
                 where=where,
                 joining=joining,
             )
@@ -79,11 +79,3 @@ def join(
             raise
     finally:
         journal.close()
-
-
-@contextlib.contextmanager
-def _holding(journal: Any, held: Any, joining: bool) -> Iterator[None]:
-    """The lease, renewed while the engine works (`engine_joined` is journaled once the
-    engine knows what it may claim: runbook/app/_team.py)."""
-    with journal.holding(held):
-        yield
