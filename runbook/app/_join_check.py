@@ -19,12 +19,15 @@ from runbook.model import Inventory, Step
 
 def playbook_sha256(files: Sequence[str], sources: Sequence[str] = ()) -> str:
     """The playbook's content as one hash: the file and every include, in load order, then
-    each `copy.src` file (by path and content: the files the steps put on the hosts)."""
+    each `copy.src` file (by content and by its path from the playbook's folder, so that
+    the same checkout in another folder, on another machine, has the same hash)."""
     digest = hashlib.sha256()
     for name in files:
         digest.update(hashlib.sha256(_read(name)).digest())
+    root = Path(files[0]).resolve().parent if files else Path.cwd()
     for name in sources:
-        digest.update(hashlib.sha256(name.encode() + b"\0" + _read(name)).digest())
+        label = os.path.relpath(name, root).encode()
+        digest.update(hashlib.sha256(label + b"\0" + _read(name)).digest())
     return digest.hexdigest()
 
 
