@@ -66,7 +66,9 @@ def journaled_sha256(events: Sequence[Event]) -> str | None:
 class Joined:
     """A joining engine's own paths to the playbook and inventories (None: as journaled),
     and its own share of the work: `limit` (the hosts it reaches: it claims only steps
-    whose hosts all match), `concurrency`, `forks`, `no_local` (no local steps here)."""
+    whose hosts all match), `concurrency`, `forks`, `no_local` (no local steps here), and
+    `accept_new_host_keys`: this machine's own word, never inherited from the run (the
+    engine that started it accepted keys into its own known_hosts, not this one's)."""
 
     playbook: Path | None = None
     inventories: tuple[Path, ...] = ()
@@ -74,6 +76,7 @@ class Joined:
     concurrency: int | None = None
     forks: int | None = None
     no_local: bool = False
+    accept_new_host_keys: bool = False
 
     def request(self, req: RunRequest) -> RunRequest:
         """The journaled request with this machine's paths and per-engine options."""
@@ -83,6 +86,7 @@ class Joined:
             inventories=self.inventories or req.inventories,
             concurrency=self.concurrency if self.concurrency is not None else req.concurrency,
             forks=self.forks if self.forks is not None else req.forks,
+            accept_new_host_keys=self.accept_new_host_keys,
         )
 
     def reach(self, inventory: Inventory) -> frozenset[str] | None:

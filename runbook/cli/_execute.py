@@ -295,6 +295,12 @@ def join_command(
     no_local: bool = typer.Option(
         False, "--no-local", help="Claim no local step (they go to the other engines)."
     ),
+    accept_new_host_keys: bool = typer.Option(
+        False,
+        "--accept-new-host-keys",
+        help="Accept unknown SSH host keys into this machine's known_hosts (journaled); "
+        "never inherited from the run.",
+    ),
     lease: str | None = LEASE,
     operator: str | None = OPERATOR,
     plain: bool = PLAIN,
@@ -311,7 +317,9 @@ def join_command(
 
     _positive(concurrency, "--concurrency")
     _positive(forks, "--forks")
-    where = Joined(playbook, tuple(inventory), limit, concurrency, forks, no_local)
+    where = Joined(
+        playbook, tuple(inventory), limit, concurrency, forks, no_local, accept_new_host_keys
+    )
     state, lease_s = settings().state, _lease(lease)
     raise typer.Exit(
         show(

@@ -30,3 +30,15 @@ def test_a_copied_file_that_differs_or_moved_changes_the_hash(tmp_path: Path) ->
     shutil.move(sources[0], moved)
     moved.write_text("port = 80\n")
     assert playbook_sha256(files, [str(moved)]) != before
+
+
+def test_join_accepts_new_host_keys_only_when_asked_here() -> None:
+    """A run started with --accept-new-host-keys does not make a joining machine accept
+    unknown keys; `join --accept-new-host-keys` does."""
+    from runbook.app import Joined
+    from runbook.app._session_prepare import RunRequest
+
+    started = RunRequest(playbook=Path("pb.yml"), accept_new_host_keys=True)
+    assert Joined().request(started).accept_new_host_keys is False
+    quiet = RunRequest(playbook=Path("pb.yml"))
+    assert Joined(accept_new_host_keys=True).request(quiet).accept_new_host_keys is True
