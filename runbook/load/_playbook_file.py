@@ -97,7 +97,7 @@ def _parse(path: Path, label: str) -> Document:
         return load_yaml(path, label, _FAST_LOADER)
     except InputError:
         try:
-            return load_yaml(path, label, yaml.SafeLoader)
+            return load_yaml(path, label, yaml.SafeLoader, events=False)
         except yaml.reader.ReaderError as e:  # raised before source.py's own handler starts
             raise InputError([_reader_issue(path, label, e)]) from None
 

@@ -15,7 +15,14 @@ from typing import Any
 import yaml
 
 from runbook.errors import InputError, Issue
-from runbook.load._source_build import Builder, Shadow, location_of, quick_loader
+from runbook.load._source_build import (
+    Builder,
+    Shadow,
+    Unusual,
+    build_from_events,
+    location_of,
+    quick_loader,
+)
 from runbook.model import Location
 
 PathKey = tuple[str | int, ...]
@@ -169,13 +176,32 @@ def read_text(path: Path | str, label: str | None = None) -> str:
         ) from None
 
 
-def parse_yaml(text: str, name: str, loader_class: type[Any] = yaml.SafeLoader) -> Document:
-    """Parse one YAML document; every problem is an InputError with its location."""
+def parse_yaml(
+    text: str, name: str, loader_class: type[Any] = yaml.SafeLoader, events: bool = True
+) -> Document:
+    """Parse one YAML document; every problem is an InputError with its location.
+
+    `events=False`: straight to the node tree (a file known to hold an error).
+    """
     try:
         loader = quick_loader(loader_class)(text)  # the reader checks characters here already
         loader.tag_cache = {}
     except yaml.reader.ReaderError as e:
         raise InputError([_reader_issue(name, text, e)]) from None
+    try:
+        if not events:
+            raise Unusual
+        data, shadow, mark = build_from_events(loader)
+    except (Unusual, yaml.YAMLError):
+        pass  # parsed again below, as a node tree: its Builder says what is wrong
+    else:
+        loader.dispose()
+        if mark is None:
+            return Document(name, None)
+        return Document(name, data, (mark.line + 1, mark.column + 1), shadow)
+    loader.dispose()
+    loader = quick_loader(loader_class)(text)
+    loader.tag_cache = {}
     try:
         try:
             root = loader.get_single_node()
@@ -213,11 +239,14 @@ def parse_yaml(text: str, name: str, loader_class: type[Any] = yaml.SafeLoader) 
 
 
 def load_yaml(
-    path: Path | str, label: str | None = None, loader_class: type[Any] = yaml.SafeLoader
+    path: Path | str,
+    label: str | None = None,
+    loader_class: type[Any] = yaml.SafeLoader,
+    events: bool = True,
 ) -> Document:
     """Read and parse a YAML file (UTF-8, one document)."""
     name = label or str(path)
-    return parse_yaml(read_text(path, name), name, loader_class)
+    return parse_yaml(read_text(path, name), name, loader_class, events)
 
 
 def _reader_issue(name: str, text: str, e: yaml.reader.ReaderError) -> Issue:

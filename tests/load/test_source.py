@@ -97,3 +97,51 @@ def test_field_locations_are_made_on_demand_and_behave_as_a_mapping() -> None:
     assert dict(locations) == {"id": Location("f.yml", 2, 9), "run": Location("f.yml", 3, 10)}
     locations["run"] = Location("g.yml", 1, 1)
     assert locations["run"] == Location("g.yml", 1, 1)
+
+
+# Plain YAML of every kind a playbook or inventory holds, and the forms that make the
+# reader fall back to the node tree (anchors, merge keys, tags, keys that are not text).
+SAME_EITHER_WAY = [
+    "a: 1\nb: [x, 'y', \"z\"]\nc: {d: 2.5, e: true, f: null, g: ~}\n",
+    "steps:\n  - id: x\n    run: |\n      echo 1\n      echo 2\n    when: >\n      a\n      b\n",
+    "- 1\n- - 2\n  - {k: [3, {m: n}]}\n- 2024-01-02\n- ''\n-\n",
+    "just text\n",
+    "42\n",
+    "---\n",
+    "a: &x {b: 1}\nc: *x\nd:\n  <<: *x\n  e: 2\n",
+    "a: !!str 12\nb: !!int '7'\n",
+    "1: one\ntrue: yes\n? [a]\n: b\n",
+    "a: x\n\n\nb:\n  # a comment\n  c: 'multi\n    line'\n",
+]
+
+
+def _all_paths(data: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    found = [path]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += _all_paths(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found += _all_paths(value, (*path, i))
+    return found
+
+
+@pytest.mark.parametrize("text", SAME_EITHER_WAY)
+@pytest.mark.parametrize("loader", ["C", "Python"])
+def test_read_from_events_as_from_the_node_tree(text: str, loader: str) -> None:
+    import yaml
+
+    cls = yaml.SafeLoader if loader == "Python" else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        slow = parse_yaml(text, "f.yml", cls, events=False)
+    except InputError as e:  # `? [a]`: the same error either way
+        with pytest.raises(InputError) as fast_error:
+            parse_yaml(text, "f.yml", cls)
+        assert str(fast_error.value) == str(e)
+        return
+    fast = parse_yaml(text, "f.yml", cls)
+    assert fast.data == slow.data
+    assert fast.root_mark == slow.root_mark
+    for path in _all_paths(slow.data):
+        assert fast.loc(path) == slow.loc(path), path
+        assert fast.key_loc(path) == slow.key_loc(path), path
