@@ -17,10 +17,11 @@ from __future__ import annotations
 import bisect
 import difflib
 import fnmatch
+import functools
 import re
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from runbook.errors import InputError, Issue
 from runbook.model import Inventory, Location
@@ -119,6 +120,7 @@ class _Index:
     position: dict[str, int]
     members: dict[str, list[str]]  # group → hosts in inventory order
     by_name: list[str]  # host names sorted: a glob's literal prefix narrows the scan
+    groups_matching: dict[str, list[str]] = field(default_factory=dict)  # by expression
 
 
 _cache: dict[int, tuple[weakref.ref[Inventory], _Index]] = {}
@@ -163,7 +165,9 @@ def _match(
     except re.error as e:
         issues.append(Issue(location, f"bad regular expression '{expr}' in '{pattern}': {e}"))
         return set()
-    groups = [g for g in index.members if test(g)]
+    groups = index.groups_matching.get(expr)
+    if groups is None:  # 10,000 steps name the same few groups and globs again and again
+        groups = index.groups_matching[expr] = [g for g in index.members if test(g)]
     found: set[str] = set()
     for g in groups:
         found.update(index.members[g])
@@ -255,6 +259,7 @@ def _split_subscript(part: str) -> tuple[str, tuple[int, int | None] | None]:
     return expr, (int(start), int(end) if end else -1)
 
 
+@functools.lru_cache(maxsize=1024)  # a glob's translation costs more than matching it
 def _matcher(expr: str) -> Callable[[str], bool]:
     if expr.startswith("~"):
         regex = re.compile(expr[1:])

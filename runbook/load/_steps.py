@@ -143,9 +143,10 @@ def read_step(
     locations = Locations(doc.path, located)
     needs: list[tuple[str, Location]] = []
     bad: set[str] = set()
-    # One walk to the step for all its fields: 10,000 steps have ~100,000 of them.
+    # One walk to the step for all its fields: 10,000 steps have ~100,000 of them. Its
+    # shadow maps each key to (key mark, value mark, what is inside).
     shadow = doc.shadow_at(path)
-    marks = marks_in(shadow)
+    entries = shadow if isinstance(shadow, dict) else {}
     for key, value in raw.items():
         spec = STEP_FIELDS.get(key) if isinstance(key, str) else None
         if spec is None:
@@ -165,9 +166,10 @@ def read_step(
             issues.append(Issue(doc.loc((*path, key, *e.at)), e.message, e.hint))
             bad.add(key)
             continue
-        located[key] = marks.get(key) or doc.loc((*path, key))
+        entry = entries.get(key)
+        located[key] = entry[1] if entry is not None else doc.loc((*path, key))
         if key == "needs":
-            inside = shadow[key][2] if isinstance(shadow, dict) and key in shadow else None
+            inside = entry[2] if entry is not None else None
             needs = _located_needs(doc, marks_in(inside), parsed, locations[key])
         values[key] = parsed
     step_id = values.get("id")
