@@ -12,8 +12,8 @@ Where the reference runs have enough steps of a phase (or of a step owner), that
 departure from its run's slowdown is learned too, held toward 0, and moves the steps of
 that phase (owner) that the playbook's own runs did not measure.
 
-Rehearsals count as rehearsals: half as much as a live run for a live one, and they say
-nothing about how long people take to pick up a manual step at night (their waits are
+Rehearsals count as rehearsals: a fifth of a live run for a live one (REHEARSAL_WEIGHT,
+as for a playbook's own runs), and they say nothing about how long people take to pick up a manual step at night (their waits are
 left out of the latency model, runbook/forecast/_latency.py).
 """
 
