@@ -13,8 +13,9 @@ departure from its run's slowdown is learned too, held toward 0, and moves the s
 that phase (owner) that the playbook's own runs did not measure.
 
 Rehearsals count as rehearsals: a fifth of a live run for a live one (REHEARSAL_WEIGHT,
-as for a playbook's own runs), and they say nothing about how long people take to pick up a manual step at night (their waits are
-left out of the latency model, runbook/forecast/_latency.py).
+as for a playbook's own runs), and they say nothing about how long people take to pick up
+a manual step at night (their waits are left out of the latency model,
+runbook/forecast/_latency.py).
 """
 
 from __future__ import annotations
