@@ -3,7 +3,8 @@
 Everything lives in the `runbook` schema of the database the URL names. Events and runs
 are append-only there too: triggers refuse UPDATE, DELETE and TRUNCATE, so a hand-run
 `psql` session cannot quietly rewrite history (and `verify` catches a hand-edited row).
-`data` is the canonical JSON as text: `jsonb` would reorder keys and break the hash.
+`data` is the canonical JSON as text: PostgreSQL's binary JSON type would reorder keys and
+break the hash.
 `meta.schema_version` lets an older runbook refuse a newer schema instead of misreading it.
 """
 
