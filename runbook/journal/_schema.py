@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sqlite3
+import time
 from pathlib import Path
 
 from runbook.errors import JournalError
@@ -130,3 +132,60 @@ def init_schema(db: sqlite3.Connection, path: Path) -> None:
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def create_file(path: Path) -> None:
+    """A new journal appears whole: built beside its name (tables, WAL mode, 0600) and
+    linked into place. Another process opening an empty file at the moment this one
+    switched it to WAL would get "database is locked" at once: SQLite does not wait on
+    that switch."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        new = path.with_name(f".{path.name}.new-{os.getpid()}-{secrets.token_hex(4)}")
+        os.close(os.open(new, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as err:
+        raise JournalError(f"cannot create the journal {path}: {err.strerror or err}") from err
+    try:
+        db = sqlite3.connect(str(new), isolation_level=None)
+        try:
+            enable_wal(db)
+            init_schema(db, path)
+        finally:
+            db.close()
+        _link(new, path)
+    except sqlite3.Error as err:
+        raise journal_error(err, path, "create") from err
+    finally:
+        for leftover in (new, new.with_name(new.name + "-wal"), new.with_name(new.name + "-shm")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _link(new: Path, path: Path) -> None:
+    """`new` under the journal's name unless another process made one first."""
+    try:
+        os.link(new, path)
+    except FileExistsError:
+        pass  # another process created it first; that's fine
+    except OSError:
+        # No hard links on this file system: an empty file, made WAL on first open.
+        try:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as err:
+            raise JournalError(f"cannot create the journal {path}: {err.strerror or err}") from err
+
+
+def enable_wal(db: sqlite3.Connection) -> None:
+    """WAL mode, waiting like any other lock: switching a file that another process has
+    open answers "database is locked" at once, without SQLite's busy wait."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)

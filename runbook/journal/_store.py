@@ -5,8 +5,9 @@ insert, commit) with `synchronous=FULL`, so an event the caller holds has surviv
 loss, and two processes appending to one run keep a gapless seq and an unbroken chain.
 `append_many` commits several events, each chained to the one before, in one such
 transaction: one fsync for a batch (the engine's group commit).
-WAL mode lets `status` and `runs` read while an engine writes. The file is created 0600
-before SQLite touches it: a journal holds host names, commands and operator notes.
+WAL mode lets `status` and `runs` read while an engine writes. A new file is built 0600
+beside its name and linked into place whole (journal_schema.create_file): a journal holds
+host names, commands and operator notes, and no one may open it half made.
 
 A damaged or newer file is never rewritten: every SQLite error is turned into a
 `JournalError` that says what happened and leaves the file as it was.
@@ -19,7 +20,6 @@ tables themselves journal_schema.py's.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import threading
 import time
@@ -50,7 +50,9 @@ from runbook.journal._schema import (
     BUSY_TIMEOUT_MS,
     SCHEMA_VERSION,
     check_version,
+    create_file,
     describe,
+    enable_wal,
     init_schema,
     journal_error,
 )
@@ -65,7 +67,7 @@ class Journal:
         if not self.path.exists():
             if not create:
                 raise NoJournal(self.path)
-            self._create_file()
+            create_file(self.path)
         self._lock = threading.RLock()
         # One connection shared by the engine's threads, serialised by self._lock;
         # autocommit mode so that transactions are only the ones we open.
@@ -80,26 +82,13 @@ class Journal:
             with self._errors("open"):
                 self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
                 current = check_version(self._db, self.path) == SCHEMA_VERSION
-                self._db.execute("PRAGMA journal_mode=WAL")
+                enable_wal(self._db)
                 self._db.execute("PRAGMA synchronous=FULL")
                 if not current:  # readers skip the write lock once the schema is there
                     init_schema(self._db, self.path)
         except BaseException:
             self._db.close()
             raise
-
-    def _create_file(self) -> None:
-        parent = self.path.parent
-        try:
-            parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-            os.close(fd)
-        except FileExistsError:
-            pass  # another process created it first; that's fine
-        except OSError as err:
-            raise JournalError(
-                f"cannot create the journal {self.path}: {err.strerror or err}"
-            ) from err
 
     # -- errors ---------------------------------------------------------------------------
 

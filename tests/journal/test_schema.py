@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from runbook.errors import JournalError
 from runbook.journal._schema import SCHEMA_VERSION, check_version, init_schema, journal_error
+from runbook.journal._store import Journal
 
 
 def fresh(tmp_path: Path) -> sqlite3.Connection:
@@ -61,3 +66,49 @@ def test_busy_and_other_errors(tmp_path: Path) -> None:
     assert busy.startswith(f"the journal {path} stayed locked by another process for ")
     other = journal_error(sqlite3.OperationalError("No such table: events"), path, "read")
     assert str(other) == f"cannot read the journal {path}: no such table: events"
+
+
+WATCHER = """
+import sys
+from pathlib import Path
+from runbook.errors import NoJournal
+from runbook.journal._store import Journal
+
+print("ready", flush=True)
+for i in range(int(sys.argv[2])):
+    while True:  # what `runbook status` in a second terminal does, as fast as it can
+        try:
+            with Journal(Path(sys.argv[1]) / f"{i}.db", create=False) as journal:
+                if journal.run_ids():
+                    break
+        except NoJournal:
+            pass
+"""
+
+
+def test_a_journal_being_created_can_be_opened_by_others_at_once(tmp_path: Path) -> None:
+    """A second terminal's `status` polling while the first run creates the journal: neither
+    may be told "locked" (SQLite does not wait while a new file is switched to WAL)."""
+    rounds = 30
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    watchers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WATCHER, str(tmp_path), str(rounds)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    for watcher in watchers:
+        assert watcher.stdout is not None and watcher.stdout.readline() == "ready\n"
+    for i in range(rounds):
+        time.sleep(0.005)
+        with Journal(tmp_path / f"{i}.db") as journal:
+            journal.new_run("playbook.yml", "live", 1795000000.0)
+    for watcher in watchers:
+        _, err = watcher.communicate(timeout=60)
+        assert watcher.returncode == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir() if ".new-" in p.name) == []
