@@ -216,9 +216,40 @@ def send_signal(chan: paramiko.Channel, name: str) -> None:
     m.add_string("signal")
     m.add_boolean(False)
     m.add_string(name)
+    _send_while_open(chan, lambda: m)
+
+
+def send_eof(chan: paramiko.Channel) -> None:
+    """End the command's stdin; nothing if the channel is already closed."""
+    _send_while_open(chan, chan._send_eof)  # type: ignore[attr-defined]  # no public API
+
+
+def _send_while_open(chan: paramiko.Channel, message: Callable[[], Message | None]) -> None:
+    """Send a message about `chan` only while it is open, in order with its CLOSE.
+
+    paramiko's `shutdown_write` builds the EOF under the channel's lock and sends it after
+    letting go (paramiko#1705): a command that ends in between has its CLOSE sent first, and
+    OpenSSH then drops the whole connection ("ieof packet referred to nonexistent channel"),
+    failing every other command it carries. Here the message is sent while the lock is held,
+    so the transport thread's CLOSE goes after it, or it is not sent at all. The transport's
+    send lock is only taken when no key exchange is under way (paramiko releases the
+    channel's lock before sending because a re-key waiting on it would deadlock); during one,
+    the message waits for it without the channel's lock, as paramiko does.
+    """
     transport = chan.get_transport()
     with contextlib.suppress(*CONN_ERRORS):
-        transport._send_user_message(m)  # type: ignore[attr-defined]  # no public API
+        with chan.lock:
+            if chan.closed:
+                return
+            with transport.clear_to_send_lock:
+                if transport.clear_to_send.is_set():
+                    m = message()
+                    if m is not None:
+                        transport._send_message(m)  # type: ignore[attr-defined]
+                    return
+            m = message()
+        if m is not None:  # a key exchange is under way: paramiko's way
+            transport._send_user_message(m)  # type: ignore[attr-defined]  # no public API
 
 
 def close_conn(conn: Conn) -> None:

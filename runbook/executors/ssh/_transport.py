@@ -37,6 +37,7 @@ from runbook.executors.ssh._client import (
     close_conn,
     config_lookup,
     open_session,
+    send_eof,
     send_signal,
 )
 from runbook.executors.ssh._known_hosts import KnownHosts
@@ -319,7 +320,7 @@ class SshTransport:
             if fed is not None:
                 fed.start()  # stdin now that the command runs (or after sudo's prompt)
             else:
-                chan.shutdown_write()  # EOF at once, as /dev/null for local commands
+                send_eof(chan)  # EOF at once, as /dev/null for local commands
             stopped = pump(chan, stream, deadline, cancel)
         except CONN_ERRORS as e:
             stream.flush()
@@ -383,8 +384,7 @@ def _feeding(
             chan.sendall(data)
 
     def close() -> None:
-        with contextlib.suppress(*CONN_ERRORS):
-            chan.shutdown_write()
+        send_eof(chan)
 
     state = FeedState(feed, send, close)
 

@@ -96,15 +96,19 @@ def test_one_connection_per_host_shared_by_concurrent_commands(
         with lock:
             results.append(res)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    # Ten rounds: a command that ends while its stdin's EOF is being sent must not take the
+    # connection down (paramiko#1705: OpenSSH drops it on an EOF sent after the CLOSE, and
+    # every other command on it failed "connection lost"; ~1 round in 8 before the fix).
+    for _ in range(10):
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(20)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
     for i in range(5):
         results.append(run(t, h, f"echo again {i}"))
-    assert all(r.exit_code == 0 for r, _, _ in results)
-    assert sorted(out for _, out, _ in results)[:3] == ["0\n", "1\n", "10\n"]
+    assert [r.error for r, _, _ in results if r.exit_code != 0] == []
+    assert sorted(out for _, out, _ in results)[:3] == ["0\n", "0\n", "0\n"]
     assert sshd.connection_count(sshd_server, h.address) - before == 1
 
 
