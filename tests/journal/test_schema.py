@@ -102,13 +102,18 @@ def test_a_journal_being_created_can_be_opened_by_others_at_once(tmp_path: Path)
         )
         for _ in range(2)
     ]
-    for watcher in watchers:
-        assert watcher.stdout is not None and watcher.stdout.readline() == "ready\n"
-    for i in range(rounds):
-        time.sleep(0.005)
-        with Journal(tmp_path / f"{i}.db") as journal:
-            journal.new_run("playbook.yml", "live", 1795000000.0)
-    for watcher in watchers:
-        _, err = watcher.communicate(timeout=60)
-        assert watcher.returncode == 0, err
+    try:
+        for watcher in watchers:
+            assert watcher.stdout is not None and watcher.stdout.readline() == "ready\n"
+        for i in range(rounds):
+            time.sleep(0.005)
+            with Journal(tmp_path / f"{i}.db") as journal:
+                journal.new_run("playbook.yml", "live", 1795000000.0)
+        for watcher in watchers:
+            _, err = watcher.communicate(timeout=60)
+            assert watcher.returncode == 0, err
+    finally:
+        for watcher in watchers:  # a failed round leaves the watchers waiting for its file
+            watcher.kill()
+            watcher.communicate()
     assert sorted(p.name for p in tmp_path.iterdir() if ".new-" in p.name) == []
