@@ -112,18 +112,19 @@ def _step(state: RunState, s: StepState, now: float) -> dict[str, Any]:
 
 
 def _unclaimable(state: RunState, s: StepState) -> dict[str, Any]:
-    """Team mode: a ready step that no live engine may claim (each claims only steps whose
-    hosts it all reaches, `join --limit`; `--no-local` ones no local step)."""
+    """Team mode: a ready step that no live engine may claim: a host of it that no live
+    engine reaches (`join --limit`: the hosts of a step are shared out by reach, but
+    each needs an engine), or a local step where every engine has `--no-local`."""
     engines = list(state.engines.values())
     if not engines or state.status != "running" or s.status != "pending" or state.waiting_on(s.id):
         return {}
     if s.kind == "local" and all(e.get("no_local") for e in engines):
         return {"unclaimable": {"why": "every live engine has --no-local", "hosts": []}}
     reaches = [None if e.get("reach") is None else set(e["reach"]) for e in engines]
-    if s.kind != "remote" or any(r is None or set(s.hosts) <= r for r in reaches):
-        return {}
     outside = [h for h in s.hosts if not any(r is None or h in r for r in reaches)]
-    why = "no live engine reaches all its hosts (join --limit)"
+    if s.kind != "remote" or not outside:
+        return {}
+    why = "no live engine reaches some of its hosts (join --limit)"
     return {"unclaimable": {"why": why, "hosts": outside}}
 
 

@@ -47,12 +47,14 @@ def attach_team(
     if not held.announced:  # `join`, `resume`: what it may claim, for `status`
         journal.announce(held)  # type: ignore[attr-defined]
 
-    def end_orphans(gone: str, step: str) -> list[dict[str, Any]]:
-        # Only what the gone engine started: the other engines' commands are no orphans.
+    def end_orphans(gone: str, step: str, host: str | None) -> list[dict[str, Any]]:
+        # Only what the gone engine started: the other engines' commands are no orphans
+        # (and, for one host taken over, only on that host).
         killed = kill_orphans(run_id, redactor.text, engine=gone)
         if remote is not None and hosts:
             seen = journal.events(run_id)
-            killed += end_remote_orphans(remote, seen, hosts, redactor.text, gone, step)
+            where = hosts if host is None else {h: v for h, v in hosts.items() if h == host}
+            killed += end_remote_orphans(remote, seen, where, redactor.text, gone, step)
         return killed
 
     team = Team(journal, run_id, events, no_local=no_local, reach=reach, end_orphans=end_orphans)

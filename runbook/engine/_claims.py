@@ -9,6 +9,11 @@ its `step_succeeded` lets its dependents become ready here too, its `step_failed
 them. A claim refused because the journal holds news about the step is tried again once
 the news is folded.
 
+Hosts: a step whose hosts are split over the engines' reaches goes to an engine that
+reaches at least one of them, while the live engines together reach them all; the
+hosts it does not reach are offered and claimed one by one by engines that do
+(runbook/engine/_away.py, _claims_hosts.py).
+
 Takeover: every CHECK_S, an engine ends the other engines whose lease expired (each
 journaled `engine_left`); an unfinished step whose claimant left or was ended is claimed
 again (`work_claimed` naming `from`) and handled as after a crash (§4): the commands
@@ -22,6 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from runbook.engine._claims_hosts import HostShare
 from runbook.engine._recovery import StepResume, analyse
 from runbook.engine._start import adopt
 from runbook.engine._table import StepRun
@@ -37,10 +43,11 @@ TEAM_TYPES = frozenset({"work_claimed", "engine_left", "step_succeeded", "step_f
 IN_FLIGHT = frozenset({"running", "retry", "waiting"})
 FINISHED = frozenset({"succeeded", "skipped", "failed"})
 
-Orphans = Callable[[str, str], list[dict[str, Any]]]  # end a gone engine's step's commands
+# End a gone engine's commands of a step (on one host of it, when given).
+Orphans = Callable[[str, str, str | None], list[dict[str, Any]]]
 
 
-class Team:
+class Team(HostShare):
     """Claims for one engine on one run; `journal` is a PostgresJournal holding its lease."""
 
     def __init__(
@@ -67,17 +74,19 @@ class Team:
         self.recheck: set[str] = set()  # claims refused for news: try once it is folded
         self.live: list[str] = journal.live_engines(run_id) or [self.me]
         self._next_check = 0.0
+        self.init_hosts()
         for e in events:
             self.note(e)
 
     # -- what the core asks ---------------------------------------------------------------
 
     def may_take(self, run: StepRun) -> bool:
-        """Whether this engine may run the step at all (--no-local, join --limit)."""
+        """Whether this engine may claim the step (--no-local; join --limit: it reaches
+        one of its hosts at least, and the live engines together reach them all)."""
         if run.plan.kind == "local":
             return not self.no_local
         if run.plan.kind == "remote" and self.reach is not None:
-            return all(h in self.reach for h in run.plan.hosts)
+            return any(h in self.reach for h in run.plan.hosts) and self.all_reached(run)
         return True
 
     def take(self, core: RunCore, run: StepRun) -> bool:
@@ -85,6 +94,10 @@ class Team:
         if not self.may_take(run):
             core.table.set(run, "elsewhere")
             self.claimant.setdefault(run.id, None)
+            return False
+        if self.defers(run):  # a live engine reaching more of its hosts claims it first
+            core.table.set(run, "pending")
+            self.recheck.add(run.id)
             return False
         got = self.journal.claim_step(self.run_id, run.id, self.folded())
         if isinstance(got, int):
@@ -99,8 +112,8 @@ class Team:
         return False
 
     def holds_open(self, core: RunCore) -> bool:
-        """Other engines' steps run, or a claim waits to be tried again: not finished."""
-        return core.table.elsewhere > 0 or bool(self.recheck)
+        """Other engines' steps or hosts run, or a claim waits to be tried again."""
+        return core.table.elsewhere > 0 or bool(self.recheck) or self.hosts_open()
 
     @property
     def writes_eta(self) -> bool:
@@ -109,17 +122,19 @@ class Team:
 
     # -- the journal ----------------------------------------------------------------------
 
-    def note(self, e: Event) -> None:
-        """Who claimed what, who left: read from every event as it is folded."""
-        if e.type == "work_claimed" and e.step:
+    def note(self, e: Event) -> bool:
+        """Who claimed what, who left: read from every event as it is folded. True: the
+        event moves this engine's table (`react` gets it once the turn reaches it)."""
+        if e.type == "work_claimed" and e.step and e.host is None:
             self.claimant[e.step] = str(e.data.get("engine") or "")
         elif e.type == "engine_left" and e.data.get("engine"):
             self.gone.add(str(e.data["engine"]))
+        return self.note_host(e) or e.type in TEAM_TYPES
 
     def react(self, core: RunCore, e: Event) -> None:
         """Another engine's step moved: follow it here (a step `elsewhere` only)."""
         run = core.table.get(e.step or "")
-        if run is None:
+        if run is None or self.react_host(core, run, e):
             return
         if e.type == "work_claimed" and e.data.get("engine") != self.me:
             if run.status in ("pending", "ready", "elsewhere"):
@@ -157,12 +172,14 @@ class Team:
             who = self.claimant.get(run.id)
             if run.status == "elsewhere" and who in self.gone and self.may_take(run):
                 self._take_over(core, state, run, str(who))
+        self.tick_hosts(core, state)
 
     def _take_over(self, core: RunCore, state: RunState, run: StepRun, who: str) -> None:
         r = analyse(state, (), {run.id: run.step})[run.id]
+        run.away = self.keep_away(run.id, r)  # hosts another live engine runs: theirs
         data: dict[str, Any] = {"decision": r.decision} if r.decision else {}
         if r.status in IN_FLIGHT and self.end_orphans is not None:
-            killed = self.end_orphans(who, run.id)  # before its step goes on here
+            killed = self.end_orphans(who, run.id, None)  # before its step goes on here
             if killed:
                 data["orphans_killed"] = killed
         seen = self.folded()
@@ -193,7 +210,9 @@ class Team:
             held.left = True  # journaled here: the lease's end adds no second one
         mine = [r.id for r in core.table.in_order() if self.claimant.get(r.id) == self.me]
         unfinished = [s for s in mine if core.table[s].status not in FINISHED]
-        return {"engine": self.me, "reason": reason, "released": unfinished}
+        hosts = self.my_hosts()
+        extra = {"released_hosts": hosts} if hosts else {}
+        return {"engine": self.me, "reason": reason, "released": unfinished, **extra}
 
     def finish(self, append: Callable[[], Sequence[Event]]) -> Sequence[Event]:
         """The run's end, written once: the first engine to see it writes it."""

@@ -14,8 +14,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from runbook.engine import _batches as batches
-from runbook.engine._attempt import Finished, HostAttempt, Next, PollLater, RunCommand
+from runbook.engine import _away as away, _batches as batches
+from runbook.engine._attempt import Finished, Next, PollLater, RunCommand
 from runbook.engine._decide import Decider
 from runbook.engine._deciding import decide_start
 from runbook.engine._dispatch import TimerHeap
@@ -64,7 +64,7 @@ class RunCore:
         self.stopping = False  # the run is being interrupted: start nothing new
         self.deferred = False  # a ready step waits for this turn's events to be folded
         self.now = 0.0
-        self._next_job = 0
+        self.next_job = 0
         # Run-time decisions and captured results (engine/_decide.py), for playbooks with
         # steps that decide or are read; None keeps every other run on its old path.
         self.decider: Decider | None = None
@@ -96,7 +96,7 @@ class RunCore:
         if c.action != "until" or not isinstance(nxt, PollLater):
             self._journal_output(job, chunks)
         job.output = type(job.output)()
-        self._advance(job, nxt)
+        self.advance(job, nxt)
 
     def start_work(self, now: float) -> None:
         """Start what may start: queued commands, ready steps, and their first commands."""
@@ -201,35 +201,21 @@ class RunCore:
     # -- hosts and commands ---------------------------------------------------------------
 
     def pump_hosts(self, run: StepRun) -> None:
-        """Start hosts while the step's `parallel` allows; the attempt ends with the last."""
+        """Start hosts while the step's `parallel` allows; the attempt ends with the last.
+        Team mode: a host this engine does not reach is offered to others (_away.py)."""
         width = run.plan.parallel or len(run.hosts) or 1
-        while run.todo and len(run.active) < width and run.status == "running":
+        while run.todo and len(run.active) + len(run.away) < width and run.status == "running":
             host = run.todo.popleft()
-            s = run.step
-            self._next_job += 1
-            seq = HostAttempt(
-                self.work.commands(run.id, host),
-                started=self.now,
-                timeout_s=s.timeout_s,
-                every_s=s.every_s,
-                mode=run.modes.pop(host, "normal"),
-            )
-            job = Job(
-                self._next_job,
-                run.id,
-                host,
-                run.attempt,
-                seq,
-                seq.commands,
-                remote=host is not None,
-                started=self.now,
-            )
-            run.active[host] = job
-            self._advance(job, seq.begin(self.now))
-        if not run.todo and not run.active and run.status == "running":
+            if self.team is not None and not self.team.reaches(host):
+                away.offer(self, run, host)
+                continue
+            job = away.new_job(self, run, host, run.attempt, run.modes.pop(host, "normal"))
+            self.advance(job, job.seq.begin(self.now))
+        if not run.todo and not run.active and not run.away and run.status == "running":
             self._attempt_done(run)
 
-    def _advance(self, job: Job, nxt: Next) -> None:
+    def advance(self, job: Job, nxt: Next) -> None:
+        """The host's next command, poll, or end."""
         if isinstance(nxt, RunCommand):
             self.queue.submit(job, nxt)
         elif isinstance(nxt, PollLater):
@@ -239,7 +225,7 @@ class RunCore:
 
     def _poll(self, job: Job) -> None:
         if not job.done:
-            self._advance(job, job.seq.poll(self.now))
+            self.advance(job, job.seq.poll(self.now))
 
     def _take_slots(self) -> None:
         taken = self.queue.take(self._before_start)
@@ -326,7 +312,8 @@ class RunCore:
             batches.step_succeeded(self, run)
             return
         failed_hosts = sorted(h for h in run.failed if h is not None)
-        final = all(f.reason == "output" for f in run.failed.values())  # same text again
+        reasons = [f.reason for f in run.failed.values()]  # same text again, or uncertain:
+        final = "uncertain" in reasons or all(r == "output" for r in reasons)  # no retry
         if run.failures < run.step.retries and not final:
             run.failures += 1
             delay = run.step.retry_delay_s

@@ -20,7 +20,7 @@ from typing import Any
 
 from runbook.clock import Clock
 from runbook.engine import _reactions
-from runbook.engine._claims import TEAM_TYPES, Team
+from runbook.engine._claims import Team
 from runbook.engine._commit import Committer
 from runbook.engine._core import RunCore
 from runbook.engine._decide import Decider
@@ -337,10 +337,8 @@ class Engine:
         self._seen = event.seq
         self.state.apply(event)
         self.listener.event(event, self.state)
-        team = self.team
-        if team is not None:
-            team.note(event)
-        if event.type in _reactions.INPUT_TYPES or (team is not None and event.type in TEAM_TYPES):
+        moves = self.team is not None and self.team.note(event)  # another engine's work
+        if moves or event.type in _reactions.INPUT_TYPES:
             self._inbox.append(event)
         if event.type in ETA_TRIGGERS:
             self.eta.transition()

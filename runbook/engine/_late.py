@@ -33,8 +33,9 @@ def late_results(
             host=c.job.host,
             data={
                 "engine": getattr(lost, "engine", None),
-                "fence": getattr(lost, "claims", {}).get(
-                    c.job.step_id, getattr(lost, "fence", None)
+                "fence": getattr(lost, "hosts", {}).get(
+                    (c.job.step_id, c.job.host or ""),
+                    getattr(lost, "claims", {}).get(c.job.step_id, getattr(lost, "fence", None)),
                 ),
                 "action": c.action,
                 "attempt": c.job.attempt,

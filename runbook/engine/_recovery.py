@@ -127,3 +127,24 @@ def _in_flight(r: StepResume, st: StepState, step: Step, life: int) -> None:
                 r.modes[h] = "verify_only"
         else:
             r.decision = "ask"
+
+
+def host_way_back(state: RunState, step: Step, sid: str, host: str) -> tuple[Mode, Decision]:
+    """Team mode: how one host of a step goes on when the engine that claimed it is gone
+    (the same rules as a step in flight above, for that host alone)."""
+    st = state.steps.get(sid)
+    hs = st.host_states.get(host) if st is not None else None
+    if hs is None or not hs.in_flight:
+        return "normal", "rerun"  # its `run` had not started: it runs normally
+    ran = hs.run_standing(state.life)
+    if hs.action in ("until", "verify") and step.run is not None and ran == "done":
+        return "after_run", "rerun"
+    if hs.action == "run" or (hs.action in ("until", "verify") and ran == "uncertain"):
+        if step.idempotent:
+            return "normal", "rerun"
+        if step.skip_if is not None:
+            return "normal", "verify"
+        if step.verify is not None:
+            return "verify_only", "verify"
+        return "normal", "ask"
+    return "normal", "rerun"

@@ -37,6 +37,7 @@ class StepRun:
     hosts_ok: set[str | None] = field(default_factory=set)
     todo: deque[str | None] = field(default_factory=deque)
     active: dict[str | None, Job] = field(default_factory=dict)
+    away: set[str | None] = field(default_factory=set)  # team mode: offered to another engine
     failed: dict[str | None, Finished] = field(default_factory=dict)
     modes: dict[str | None, Mode] = field(default_factory=dict)  # resume: per-host start
     unmet: int = 0  # needs not yet succeeded or skipped

@@ -41,6 +41,7 @@ EVENT_TYPES = frozenset(
         "engine_joined",
         "engine_left",
         "work_claimed",
+        "host_offered",  # a host of a step its claimant does not reach, for another engine
         "lease_lost",
         "late_result",  # what a fenced-out engine had to journal; changes no state
     }

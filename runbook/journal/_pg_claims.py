@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from runbook.journal._pg_chain import Stale
+from runbook.journal._pg_lease import LIVE
 
 if TYPE_CHECKING:
     from runbook.events import Event
@@ -28,10 +29,17 @@ if TYPE_CHECKING:
 CREATE = """CREATE TABLE IF NOT EXISTS runbook.claims (
     run_id text NOT NULL REFERENCES runbook.runs(run_id),
     step text NOT NULL,
+    host text NOT NULL DEFAULT '',
     engine text,
     fence bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, step)
+    PRIMARY KEY (run_id, step, host)
 )"""
+# Schema 3: a step's hosts are claimed one by one too (host '' is the step's own row).
+MIGRATE = (
+    "ALTER TABLE runbook.claims ADD COLUMN IF NOT EXISTS host text NOT NULL DEFAULT ''",
+    "ALTER TABLE runbook.claims DROP CONSTRAINT IF EXISTS claims_pkey",
+    "ALTER TABLE runbook.claims ADD PRIMARY KEY (run_id, step, host)",
+)
 
 # What an engine journals about a step it claimed: its results. Skips and blocks are
 # journaled by whoever decides them (an operator, the engine whose step failed).
@@ -48,6 +56,7 @@ CLAIMED_TYPES = frozenset(
         "step_succeeded",
         "step_failed",
         "manual_waiting",
+        "host_offered",
     }
 )
 
@@ -60,28 +69,48 @@ class Refused(Exception):
         self.why = why
 
 
-def claim_row(conn: Any, run_id: str, step: str, engine: str, seen: int, takeover: bool) -> int:
-    """Claim `step` for `engine` under the run's lock: its new fence, or Refused.
+def claim_row(
+    conn: Any, run_id: str, step: str, engine: str, seen: int, takeover: bool, host: str = ""
+) -> int:
+    """Claim `step` (or, with `host`, that host of it) for `engine` under the run's lock:
+    its new fence, or Refused.
 
-    `seen`: the last seq the engine folded. `takeover`: the step is in flight; only an
-    engine that is no longer live may lose it.
+    `seen`: the last seq the engine folded. `takeover`: the work is in flight; only an
+    engine that is no longer live may lose it. A host is claimed only while the step's
+    claimant, who offered it, is live, and only with no news about the host or the step
+    itself (a step-level event: the attempt ended, the step was taken over) after `seen`.
     """
     conn.execute(
-        "INSERT INTO runbook.claims (run_id, step) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-        (run_id, step),
+        "INSERT INTO runbook.claims (run_id, step, host) VALUES (%s, %s, %s) "
+        "ON CONFLICT DO NOTHING",
+        (run_id, step, host),
     )
     row = conn.execute(
         "SELECT c.engine, e.state, e.lease_until > clock_timestamp() FROM runbook.claims c "
         "LEFT JOIN runbook.engines e ON e.run_id = c.run_id AND e.engine = c.engine "
-        "WHERE c.run_id=%s AND c.step=%s FOR UPDATE OF c SKIP LOCKED",
-        (run_id, step),
+        "WHERE c.run_id=%s AND c.step=%s AND c.host=%s FOR UPDATE OF c SKIP LOCKED",
+        (run_id, step, host),
     ).fetchone()
     if row is None:
         raise Refused("busy")  # another engine claims it this very moment
-    newer = conn.execute(
-        "SELECT 1 FROM runbook.events WHERE run_id=%s AND seq>%s AND step=%s LIMIT 1",
-        (run_id, seen, step),
-    ).fetchone()
+    if host:
+        newer = conn.execute(
+            "SELECT 1 FROM runbook.events WHERE run_id=%s AND seq>%s AND step=%s "
+            "AND (host=%s OR host IS NULL) LIMIT 1",
+            (run_id, seen, step, host),
+        ).fetchone()
+        owner = conn.execute(
+            "SELECT 1 FROM runbook.claims c JOIN runbook.engines e ON e.run_id = c.run_id "
+            f"AND e.engine = c.engine WHERE c.run_id=%s AND c.step=%s AND c.host='' AND {LIVE}",
+            (run_id, step),
+        ).fetchone()
+        if owner is None:
+            raise Refused("stale")  # its claimant is gone: the step is taken over first
+    else:
+        newer = conn.execute(
+            "SELECT 1 FROM runbook.events WHERE run_id=%s AND seq>%s AND step=%s LIMIT 1",
+            (run_id, seen, step),
+        ).fetchone()
     if newer is not None:
         raise Refused("stale")  # the engine folds what it has not seen, then looks again
     holder, state, unexpired = row
@@ -89,8 +118,8 @@ def claim_row(conn: Any, run_id: str, step: str, engine: str, seen: int, takeove
         raise Refused(str(holder))
     (fence,) = conn.execute(
         "UPDATE runbook.claims SET engine=%s, fence=fence+1 WHERE run_id=%s AND step=%s "
-        "RETURNING fence",
-        (engine, run_id, step),
+        "AND host=%s RETURNING fence",
+        (engine, run_id, step, host),
     ).fetchone()
     return int(fence)
 
@@ -108,22 +137,31 @@ def end_expired(conn: Any, run_id: str, engine: str) -> list[str]:
 
 
 def check_fence(conn: Any, run_id: str, held: Held, events: Sequence[Event]) -> None:
-    """Raise Stale unless the engine is live and holds every step its events report on."""
+    """Raise Stale unless the engine is live and holds the work its events report on: the
+    host's claim for a host it claimed (another engine's step), else the step's."""
     row = conn.execute(
         "SELECT state, ended_by FROM runbook.engines WHERE run_id=%s AND engine=%s FOR SHARE",
         (run_id, held.engine),
     ).fetchone()
-    steps = sorted({e.step for e in events if e.step and e.type in CLAIMED_TYPES})
-    if steps and held.per_step:
+    keys = sorted(
+        {
+            (e.step, e.host if (e.step, e.host or "") in held.hosts else "")
+            for e in events
+            if e.step and e.type in CLAIMED_TYPES
+        },
+        key=lambda k: (k[0], k[1] or ""),
+    )
+    if keys and held.per_step:
         rows = conn.execute(
-            "SELECT step, engine, fence FROM runbook.claims WHERE run_id=%s "
+            "SELECT step, host, engine, fence FROM runbook.claims WHERE run_id=%s "
             "AND step = ANY(%s) FOR SHARE",
-            (run_id, steps),
+            (run_id, sorted({k[0] for k in keys})),
         ).fetchall()
-        found = {str(r[0]): (r[1], int(r[2])) for r in rows}
-        for step in steps:
-            mine = held.claims.get(step)
-            now = found.get(step, (None, 0))
+        found = {(str(r[0]), str(r[1])): (r[2], int(r[3])) for r in rows}
+        for step, host in keys:
+            key = (step, host or "")
+            mine = held.hosts.get(key) if host else held.claims.get(step)
+            now = found.get(key, (None, 0))
             held.fence = mine or 0  # the fence its late results name
             if mine is None or now != (held.engine, mine):
                 raise Stale(now)
@@ -131,14 +169,17 @@ def check_fence(conn: Any, run_id: str, held: Held, events: Sequence[Event]) -> 
         raise Stale((row[1] if row else None, 0))
 
 
-def claim_data(held: Held, step: str, fence: int, source: str | None) -> dict[str, Any]:
-    """`work_claimed`'s data: who works on the step now, under which fence, until when."""
+def claim_data(
+    held: Held, step: str, fence: int, source: str | None, host: str = ""
+) -> dict[str, Any]:
+    """`work_claimed`'s data: who works on the step (or host) now, under which fence, until
+    when."""
     data: dict[str, Any] = {
         "engine": held.engine,
         "fence": fence,
         "lease_until": held.lease_until,
         "lease_s": held.lease_s,
-        "work": "step",
+        "work": "host" if host else "step",
     }
     if source is not None:
         data["from"] = source

@@ -2,7 +2,8 @@
 
 Every engine on a run (`run`, `resume`, `join`) has a row in `runbook.engines` with its
 lease on the database's clock, renewed at a third of the lease from a thread of its own.
-The work itself is claimed step by step (runbook/journal/_pg_claims.py). An engine whose
+The work itself is claimed step by step, and host by host where a step's hosts are split
+over the engines' reaches (runbook/journal/_pg_claims.py). An engine whose
 lease expired is ended by another one (state `dead`), which then takes its unfinished
 steps over; an engine that leaves (Ctrl-C, the run's end) ends its own row (`left`) and
 gives its claims back.
@@ -50,6 +51,7 @@ class LeaseLost(JournalError):
         self.engine = held.engine
         self.fence = held.fence
         self.claims = dict(held.claims)  # each step's fence, for the late results
+        self.hosts = dict(held.hosts)  # each host's claimed apart (another engine's step)
 
 
 def engine_id() -> str:
@@ -75,6 +77,7 @@ class Held:
     lost: bool = False
     announced: bool = False  # `engine_joined` journaled
     claims: dict[str, int] = field(default_factory=dict)  # step -> the fence it holds it by
+    hosts: dict[tuple[str, str], int] = field(default_factory=dict)  # (step, host) -> fence
     left: bool = False  # `engine_left` journaled
     per_step: bool = False  # its engine claims each step (a live run, not a rehearsal)
     reach: list[str] | None = None  # join --limit: the hosts it claims work on

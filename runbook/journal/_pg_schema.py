@@ -14,10 +14,11 @@ from typing import Any
 
 from runbook.errors import JournalError
 from runbook.journal._open import hide_password
-from runbook.journal._pg_claims import CREATE as CREATE_CLAIMS
+from runbook.journal._pg_claims import CREATE as CREATE_CLAIMS, MIGRATE as MIGRATE_CLAIMS
 from runbook.journal._pg_lease import CREATE as CREATE_ENGINES
 
-SCHEMA_VERSION = 2  # 2: engines and step claims replace the one lease per run
+# 2: engines and step claims replace the one lease per run; 3: hosts are claimed too
+SCHEMA_VERSION = 3
 # One transaction-scoped advisory lock serialises two first runs creating the schema.
 _CREATE_LOCK = 0x72756E626F6F6B  # "runbook"
 
@@ -47,6 +48,7 @@ _DDL = (
     "DROP TABLE IF EXISTS runbook.leases",
     CREATE_ENGINES,
     CREATE_CLAIMS,
+    *MIGRATE_CLAIMS,
     """CREATE OR REPLACE FUNCTION runbook.append_only() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN

@@ -1,7 +1,7 @@
 """The PostgreSQL journal's team-mode calls: engines on a run, their leases, step claims.
 
 A mixin of `PostgresJournal` (runbook/journal/_pg_store.py), which keeps the appends;
-the SQL lives in _pg_lease.py (engines) and _pg_claims.py (steps).
+the SQL lives in _pg_lease.py (engines) and _pg_claims.py (steps and hosts).
 """
 
 from __future__ import annotations
@@ -80,23 +80,31 @@ class TeamCalls:
         seen: int,
         source: str | None = None,
         extra: dict[str, Any] | None = None,
+        host: str = "",
     ) -> int | str:
-        """Claim `step` (taking it over from `source`, an engine gone): its fence, or why
-        not ("stale": fold the journal and look again; "busy"; a live claimant's id)."""
+        """Claim `step` (with `host`: that host of another engine's step; taking it over
+        from `source`, an engine gone): its fence, or why not ("stale": fold the journal
+        and look again; "busy"; a live claimant's id)."""
         held = self.held[run_id]
 
         def build(conn: Any, seq: int, last_ts: float, prev: str, now: float) -> list[Event]:
-            fence = claims.claim_row(conn, run_id, step, held.engine, seen, source is not None)
-            held.claims[step] = fence
+            fence = claims.claim_row(
+                conn, run_id, step, held.engine, seen, source is not None, host
+            )
+            if host:
+                held.hosts[(step, host)] = fence
+            else:
+                held.claims[step] = fence
             at = max(now if now >= 0 else time.time(), last_ts)
-            data = {**claims.claim_data(held, step, fence, source), **(extra or {})}
-            return [_chained(run_id, seq + 1, at, "work_claimed", step, None, data, prev)]
+            data = {**claims.claim_data(held, step, fence, source, host), **(extra or {})}
+            where = host or None
+            return [_chained(run_id, seq + 1, at, "work_claimed", step, where, data, prev)]
 
         try:
             self._write(run_id, build)
         except claims.Refused as refused:
             return refused.why
-        return held.claims[step]
+        return held.hosts[(step, host)] if host else held.claims[step]
 
     def end_expired(self, run_id: str) -> list[str]:
         """End the engines whose lease expired, each journaled `engine_left` (in the same

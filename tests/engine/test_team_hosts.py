@@ -1,0 +1,167 @@
+"""A step whose hosts span two zones (team mode, PostgreSQL, real sshd on loopback): the
+engine reaching most of its hosts claims it and runs those; the host outside its reach is
+offered, claimed by the engine that reaches it (`work_claimed` with `host`) and run
+there; the claimant decides the step. An engine killed while it holds host work has the
+host taken over by another engine reaching it, and a non-idempotent command that had
+its effect is not run again (its `skip_if` decides). Real `runbook run` / `join`
+processes, short leases (3 s)."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sshd
+from engine_helpers import cli, events, of_type, spawn, wait_for, write
+
+from runbook.clock import parse_iso
+
+LEASE = "3s"
+A_FIRST = 21  # shared-server addresses 21-23: nothing here counts connections
+WEB = "web1,web2,web3"
+SPLIT = """
+playbook: split
+title: A step across two zones
+steps:
+  - {id: gate, title: Gate, phase: p, local: true, idempotent: true,
+     run: "while [ ! -f GO ]; do sleep 0.1; done"}
+  - id: both
+    title: Both zones
+    phase: p
+    needs: [gate]
+    hosts: all
+    skip_if: 'H={{ host.name }}; grep -q "^$H " SHARED/out'
+    run: >-
+      H={{ host.name }}; echo "$H $RUNBOOK_SSH_ENGINE_ID" >> SHARED/out;
+      if [ "$H" = db1 ]; then sleep $(cat SHARED/delay); fi
+"""
+
+
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    """A directory both this test and the sshd's test account write to."""
+    path = Path(tempfile.mkdtemp(prefix="runbook-hosts-"))
+    path.chmod(0o777)
+    (path / "out").touch()
+    (path / "out").chmod(0o666)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _finish(proc: object, timeout: float = 90) -> tuple[int, str]:
+    stdout, stderr = proc.communicate(timeout=timeout)  # type: ignore[attr-defined]
+    return proc.returncode, stdout + stderr  # type: ignore[attr-defined]
+
+
+def _inventory(tmp_path: Path, server: sshd.Sshd) -> Path:
+    lines = [
+        "all:",
+        "  vars:",
+        f"    ansible_port: {server.port}",
+        f"    ansible_user: {server.user}",
+        f"    ansible_ssh_private_key_file: {server.client_key}",
+        "  hosts:",
+    ]
+    for i, name in enumerate(["web1", "web2", "web3", "db1"]):
+        lines.append(f"    {name}: {{ansible_host: {server.addresses[A_FIRST + i % 3]}}}")
+    return write(tmp_path / "hosts.yml", "\n".join(lines) + "\n")
+
+
+def _two_zones(
+    pg_url: str, tmp_path: Path, server: sshd.Sshd, env: dict[str, str], shared: Path
+) -> tuple[str, Path, object, object]:
+    """`run` stopped at its first step, then one engine per zone joins; then the gate
+    opens and the step across both zones becomes ready."""
+    inv = _inventory(tmp_path, server)
+    pb = write(tmp_path / "pb.yml", SPLIT.replace("SHARED", str(shared)))
+    common = ("-i", str(inv), "--lease", LEASE)
+    first = spawn(pg_url, "run", str(pb), *common, extra_env=env, cwd=tmp_path)
+    evs = wait_for(pg_url, lambda e: bool(of_type(e, "host_started", "gate")), timeout=90)
+    first.send_signal(signal.SIGINT)  # type: ignore[attr-defined]
+    assert _finish(first)[0] == 130  # interrupted: no engine on the run now
+    run_id = evs[0].run_id
+    web = spawn(pg_url, "join", run_id, "--limit", WEB, *common, extra_env=env, cwd=tmp_path)
+    wait_for(pg_url, lambda e: len(of_type(e, "engine_joined")) == 2, timeout=90)
+    db = spawn(pg_url, "join", run_id, "--limit", "db1", *common, extra_env=env, cwd=tmp_path)
+    wait_for(pg_url, lambda e: len(of_type(e, "engine_joined")) == 3, timeout=90)
+    (tmp_path / "GO").touch()
+    return run_id, inv, web, db
+
+
+def _lines(shared: Path) -> list[tuple[str, str]]:
+    return sorted(tuple(ln.split(" ", 1)) for ln in (shared / "out").read_text().splitlines())  # type: ignore[misc]
+
+
+def test_a_step_across_two_zones_runs_each_host_once_where_it_is_reached(
+    pg_url: str, tmp_path: Path, sshd_server: sshd.Sshd, ssh_env: dict[str, str], shared: Path
+) -> None:
+    (shared / "delay").write_text("0")
+    run_id, _, web, db = _two_zones(pg_url, tmp_path, sshd_server, ssh_env, shared)
+    code, text = _finish(web)
+    assert code == 0, text
+    code, text = _finish(db)
+    assert code == 0, text
+    evs = events(pg_url, run_id)
+    _, web_id, db_id = (e.data["engine"] for e in of_type(evs, "engine_joined"))
+    # The engine reaching three of its four hosts claims the step; db1 is offered and
+    # claimed by the engine that reaches it, under a fence of its own.
+    (step_claim,) = [e for e in of_type(evs, "work_claimed", "both") if e.host is None]
+    assert step_claim.data["engine"] == web_id
+    assert [e.host for e in of_type(evs, "host_offered", "both")] == ["db1"]
+    hosts = [e for e in of_type(evs, "work_claimed", "both") if e.host is not None]
+    assert [(e.host, e.data["engine"], e.data["fence"], e.data["work"]) for e in hosts] == [
+        ("db1", db_id, 1, "host")
+    ]
+    # Every host ran exactly once, by an engine that reaches it.
+    assert _lines(shared) == [
+        ("db1", db_id),
+        ("web1", web_id),
+        ("web2", web_id),
+        ("web3", web_id),
+    ]
+    assert len(of_type(evs, "step_succeeded", "both")) == 1
+    assert [e.data["result"] for e in of_type(evs, "run_finished")] == ["succeeded"]
+    assert cli(pg_url, "verify", run_id).returncode == 0
+
+
+def test_a_killed_engine_holding_a_host_has_it_taken_over_never_run_twice(
+    pg_url: str, tmp_path: Path, sshd_server: sshd.Sshd, ssh_env: dict[str, str], shared: Path
+) -> None:
+    (shared / "delay").write_text("60")  # db1's command has had its effect, then hangs
+    run_id, inv, web, db = _two_zones(pg_url, tmp_path, sshd_server, ssh_env, shared)
+    started = lambda e: any(x.host == "db1" for x in of_type(e, "host_started", "both"))  # noqa: E731
+    wait_for(pg_url, lambda e: started(e) and "db1 " in (shared / "out").read_text(), 90)
+    db.kill()  # type: ignore[attr-defined]
+    killed_at = time.time()
+    _finish(db)
+    (shared / "delay").write_text("0")
+    common = ("-i", str(inv), "--lease", LEASE)
+    other = spawn(
+        pg_url, "join", run_id, "--limit", "db1", *common, extra_env=ssh_env, cwd=tmp_path
+    )
+    code, text = _finish(web)
+    assert code == 0, text
+    code, text = _finish(other)
+    assert code == 0, text
+    evs = events(pg_url, run_id)
+    _, web_id, dead, alive = (e.data["engine"] for e in of_type(evs, "engine_joined"))
+    (ended,) = [e.data for e in of_type(evs, "engine_left") if e.data["engine"] == dead]
+    assert ended["reason"] == "lease expired"
+    db1 = [e for e in of_type(evs, "work_claimed", "both") if e.host == "db1"]
+    assert [(c.data["engine"], c.data["fence"]) for c in db1] == [(dead, 1), (alive, 2)]
+    taken = db1[1].data
+    assert taken["from"] == dead and taken["decision"] == "verify"
+    assert any("sleep" in k.get("command", "") for k in taken["orphans_killed"])
+    assert parse_iso(db1[1].ts) - killed_at <= 3 + 10
+    # skip_if saw its effect: not run again; the claimant counted it and decided.
+    (done,) = [e for e in of_type(evs, "host_succeeded", "both") if e.host == "db1"]
+    assert done.data["skipped"] is True
+    assert _lines(shared) == [("db1", dead), ("web1", web_id), ("web2", web_id), ("web3", web_id)]
+    assert len(of_type(evs, "step_succeeded", "both")) == 1
+    assert [e.data["result"] for e in of_type(evs, "run_finished")] == ["succeeded"]
+    assert cli(pg_url, "verify", run_id).returncode == 0
