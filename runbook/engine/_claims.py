@@ -199,20 +199,17 @@ class Team(HostShare):
                 if not isinstance(got, int):
                     raise StateError(f"step {sid} of run {self.run_id} is claimed by {got}")
 
-    def others_live(self) -> bool:
-        """Whether another engine still works on the run (then Ctrl-C leaves it to them)."""
-        return any(e != self.me for e in self.journal.live_engines(self.run_id))
-
-    def leaving(self, core: RunCore, reason: str) -> dict[str, Any]:
-        """`engine_left`'s data as this engine leaves a run others go on with."""
-        held = self.journal.held.get(self.run_id)
-        if held is not None:
-            held.left = True  # journaled here: the lease's end adds no second one
+    def leave(self, core: RunCore, reason: str) -> list[Event]:
+        """Ctrl-C: leave the run to the engines still on it (`engine_left`, `released`:
+        they take this engine's unfinished work over at once), or, the last one, end it
+        (`run_interrupted`): decided under the run's lock (runbook/journal/_pg_team.py)."""
         mine = [r.id for r in core.table.in_order() if self.claimant.get(r.id) == self.me]
         unfinished = [s for s in mine if core.table[s].status not in FINISHED]
         hosts = self.my_hosts()
         extra = {"released_hosts": hosts} if hosts else {}
-        return {"engine": self.me, "reason": reason, "released": unfinished, **extra}
+        left = {"engine": self.me, "reason": reason, "released": unfinished, **extra}
+        got: list[Event] = self.journal.leave(self.run_id, left, {"reason": reason})
+        return got
 
     def finish(self, append: Callable[[], Sequence[Event]]) -> Sequence[Event]:
         """The run's end, written once: the first engine to see it writes it."""

@@ -378,12 +378,12 @@ class Engine:
         self.core.cancel_all()
         self._apply()
         self.dispatcher.shutdown(kill=True)
-        if self.team is not None and self.team.others_live():
-            # Others go on: they take this engine's unfinished steps over (as after a crash)
-            self.commits.emit("engine_left", None, None, self.team.leaving(self.core, reason))
+        if self.team is not None:  # others go on, or the last engine ends the run
+            self.commits.commit()
+            self.commits.committed(self.team.leave(self.core, reason))
         else:
             self.commits.emit("run_interrupted", None, None, {"reason": reason})
-        self.commits.commit()
+            self.commits.commit()
         return "interrupted"
 
     def _abandon(self, kill: bool = True) -> None:

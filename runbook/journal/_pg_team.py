@@ -106,6 +106,44 @@ class TeamCalls:
             return refused.why
         return held.hosts[(step, host)] if host else held.claims[step]
 
+    def leave(self, run_id: str, left: dict[str, Any], interrupted: dict[str, Any]) -> list[Event]:
+        """Ctrl-C: end this engine's row and give its claims back, and journal, in the
+        same transaction under the run's lock, `engine_left` (`left`) while another
+        engine is live, else `run_interrupted` (`interrupted`) then `engine_left`: of
+        engines interrupted at the same instant, exactly the last one writes it."""
+        held = self.held.pop(run_id, None)  # no fence: the engine's row is checked below
+        if held is None:
+            return []  # its lease was lost: it is no longer on the run
+        me = held.engine
+
+        def build(conn: Any, seq: int, last_ts: float, prev: str, now: float) -> list[Event]:
+            row = conn.execute(
+                "SELECT state FROM runbook.engines WHERE run_id=%s AND engine=%s FOR UPDATE",
+                (run_id, me),
+            ).fetchone()
+            if row is None or row[0] != "live":
+                raise claims.Refused("ended")  # another engine ended it: nothing to leave
+            other = conn.execute(
+                f"SELECT 1 FROM runbook.engines WHERE run_id=%s AND {lease.LIVE} "
+                "AND engine <> %s LIMIT 1",
+                (run_id, me),
+            ).fetchone()
+            lease.release(conn, held)
+            at = max(now if now >= 0 else time.time(), last_ts)
+            if other is not None:
+                return [_chained(run_id, seq + 1, at, "engine_left", None, None, left, prev)]
+            end = _chained(run_id, seq + 1, at, "run_interrupted", None, None, interrupted, prev)
+            data = {"engine": me}
+            return [end, _chained(run_id, seq + 2, at, "engine_left", None, None, data, end.hash)]
+
+        try:
+            return self._write(run_id, build)
+        except claims.Refused:
+            return []
+        finally:
+            held.left = True  # journaled here: the lease's end adds no second one
+            self.held[run_id] = held
+
     def end_expired(self, run_id: str) -> list[str]:
         """End the engines whose lease expired, each journaled `engine_left` (in the same
         transaction): their unfinished steps may then be taken over."""

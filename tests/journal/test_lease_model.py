@@ -15,6 +15,7 @@ verifies.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -169,3 +170,179 @@ def test_every_interleaving_of_two_engines_keeps_one_outcome(
         took_over += any(ev.data.get("from") for ev in events if ev.type == "work_claimed")
     assert took_over > 0  # the schedules reach takeovers, not only clean runs
     assert checked == 70 * 9  # C(8,4) interleavings × 9 places for the lease to expire
+
+
+# -- hosts: a host of another engine's step, claimed on its own (docs/team-mode.md) -------
+
+HOST_OPS = {"B": ("claim", "start", "complete"), "C": ("renew", "claim", "run")}
+
+
+def _host_schedules() -> Iterator[tuple[str, ...]]:
+    """Every interleaving of B's and C's host operations, with B's lease expiring
+    anywhere: C(6,3) × 7 = 140."""
+    b = [f"B.{op}" for op in HOST_OPS["B"]]
+    c = [f"C.{op}" for op in HOST_OPS["C"]]
+    n = len(b) + len(c)
+    for b_slots in itertools.combinations(range(n), len(b)):
+        merged, bi, ci = [], iter(b), iter(c)
+        for i in range(n):
+            merged.append(next(bi) if i in b_slots else next(ci))
+        for expire_at in range(n + 1):
+            yield (*merged[:expire_at], "expire", *merged[expire_at:])
+
+
+def _host_view(e: Engine) -> tuple[str, str | None, set[str]]:
+    """The host as the engine last read it: its status, who claimed it last, who is gone."""
+    hs = fold(e.view).steps["both"].host_states.get("h")
+    claims = [ev for ev in e.view if ev.type == "work_claimed" and ev.host == "h"]
+    gone = {ev.data["engine"] for ev in e.view if ev.type == "engine_left"}
+    return (hs.status if hs else "pending"), (claims[-1].data["engine"] if claims else None), gone
+
+
+def _host_event(e: Engine, run_id: str, type_: str, **data: object) -> bool:
+    try:
+        e.journal.append(run_id, type_, ts=T0, step="both", host="h", data={"attempt": 1, **data})
+    except LeaseLost:
+        e.lost = True
+        return False
+    return True
+
+
+def _host_op(op: str, engines: dict[str, Engine], run_id: str, runs: list[str]) -> None:
+    if op == "expire":
+        engines["B"].journal._retrying(
+            "write",
+            lambda conn: conn.execute(
+                "UPDATE runbook.engines SET lease_until = clock_timestamp() - interval '1 s' "
+                "WHERE run_id=%s AND engine=%s",
+                (run_id, engines["B"].journal.engine),
+            ),
+        )
+        return
+    name, action = op.split(".")
+    e = engines[name]
+    j = e.journal
+    if e.lost or e.held is None:
+        return
+    status, holder, gone = _host_view(e)
+    seen = e.view[-1].seq
+    holds = ("both", "h") in e.held.hosts
+    try:
+        if action == "claim" and holder is None:
+            j.claim_step(run_id, "both", seen, extra={"attempt": 1}, host="h")
+        elif action == "claim" and holder in gone and holder != j.engine and status != "succeeded":
+            got = j.claim_step(run_id, "both", seen, source=holder, host="h")
+            if isinstance(got, int) and status == "running":  # `run` in flight, not
+                _host_event(e, run_id, "host_failed", reason="uncertain")  # idempotent
+        elif action == "start" and holds and status == "pending" and not e.running:
+            if _host_event(e, run_id, "host_started", action="run"):
+                e.running = True
+                runs.append(name)
+        elif action == "complete" and e.running:
+            e.running = False
+            _host_event(e, run_id, "host_succeeded")
+        elif action == "run" and holds and status == "pending":
+            if _host_event(e, run_id, "host_started", action="run"):
+                runs.append(name)
+                _host_event(e, run_id, "host_succeeded")
+        elif action == "renew":
+            j._retrying("write", lambda conn: renew(conn, e.held))
+            j.end_expired(run_id)
+            e.held.lost = False
+    except LeaseLost:
+        e.lost = True
+    e.view = j.events(run_id)
+
+
+@pytest.fixture
+def three(pg_url: str) -> Iterator[dict[str, Engine]]:
+    trio = {name: Engine(PostgresJournal(pg_url)) for name in "KBC"}
+    yield trio
+    for e in trio.values():
+        e.journal.close()
+
+
+def test_every_interleaving_of_two_engines_on_an_offered_host_keeps_one_outcome(
+    three: dict[str, Engine],
+) -> None:
+    k = three["K"].journal
+    checked = took_over = 0
+    for schedule in _host_schedules():
+        run_id = start_run(k, plan(plan_step("both", hosts=("h",))))
+        for e in three.values():
+            e.journal.held.clear()
+            got = e.journal.try_claim(run_id, alone=False)
+            assert not isinstance(got, str)
+            got.announced = got.per_step = True
+            e.held, e.running, e.lost = got, False, False
+            e.journal.held[run_id] = got
+        # K claims the step and cannot reach h: it offers it (B and C both reach it).
+        assert isinstance(k.claim_step(run_id, "both", k.events(run_id)[-1].seq), int)
+        k.append(run_id, "step_started", ts=T0, step="both", data={"attempt": 1})
+        k.append(run_id, "host_offered", ts=T0, step="both", host="h", data={"attempt": 1})
+        for e in three.values():
+            e.view = e.journal.events(run_id)
+        runs: list[str] = []
+        for op in schedule:
+            _host_op(op, three, run_id, runs)
+            for e in three.values():
+                if e.held is not None:
+                    e.held.confirmed = time.monotonic()
+        events = k.events(run_id)
+        ends = [
+            ev for ev in events if ev.host == "h" and ev.type in ("host_succeeded", "host_failed")
+        ]
+        where = f"schedule {' '.join(schedule)}: {[ev.type for ev in events]}"
+        assert len(runs) <= 1, where  # the host's command started at most once, ever
+        assert len(ends) <= 1, where  # one outcome for the host
+        if ends and ends[0].type == "host_failed":  # taken over in flight: an operator
+            assert runs == ["B"], where
+        for i, late in enumerate(events):
+            if late.type == "late_result":
+                lost = events[i + 1].data
+                ended = any(
+                    ev.type == "engine_left" and ev.data["engine"] == late.data["engine"]
+                    for ev in events[:i]
+                )
+                assert lost["fence"] < lost["new_fence"] or ended, where
+        assert verify_chain(events).ok, where
+        checked += 1
+        took_over += any(ev.data.get("from") for ev in events if ev.type == "work_claimed")
+    assert took_over > 0
+    assert checked == 20 * 7
+
+
+def test_engines_interrupted_at_the_same_instant_end_the_run_once(
+    engines: dict[str, Engine],
+) -> None:
+    """Ctrl-C on both at once: the leave and its "am I the last?" are one transaction
+    under the run's lock, so exactly one writes `run_interrupted`."""
+    a = engines["A"].journal
+    for _ in range(10):
+        run_id = start_run(a, plan(plan_step("write", kind="local")))
+        for e in engines.values():
+            e.journal.held.clear()
+            got = e.journal.try_claim(run_id, alone=False)
+            assert not isinstance(got, str)
+            got.announced = got.per_step = True
+            e.journal.held[run_id] = got
+        barrier = threading.Barrier(2)
+
+        def leave(e: Engine, rid: str = run_id, b: threading.Barrier = barrier) -> None:
+            b.wait()
+            e.journal.leave(rid, {"engine": e.journal.engine, "reason": "SIGINT"}, {})
+
+        threads = [threading.Thread(target=leave, args=(e,)) for e in engines.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        events = a.events(run_id)
+        types = [ev.type for ev in events]
+        assert types.count("run_interrupted") == 1, types
+        assert types[-3:-1] == ["engine_left", "run_interrupted"], types  # the last one
+        assert sorted(ev.data["engine"] for ev in events if ev.type == "engine_left") == sorted(
+            e.journal.engine for e in engines.values()
+        )
+        assert not a.live_engines(run_id)
+        assert verify_chain(events).ok
