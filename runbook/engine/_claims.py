@@ -91,13 +91,13 @@ class Team(HostShare):
 
     def take(self, core: RunCore, run: StepRun) -> bool:
         """Claim a ready step before starting it; False leaves it to another engine."""
+        if self.waits(run):  # for an engine reaching the rest, or reaching more of them
+            core.table.set(run, "pending")
+            self.recheck.add(run.id)
+            return False
         if not self.may_take(run):
             core.table.set(run, "elsewhere")
             self.claimant.setdefault(run.id, None)
-            return False
-        if self.defers(run):  # a live engine reaching more of its hosts claims it first
-            core.table.set(run, "pending")
-            self.recheck.add(run.id)
             return False
         got = self.journal.claim_step(self.run_id, run.id, self.folded())
         if isinstance(got, int):
@@ -129,6 +129,7 @@ class Team(HostShare):
             self.claimant[e.step] = str(e.data.get("engine") or "")
         elif e.type == "engine_left" and e.data.get("engine"):
             self.gone.add(str(e.data["engine"]))
+            self.live = [x for x in self.live if x != e.data["engine"]] or [self.me]
         return self.note_host(e) or e.type in TEAM_TYPES
 
     def react(self, core: RunCore, e: Event) -> None:

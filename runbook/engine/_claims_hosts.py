@@ -20,6 +20,7 @@ step without a retry: an operator decides).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ STEP_NEWS = frozenset(
 )
 FINISHED = frozenset({"succeeded", "skipped", "failed", "blocked"})
 Key = tuple[str, str]  # (step, host)
+DEFER_S = 2.0  # how long a step waits for the engine reaching most of its hosts (real time)
 
 
 class HostShare:
@@ -57,6 +59,7 @@ class HostShare:
         # offers this engine may claim: attempt, mode, and the seq it was refused at
         self.offers: dict[Key, tuple[int, str, int]] = {}
         self.host_work: dict[Key, tuple[str, int]] = {}  # claimed hosts: engine, attempt
+        self.deferred: dict[str, float] = {}  # step -> when it was first left to another
 
     def reaches(self, host: str | None) -> bool:
         """Whether this engine runs `host` itself (None: the control machine)."""
@@ -68,19 +71,27 @@ class HostShare:
         reaches = [r for e, r in self.reach_of.items() if e in live and e not in self.gone]
         return all(any(r is None or h in r for r in reaches) for h in run.plan.hosts)
 
-    def defers(self, run: StepRun) -> bool:
-        """Whether another live engine reaches more of the step's hosts: it claims the
-        step first (this one then claims the hosts offered to it)."""
+    def waits(self, run: StepRun) -> bool:
+        """A step of which this engine reaches some hosts, not claimed yet: while no live
+        engine reaches the others, or while another live engine reaches more of them (it
+        claims the step first, and this one the hosts it is offered; unless that one has
+        not claimed it within DEFER_S, being busy: then this one does)."""
         if run.plan.kind != "remote" or self.reach is None:
             return False
         hosts = run.plan.hosts
         mine = sum(1 for h in hosts if h in self.reach)
+        if not mine:
+            return False
+        if not self.all_reached(run):
+            return True
         live = set(self.live) - self.gone - {self.me}
-        return any(
+        better = any(
             (len(hosts) if r is None else sum(1 for h in hosts if h in r)) > mine
             for e, r in self.reach_of.items()
             if e in live
         )
+        now = time.monotonic()
+        return better and now < self.deferred.setdefault(run.id, now) + DEFER_S
 
     def hosts_open(self) -> bool:
         """Host work runs somewhere, or an offer waits for this engine."""
@@ -97,8 +108,10 @@ class HostShare:
         an offered host's result)."""
         t, step, host, d = e.type, e.step, e.host, e.data
         if t == "engine_joined" and d.get("engine"):
-            r = d.get("reach")
-            self.reach_of[str(d["engine"])] = frozenset(r) if isinstance(r, list) else None
+            r, engine = d.get("reach"), str(d["engine"])
+            self.reach_of[engine] = frozenset(r) if isinstance(r, list) else None
+            if engine not in self.live:  # live from now (the list is read again each CHECK_S)
+                self.live = sorted([*self.live, engine])
             return False
         if step is None:
             return False

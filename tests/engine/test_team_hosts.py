@@ -1,6 +1,6 @@
 """A step whose hosts span two zones (team mode, PostgreSQL, real sshd on loopback): the
 engine reaching most of its hosts claims it and runs those; the host outside its reach is
-offered, claimed by the engine that reaches it (`work_claimed` with `host`) and run
+offered (in its batch), claimed by the engine that reaches it (`work_claimed` with `host`) and run
 there; the claimant decides the step. An engine killed while it holds host work has the
 host taken over by another engine reaching it, and a non-idempotent command that had
 its effect is not run again (its `skip_if` decides). Real `runbook run` / `join`
@@ -20,10 +20,13 @@ import sshd
 from engine_helpers import cli, events, of_type, spawn, wait_for, write
 
 from runbook.clock import parse_iso
+from runbook.events import Event
 
 LEASE = "3s"
 A_FIRST = 21  # shared-server addresses 21-23: nothing here counts connections
 WEB = "web1,web2,web3"
+ALL = ["web1", "web2", "web3", "db1"]
+BEGIN = ("host_started", "host_offered")
 SPLIT = """
 playbook: split
 title: A step across two zones
@@ -35,6 +38,7 @@ steps:
     phase: p
     needs: [gate]
     hosts: all
+    serial: 2
     skip_if: 'H={{ host.name }}; grep -q "^$H " SHARED/out'
     run: >-
       H={{ host.name }}; echo "$H $RUNBOOK_SSH_ENGINE_ID" >> SHARED/out;
@@ -67,7 +71,7 @@ def _inventory(tmp_path: Path, server: sshd.Sshd) -> Path:
         f"    ansible_ssh_private_key_file: {server.client_key}",
         "  hosts:",
     ]
-    for i, name in enumerate(["web1", "web2", "web3", "db1"]):
+    for i, name in enumerate(ALL):
         lines.append(f"    {name}: {{ansible_host: {server.addresses[A_FIRST + i % 3]}}}")
     return write(tmp_path / "hosts.yml", "\n".join(lines) + "\n")
 
@@ -85,12 +89,18 @@ def _two_zones(
     first.send_signal(signal.SIGINT)  # type: ignore[attr-defined]
     assert _finish(first)[0] == 130  # interrupted: no engine on the run now
     run_id = evs[0].run_id
+    # One takes the run over (as `resume`), then the other joins beside it.
     web = spawn(pg_url, "join", run_id, "--limit", WEB, *common, extra_env=env, cwd=tmp_path)
     wait_for(pg_url, lambda e: len(of_type(e, "engine_joined")) == 2, timeout=90)
     db = spawn(pg_url, "join", run_id, "--limit", "db1", *common, extra_env=env, cwd=tmp_path)
     wait_for(pg_url, lambda e: len(of_type(e, "engine_joined")) == 3, timeout=90)
     (tmp_path / "GO").touch()
     return run_id, inv, web, db
+
+
+def _engines(evs: list[Event], reach: list[str]) -> list[str]:
+    """The engines that joined with this reach, in the order they joined."""
+    return [e.data["engine"] for e in of_type(evs, "engine_joined") if e.data.get("reach") == reach]
 
 
 def _lines(shared: Path) -> list[tuple[str, str]]:
@@ -107,7 +117,7 @@ def test_a_step_across_two_zones_runs_each_host_once_where_it_is_reached(
     code, text = _finish(db)
     assert code == 0, text
     evs = events(pg_url, run_id)
-    _, web_id, db_id = (e.data["engine"] for e in of_type(evs, "engine_joined"))
+    web_id, db_id = _engines(evs, ["web1", "web2", "web3"]) + _engines(evs, ["db1"])
     # The engine reaching three of its four hosts claims the step; db1 is offered and
     # claimed by the engine that reaches it, under a fence of its own.
     (step_claim,) = [e for e in of_type(evs, "work_claimed", "both") if e.host is None]
@@ -117,6 +127,15 @@ def test_a_step_across_two_zones_runs_each_host_once_where_it_is_reached(
     assert [(e.host, e.data["engine"], e.data["fence"], e.data["work"]) for e in hosts] == [
         ("db1", db_id, 1, "host")
     ]
+    # Batches of two: a host of the second batch starts (or is offered) only once every
+    # host of the first has ended, on whichever engine ran it.
+    (started,) = of_type(evs, "step_started", "both")
+    first = set(started.data["hosts"])
+    assert len(first) == 2
+    seqs = {h: [e for e in evs if e.step == "both" and e.host == h] for h in ALL}
+    ended = max(e.seq for h in first for e in seqs[h] if e.type == "host_succeeded")
+    begun = min(e.seq for h in set(ALL) - first for e in seqs[h] if e.type in BEGIN)
+    assert ended < begun
     # Every host ran exactly once, by an engine that reaches it.
     assert _lines(shared) == [
         ("db1", db_id),
@@ -149,7 +168,7 @@ def test_a_killed_engine_holding_a_host_has_it_taken_over_never_run_twice(
     code, text = _finish(other)
     assert code == 0, text
     evs = events(pg_url, run_id)
-    _, web_id, dead, alive = (e.data["engine"] for e in of_type(evs, "engine_joined"))
+    (web_id,), (dead, alive) = _engines(evs, ["web1", "web2", "web3"]), _engines(evs, ["db1"])
     (ended,) = [e.data for e in of_type(evs, "engine_left") if e.data["engine"] == dead]
     assert ended["reason"] == "lease expired"
     db1 = [e for e in of_type(evs, "work_claimed", "both") if e.host == "db1"]
