@@ -91,9 +91,9 @@ def _two_zones(
     run_id = evs[0].run_id
     # One takes the run over (as `resume`), then the other joins beside it.
     web = spawn(pg_url, "join", run_id, "--limit", WEB, *common, extra_env=env, cwd=tmp_path)
-    wait_for(pg_url, lambda e: len(of_type(e, "engine_joined")) == 2, timeout=90)
+    _joined(pg_url, 2, web)
     db = spawn(pg_url, "join", run_id, "--limit", "db1", *common, extra_env=env, cwd=tmp_path)
-    wait_for(pg_url, lambda e: len(of_type(e, "engine_joined")) == 3, timeout=90)
+    _joined(pg_url, 3, web, db)
     (tmp_path / "GO").touch()
     return run_id, inv, web, db
 
@@ -101,6 +101,16 @@ def _two_zones(
 def _engines(evs: list[Event], reach: list[str]) -> list[str]:
     """The engines that joined with this reach, in the order they joined."""
     return [e.data["engine"] for e in of_type(evs, "engine_joined") if e.data.get("reach") == reach]
+
+
+def _joined(pg_url: str, n: int, *engines: object) -> None:
+    """Wait for the n-th engine_joined; an engine that exited first says why."""
+    try:
+        wait_for(pg_url, lambda e: len(of_type(e, "engine_joined")) >= n, timeout=60)
+    except AssertionError:
+        for proc in engines:
+            proc.kill()  # type: ignore[attr-defined]
+        raise AssertionError([_finish(p) for p in engines]) from None
 
 
 def _lines(shared: Path) -> list[tuple[str, str]]:
