@@ -171,7 +171,12 @@ class Team(HostShare):
             return
         for run in core.table.in_order():
             who = self.claimant.get(run.id)
-            if run.status == "elsewhere" and who in self.gone and self.may_take(run):
+            if (
+                run.status == "elsewhere"
+                and who in self.gone
+                and self.may_take(run)
+                and not self.waits(run)
+            ):
                 self._take_over(core, state, run, str(who))
         self.tick_hosts(core, state)
 

@@ -59,7 +59,8 @@ class HostShare:
         # offers this engine may claim: attempt, mode, and the seq it was refused at
         self.offers: dict[Key, tuple[int, str, int]] = {}
         self.host_work: dict[Key, tuple[str, int]] = {}  # claimed hosts: engine, attempt
-        self.deferred: dict[str, float] = {}  # step -> when it was first left to another
+        # (step, its claimant gone or None) -> when it was first left to another engine
+        self.deferred: dict[tuple[str, str | None], float] = {}
 
     def reaches(self, host: str | None) -> bool:
         """Whether this engine runs `host` itself (None: the control machine)."""
@@ -91,7 +92,8 @@ class HostShare:
             if e in live
         )
         now = time.monotonic()
-        return better and now < self.deferred.setdefault(run.id, now) + DEFER_S
+        key = (run.id, self.claimant.get(run.id))  # a claim, or a takeover from that one
+        return better and now < self.deferred.setdefault(key, now) + DEFER_S
 
     def hosts_open(self) -> bool:
         """Host work runs somewhere, or an offer waits for this engine."""
@@ -204,16 +206,16 @@ class HostShare:
     def keep_away(self, sid: str, r: StepResume) -> set[str | None]:
         """A step taken over: its hosts that live engines claimed for the attempt in
         flight stay theirs (neither re-run nor uncertain here); the rest go on as usual."""
-        theirs: set[str | None] = {
-            h
+        held = {
+            h: e
             for (s, h), (e, a) in self.host_work.items()
             if s == sid and e not in self.gone and a == r.attempt
         }
-        if theirs:
-            r.todo = [h for h in r.todo if h not in theirs]
-            r.uncertain = [h for h in r.uncertain if h not in theirs]
-            for h in theirs:
+        if held:  # this engine's own run on as guest jobs, already active here
+            r.todo = [h for h in r.todo if h not in held]
+            r.uncertain = [h for h in r.uncertain if h not in held]
+            for h in held:
                 r.modes.pop(h, None)
             if r.decision is not None and not r.uncertain:
                 r.decision = "rerun"
-        return theirs
+        return {h for h, e in held.items() if e != self.me}
