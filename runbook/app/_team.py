@@ -7,7 +7,7 @@ claims: one engine runs it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runbook.app._session_transport import end_remote_orphans
@@ -47,13 +47,13 @@ def attach_team(
     if not held.announced:  # `join`, `resume`: what it may claim, for `status`
         journal.announce(held)  # type: ignore[attr-defined]
 
-    def end_orphans(gone: str, step: str, host: str | None) -> list[dict[str, Any]]:
+    def end_orphans(gone: str, step: str, only: Collection[str] | None) -> list[dict[str, Any]]:
         # Only what the gone engine started: the other engines' commands are no orphans
-        # (and, for one host taken over, only on that host).
+        # (and only on the hosts this engine reaches, or on the one host taken over).
         killed = kill_orphans(run_id, redactor.text, engine=gone)
         if remote is not None and hosts:
             seen = journal.events(run_id)
-            where = hosts if host is None else {h: v for h, v in hosts.items() if h == host}
+            where = hosts if only is None else {h: v for h, v in hosts.items() if h in only}
             killed += end_remote_orphans(remote, seen, where, redactor.text, gone, step)
         return killed
 

@@ -24,7 +24,7 @@ idempotent, else `skip_if` / `verify` decide, else an operator.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runbook.engine._claims_hosts import HostShare
@@ -43,8 +43,8 @@ TEAM_TYPES = frozenset({"work_claimed", "engine_left", "step_succeeded", "step_f
 IN_FLIGHT = frozenset({"running", "retry", "waiting"})
 FINISHED = frozenset({"succeeded", "skipped", "failed"})
 
-# End a gone engine's commands of a step (on one host of it, when given).
-Orphans = Callable[[str, str, str | None], list[dict[str, Any]]]
+# End a gone engine's commands of a step (on those of its hosts, when given).
+Orphans = Callable[[str, str, Collection[str] | None], list[dict[str, Any]]]
 
 
 class Team(HostShare):
@@ -182,10 +182,12 @@ class Team(HostShare):
 
     def _take_over(self, core: RunCore, state: RunState, run: StepRun, who: str) -> None:
         r = analyse(state, (), {run.id: run.step})[run.id]
-        run.away = self.keep_away(run.id, r)  # hosts another live engine runs: theirs
+        away = self.keep_away(run.id, r)  # hosts another live engine runs: theirs
         data: dict[str, Any] = {"decision": r.decision} if r.decision else {}
         if r.status in IN_FLIGHT and self.end_orphans is not None:
-            killed = self.end_orphans(who, run.id, None)  # before its step goes on here
+            # before its step goes on here; on the hosts this engine reaches, not theirs
+            mine = None if self.reach is None else self.reach - {h for h in away if h}
+            killed = self.end_orphans(who, run.id, mine)
             if killed:
                 data["orphans_killed"] = killed
         seen = self.folded()
@@ -193,6 +195,7 @@ class Team(HostShare):
         if not isinstance(got, int):
             return  # its engine is still leaving, or another engine took it: next turn
         self.claimant[run.id] = self.me
+        run.away = away
         started = state.steps[run.id].started if run.id in state.steps else None
         adopt(core, run, r, started)
 

@@ -188,7 +188,7 @@ class HostShare:
         st = state.steps.get(run.id)
         hs = st.host_states.get(host) if st is not None else None
         if hs is not None and hs.in_flight and self.end_orphans is not None:
-            killed = self.end_orphans(who, run.id, host)  # before the host goes on here
+            killed = self.end_orphans(who, run.id, {host})  # before the host goes on here
             if killed:
                 data["orphans_killed"] = killed
         got = self.journal.claim_step(
