@@ -69,6 +69,8 @@ def describe(e: Event) -> str | None:
         return f"succeeded in {format_duration(float(d.get('duration_s') or 0))}" + _files(d)
     if t == "host_failed":
         return f"failed ({d.get('reason')}): {d.get('message')}"
+    if t == "host_offered":  # team mode: the step's claimant does not reach this host
+        return f"attempt {d.get('attempt')}: for an engine that reaches it (join --limit)"
     if t == "host_not_started":
         return f"not started: {d.get('reason') or ''}"
     if t == "host_cancelled":
