@@ -19,7 +19,7 @@ from typing import Any
 
 from runbook.app._join_check import Joined
 from runbook.app._session_engine import Ui
-from runbook.errors import EXIT_FAILED, EXIT_OK, InputError, JournalError
+from runbook.errors import EXIT_FAILED, EXIT_OK, InputError
 from runbook.journal import StateRef, is_postgres, open_journal
 
 # How a finished run ends a joining engine: as `runbook run` would have ended.
@@ -57,7 +57,11 @@ def join(
         joining = isinstance(held, str)  # a live engine works on it: work beside it
         if joining:
             held = journal.try_claim(run_id, alone=False)
-        try:
+        # Renewed from now, not from when the engine starts: reading the playbook and the
+        # inventory and dialling the hosts may outlast a short lease on a loaded machine.
+        # Refused before it worked (another playbook, a missing secret), it leaves at once
+        # (holding's engine_left) rather than make the others wait for its lease to run out.
+        with journal.holding(held):
             return resume(
                 state,
                 run_id,
@@ -65,17 +69,9 @@ def join(
                 operator=operator,
                 environ=environ,
                 journal=journal,
-                hold=lambda: journal.holding(held),  # engine_joined: runbook/app/_team.py
+                hold=contextlib.nullcontext,  # engine_joined: runbook/app/_team.py
                 where=where,
                 joining=joining,
             )
-        except BaseException:
-            # Refused before it worked (another playbook, a missing secret): leave now
-            # rather than make the others wait for its lease to run out.
-            if not held.announced and not held.left:
-                with contextlib.suppress(JournalError):
-                    journal.append(run_id, "engine_left", ts=0.0, data={"engine": held.engine})
-                    journal.release(held)
-            raise
     finally:
         journal.close()
