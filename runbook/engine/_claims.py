@@ -205,8 +205,13 @@ class Team(HostShare):
             if r.status in IN_FLIGHT:
                 who = self.claimant.get(sid) or "a previous engine"
                 got = self.journal.claim_step(self.run_id, sid, self.folded(), source=who)
-                if not isinstance(got, int):
-                    raise StateError(f"step {sid} of run {self.run_id} is claimed by {got}")
+                if not isinstance(got, int):  # an engine that joined at this very moment
+                    by = "another engine" if got in ("stale", "busy") else f"engine {got}"
+                    raise StateError(
+                        f"step {sid} of run {self.run_id} was just taken over by {by}, "
+                        f"started at the same moment; work beside it: runbook join "
+                        f"{self.run_id}"
+                    )
 
     def leave(self, core: RunCore, reason: str) -> list[Event]:
         """Ctrl-C: leave the run to the engines still on it (`engine_left`, `released`:
