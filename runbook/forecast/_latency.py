@@ -56,6 +56,20 @@ class Latency:
         out: FloatArray = np.maximum(np.exp(self.log_median + self.sd * zc) - waited, 0.0)
         return out
 
+    def worked_share(self, waited: float, log_surv_work: FloatArray) -> FloatArray:
+        """P(an unclaimed manual step is already being worked on), per sample.
+
+        A wait of 0 is also a step answered without a claim: its work began when it was
+        handed to the operators, and it shows unclaimed until it is answered. After
+        `waited` seconds unclaimed, that is as likely as q0 × P(work > waited) against
+        (1 − q0) × P(wait > waited); `log_surv_work`: log P(work > waited) per sample.
+        """
+        a = (math.log(max(waited, NO_WAIT_S)) - self.log_median) / self.sd
+        log_wait = math.log1p(-min(self.q0, 1.0 - 1e-12)) + float(log_survival(np.array(a)))
+        log_work = math.log(max(self.q0, 1e-12)) + log_surv_work
+        out: FloatArray = 1.0 / (1.0 + np.exp(np.clip(log_wait - log_work, -700.0, 700.0)))
+        return out
+
 
 def learn_latency(waits: Sequence[float]) -> Latency:
     """The latency after `waits` (seconds, earlier live runs' and this run's), from the prior."""

@@ -43,6 +43,10 @@ MIN_ESS_SHARE = 0.25  # evidence from running steps may not leave fewer effectiv
 # run's length with ETAs at every transition, for no gain in accuracy or coverage on
 # bench/eta (RESULTS.md). Finished steps alone teach the slowdown.
 RUNNING_EVIDENCE = 0.0
+# An unclaimed manual step may be one worked on without a claim (answered with a wait of
+# 0: the journal then counts the whole span as work), as likely as the waits learned say
+# (_latency.py). False: every unclaimed step is still waiting (session 6's model).
+UNCLAIMED_WORKED = True
 CRITICAL_SHARE = 0.0  # the critical path follows the most-often-critical need while > this
 # Large playbooks: recompute once this many steps changed state (an update of 5,000 steps
 # costs ~0.1 s and the engine asks after every transition); in between, the last forecast
@@ -176,15 +180,21 @@ class MonteCarloForecaster:
                 continue
             elapsed = max(now - so.started, 0.0) if so.started is not None else 0.0
             log_med = m.mu[i] + effects[:, 0] + effects_t[m.phase[i]]
-            if lat is not None and so.unclaimed and self._manual[i]:
-                # Nobody has picked it up yet: the rest of the wait, then all of the work.
-                work = np.exp(log_med + sd[i] * self._z[i] + overrun(self._e[i], p, lam))
-                fixed[i] = lat.remaining(elapsed, self._lz[self._lrow[i]]) + work
-                continue
             u = np.exp(-self._e[i].astype(np.float64))
-            fixed[i], log_surv = running_remaining(
+            rest, log_surv = running_remaining(
                 log_med, float(sd[i]), elapsed, p, lam, self._z[i], u
             )
+            if lat is not None and so.unclaimed and self._manual[i]:
+                # Nobody has claimed it: the rest of the wait, then all of the work ...
+                r = self._lrow[i]
+                work = np.exp(log_med + sd[i] * self._z[i] + overrun(self._e[i], p, lam))
+                fixed[i] = lat.remaining(elapsed, self._lz[r]) + work
+                if UNCLAIMED_WORKED:
+                    # ... or it is being worked on without a claim (_latency.py).
+                    worked = self._lu[r] < lat.worked_share(elapsed, log_surv)
+                    fixed[i] = np.where(worked, rest, fixed[i])
+                continue
+            fixed[i] = rest
             log_w += log_surv
         w = _tempered(RUNNING_EVIDENCE * log_w)
         limit = self.concurrency if self.concurrency is not None else obs.concurrency

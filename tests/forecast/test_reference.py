@@ -167,3 +167,24 @@ def test_a_phase_the_team_always_underestimates_is_expected_slower_in_a_new_play
     assert thin is not None
     fc = MonteCarloForecaster(_grouped_plan("new"), History(reference=(thin,)))
     assert fc.models.mu[0] == fc.models.mu[-1]
+
+
+def test_an_unclaimed_step_of_a_team_that_never_claims_is_being_worked_on() -> None:
+    # A team that answers manual steps without claiming them (a wait of 0, the whole span
+    # counted as work): a step unclaimed for 5 minutes is most likely being worked on, so
+    # what is left is the rest of its 10 minutes of work, not a wait and then all of it.
+    plan = _plan("restore", n=1, kind="manual")
+    now = T0 + 300.0
+    obs = Observations(T0, {"s0": StepObs("running", started=T0, unclaimed=True)})
+
+    def left(waits: tuple[float, ...]) -> float:
+        history = History((PastRun("a", "live", {"s0": 600.0}, waits),))
+        return (
+            MonteCarloForecaster(plan, history, mode="live")
+            .forecast_observed(obs, now)
+            .remaining_p50_s
+        )
+
+    never = left((0.0,) * 11 + (600.0,))
+    always = left((900.0, 1100.0, 1000.0))
+    assert never < 600.0 < always
