@@ -3,6 +3,7 @@ costs only the five checkpoint forecasts per case (same scoring as run.py's sim 
 
     .venv/bin/python bench/eta/checkpoints.py 20,60,150,300 1 21     # sizes, seeds [1, 21)
     .venv/bin/python bench/eta/checkpoints.py 20,60 1 5 --stability  # + P50 movement (slow)
+    .venv/bin/python bench/eta/checkpoints.py 20,60 1 5 --save=rows.pkl  # rows for bootstrap.py
 """
 
 import os
@@ -221,4 +222,7 @@ if __name__ == "__main__":
         (a.split("=")[1].split(",") for a in sys.argv if a.startswith("--worlds=")), WORLDS
     )
     warn = next((int(a.split("=")[1]) for a in sys.argv if a.startswith("--warn=")), 0)
-    evaluate(sizes, seeds, worlds, stability="--stability" in sys.argv, warn_max=warn)
+    rows = evaluate(sizes, seeds, worlds, stability="--stability" in sys.argv, warn_max=warn)
+    save = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--save=")), None)
+    if save:  # for bench/eta/bootstrap.py
+        Path(save).write_bytes(pickle.dumps(rows))
