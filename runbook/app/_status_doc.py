@@ -25,7 +25,7 @@ the same story. Keys are only ever added; `schema` changes if one ever has to go
                                   "wait_s", "work_s", "input", "value"},
                 "operator", "note",
                 "expect": null | {"remaining_s", "at", "operator", "note"},
-                "unclaimable": {"why", "hosts"}}]}  # team mode, only on a ready step
+                "unclaimable": {"why", "hosts"}}]}  # team mode: a ready or running step
                                     # that no live engine may claim: the hosts none reaches
 """
 
@@ -114,17 +114,27 @@ def _step(state: RunState, s: StepState, now: float) -> dict[str, Any]:
 def _unclaimable(state: RunState, s: StepState) -> dict[str, Any]:
     """Team mode: a ready step that no live engine may claim: a host of it that no live
     engine reaches (`join --limit`: the hosts of a step are shared out by reach, but
-    each needs an engine), or a local step where every engine has `--no-local`."""
+    each needs an engine), or a local step where every engine has `--no-local`; or a
+    running step with hosts still to run that no live engine reaches (the engine that
+    reached them died or left)."""
     engines = list(state.engines.values())
-    if not engines or state.status != "running" or s.status != "pending" or state.waiting_on(s.id):
+    if not engines or state.status != "running" or s.status not in ("pending", "running"):
         return {}
-    if s.kind == "local" and all(e.get("no_local") for e in engines):
+    if s.status == "pending" and state.waiting_on(s.id):
+        return {}
+    if s.status == "pending" and s.kind == "local" and all(e.get("no_local") for e in engines):
         return {"unclaimable": {"why": "every live engine has --no-local", "hosts": []}}
     reaches = [None if e.get("reach") is None else set(e["reach"]) for e in engines]
-    outside = [h for h in s.hosts if not any(r is None or h in r for r in reaches)]
+    hosts = s.hosts
+    if s.status == "running":
+        ended = {h for h, st in s.host_states.items() if st.status not in ("pending", "running")}
+        hosts = tuple(h for h in (s.selected or s.hosts) if h not in ended)
+    outside = [h for h in hosts if not any(r is None or h in r for r in reaches)]
     if s.kind != "remote" or not outside:
         return {}
     why = "no live engine reaches some of its hosts (join --limit)"
+    if s.status == "running":
+        why = "no live engine reaches some of the hosts it has still to run (join --limit)"
     return {"unclaimable": {"why": why, "hosts": outside}}
 
 
