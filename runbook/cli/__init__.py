@@ -14,7 +14,7 @@ except ImportError:  # pragma: no cover
         ClickException,
     )
 
-from runbook.cli import _app as _app_module
+from runbook.cli import _app as _app_module, _coerce
 from runbook.cli._app import app
 from runbook.errors import (
     EXIT_FAILED,
@@ -24,6 +24,8 @@ from runbook.errors import (
     RunbookError,
     log_crash,
 )
+
+_coerce.install()  # no pydantic before a command starts (typer 0.2x would import it)
 
 # Each command module registers its commands on `app` when imported; `--help` lists them in
 # this order, the order of a restore night: check and plan, run, operate, audit.
