@@ -6,6 +6,12 @@ the cost: every transition of one loop turn — completions drained, hosts finis
 succeeded, the next steps and commands started — is stored in one transaction with one
 fsync (`Journal.append_many`), then acted on. `synchronous=FULL` stays: what the engine
 acted on has survived a power loss.
+
+A batch that only tells (hosts finished, output: no command waits for it to start) may
+wait up to GROUP_S for the next turns' while other commands are still running: the fifty
+hosts of a step finish within a few milliseconds of each other, and each commit is an
+fsync that the step's last result would otherwise queue behind. Nothing in a waiting batch
+is shown or folded before it is stored.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from runbook.journal import Draft, EventStore
 from runbook.secrets import Redactor
 
 KILL_AFTER_ENV = "RUNBOOK_TEST_KILL_AFTER_EVENT"  # tests only: SIGKILL self after N events
+GROUP_S = 0.05  # how long a batch that only tells may wait for more (engine clock)
 
 
 class Committer:
@@ -42,12 +49,16 @@ class Committer:
         self._drafts: list[Draft] = []
         self._actions: list[Callable[[], None]] = []
         self._appended = 0
+        self._since = 0.0  # when the batch's first event was emitted
         kill = os.environ.get(KILL_AFTER_ENV, "")
         self._kill_after = int(kill) if kill.isdigit() else 0
 
     def emit(self, type_: str, step: str | None, host: str | None, data: dict[str, Any]) -> None:
         """Add an event to the batch (secrets masked), timed now."""
-        self._drafts.append(Draft(type_, self.clock.now(), step, host, self.redactor.data(data)))
+        now = self.clock.now()
+        if not self._drafts:
+            self._since = now
+        self._drafts.append(Draft(type_, now, step, host, self.redactor.data(data)))
 
     def act(self, fn: Callable[[], None]) -> None:
         """Do `fn` once every event emitted so far is committed."""
@@ -56,6 +67,17 @@ class Committer:
     @property
     def pending(self) -> bool:
         return bool(self._drafts or self._actions)
+
+    def due_at(self) -> float | None:
+        """When a batch left to wait (`commit_or_group`) must be committed."""
+        return self._since + GROUP_S if self._drafts else None
+
+    def commit_or_group(self, more_coming: bool) -> None:
+        """`commit()`, unless the batch only tells, `more_coming` (other commands still
+        run), and its first event is younger than GROUP_S: then the next turn's joins it."""
+        if more_coming and not self._actions and self.clock.now() < self._since + GROUP_S:
+            return
+        self.commit()
 
     def commit(self) -> None:
         """Store the batch in one transaction, fold and show it, then run the actions.

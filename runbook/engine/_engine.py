@@ -92,9 +92,8 @@ class Engine:
         self.eta = EtaSchedule(virtual=clock.virtual, steps=len(plan.steps))
         self._asker: Asker | None = None
         self._inbox: deque[Event] = deque()
-        self._answers: queue.SimpleQueue[tuple[str, str, str, str | None, str | None]] = (
-            queue.SimpleQueue()
-        )
+        self._answers: queue.SimpleQueue[tuple[str, str, str, str | None, str | None]]
+        self._answers = queue.SimpleQueue()
         self._early: deque[Completion] = deque()
         self._seen = state.last_seq
         self.team: Team | None = None  # team mode: this engine's claims (_claims.py)
@@ -216,7 +215,8 @@ class Engine:
             self.commits.commit()
         core.start_work(self.clock.now())
         self._apply()
-        self.commits.commit()  # the whole turn in one transaction, then its actions
+        more = self.team is None and core.decider is None and self.dispatcher.threads_in_flight
+        self.commits.commit_or_group(bool(more))  # the turn in one transaction, then acts
         self.eta.check(self.clock.now(), core.table.active > 0, core.attempt_running)
         if self.eta.dirty:
             write_eta(self)
@@ -299,7 +299,7 @@ class Engine:
         next_at = self.core.timers.next_at()
         eta_at = self.eta.next_at(self.core.table.active > 0)
         if self.dispatcher.threads_in_flight:  # commands run in real time: wait with them
-            self._block(self._real_timeout(next_at, eta_at))
+            self._block(self._real_timeout(next_at, eta_at, self.commits.due_at()))
         else:
             self.clock.wait(next_at, eta_at, self._block, POLL_S)
 
