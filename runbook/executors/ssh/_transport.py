@@ -226,14 +226,11 @@ class SshTransport:
 
     def warm(self, hosts: Iterable[Host]) -> None:
         """Start connecting to `hosts` now, in the background, ahead of their first command.
-
         A failure is not reported here: the first command on the host gets it, as it would
-        have connecting itself. The connections are started from a thread of their own: a
-        thread start waits for the GIL, which fifty handshakes already in flight contend
-        for, and the caller (the run setting itself up) has better things to wait for.
+        have connecting itself. Started from a thread of its own: each start waits for the
+        GIL, which the handshakes already started contend for; the caller goes on at once.
         """
-        hosts = list(hosts)
-        threading.Thread(target=self._warm, args=(hosts,), name="ssh-warm", daemon=True).start()
+        threading.Thread(target=self._warm, args=(list(hosts),), daemon=True).start()
 
     def _warm(self, hosts: Sequence[Host]) -> None:
         for host in hosts:
