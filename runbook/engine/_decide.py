@@ -13,12 +13,13 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from runbook import templates  # `when`, `hosts`, `steps` load Jinja2 on first use only
 from runbook.engine._values import parse_output, rehearsed_text
 from runbook.errors import InputError
 from runbook.events import RunState
 from runbook.model import Host, Inventory, RunMode, Step
 from runbook.secrets import MASK, Redactor
-from runbook.templates import context, evaluate, render_names, render_text, steps_view
+from runbook.templates import context, render_text
 
 CAPTURE_LIMIT = 64 * 1024  # stdout kept per host for steps that are read (docs/journal.md)
 
@@ -75,12 +76,12 @@ class Decider:
         if not reads:
             return None
         if strict:  # a strict view records what was tested: one per evaluation
-            return steps_view(self.state.steps, reads, self.secrets, True)
+            return templates.steps_view(self.state.steps, reads, self.secrets, True)
         # Every host of the step renders with the same view: built once per start, not
         # once per host (a 1,000-host step reading a 1,000-host one).
         found = self._views.get(sid)
         if found is None:
-            found = self._views[sid] = steps_view(self.state.steps, reads, self.secrets)
+            found = self._views[sid] = templates.steps_view(self.state.steps, reads, self.secrets)
         return found
 
     def forget(self, sid: str) -> None:
@@ -98,7 +99,7 @@ class Decider:
         assert step.when is not None
         where = step.field_locations.get("when", step.location)
         try:
-            held = bool(evaluate(step.when, self.context(step.id, strict=True), where))
+            held = bool(templates.evaluate(step.when, self.context(step.id, strict=True), where))
         except InputError as e:
             raise DecideError(f"`when` could not be evaluated: {_message(e)}") from None
         if not self.simulated:
@@ -134,7 +135,7 @@ class Decider:
         names = set(inv.hosts) | set(inv.groups)
         try:
             ctx = self.context(step.id, strict=True)
-            pattern, problems = render_names(step.hosts, ctx, names, where)
+            pattern, problems = templates.render_names(step.hosts, ctx, names, where)
         except InputError as e:
             raise DecideError(f"`hosts` could not be rendered: {_message(e)}") from None
         if problems:
@@ -162,7 +163,7 @@ class Decider:
         try:
             choices = spec.choices
             if isinstance(choices, str):
-                found = evaluate(choices, ctx, where)
+                found = templates.evaluate(choices, ctx, where)
                 if not isinstance(found, (list, tuple)) or not found:
                     raise DecideError(f"`input.choices` must give a non-empty list, not {found!r}")
                 choices = tuple(str(c) for c in found)

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from runbook import templates  # SecretForms: Jinja2, only for a run with secrets
 from runbook.engine._decide import Decider
 from runbook.engine._file_work import with_files
 from runbook.engine._privileges import dress
 from runbook.executors import ACTIONS, Commands
 from runbook.model import Host, RunMode, Step
 from runbook.secrets import Redactor
-from runbook.templates import SecretForms, context, hosts_view, render_command, render_text
+from runbook.templates import context, hosts_view, render_command, render_text
 
 
 class RenderedWork:
@@ -46,7 +47,7 @@ class RenderedWork:
         self._text: dict[str, str] = {}
         # Only a run with secrets pays for looking for them.
         self._secrets = (
-            SecretForms(redactor, values, hosts, run_id, mode)
+            templates.SecretForms(redactor, values, hosts, run_id, mode)
             if redactor is not None and redactor.secrets
             else None
         )

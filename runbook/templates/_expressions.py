@@ -11,14 +11,8 @@ import jinja2
 
 from runbook.errors import InputError, Issue
 from runbook.model import Location
-from runbook.templates._render import (
-    _TEXT_ENV,
-    RENDER_ERRORS,
-    Raw,
-    _environment,
-    _text,
-    describe_error,
-)
+from runbook.templates._jinja import _TEXT_ENV, RENDER_ERRORS, _environment, describe_error
+from runbook.templates._render import Raw, _text
 
 _expressions: dict[str, Any] = {}
 

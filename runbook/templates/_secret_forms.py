@@ -22,16 +22,9 @@ from typing import Any, TypeAlias
 
 from runbook.model import Host, RunMode
 from runbook.secrets import MASK, MIN_MASKED, Redactor, SecretText
+from runbook.templates._jinja import RENDER_ERRORS, compile_template, render_masked, template_reads
 from runbook.templates._reads import Key, Read
-from runbook.templates._render import (
-    RENDER_ERRORS,
-    compile_template,
-    context,
-    has_template,
-    render_masked,
-    template_reads,
-    text_of,
-)
+from runbook.templates._render import context, has_template, text_of
 
 # Fill characters for stand-ins, in order of preference: one the secret lacks, so a
 # stand-in shares no character with the secret and upper-/lower-casing keeps them apart.

@@ -12,7 +12,8 @@ from hypothesis import given, strategies as st
 
 from runbook.model import Host
 from runbook.secrets import Redactor, SecretText
-from runbook.templates._render import context, render_command, render_text, template_reads
+from runbook.templates._jinja import template_reads
+from runbook.templates._render import context, render_command, render_text
 from runbook.templates._secret_forms import SecretForms, derive, stand_in
 
 PASSWORD = "hunter2's pass"
