@@ -16,26 +16,23 @@ import difflib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any, cast
 
-from jinja2 import nodes
-from jinja2.exceptions import TemplateSyntaxError
-
+from runbook import templates  # Jinja2 is loaded by the first template there is
 from runbook.errors import Issue
 from runbook.model import Location, Step
-from runbook.templates import (
-    check_expression,
-    compile_template,
-    has_template,
-    parse_template,
-    syntax_hint,
-)
+from runbook.templates import has_template
+
+if TYPE_CHECKING:
+    from jinja2 import nodes
 
 COMMAND_FIELDS = ("run", "skip_if", "until", "verify")
 TEXT_FIELDS = ("title", "manual", "hosts")
 INPUT_FIELDS = ("choices", "default", "prompt")
 # Their syntax errors are located line by line by _template_check.py, for every step.
 CHECKED_LINE_BY_LINE = frozenset({"title", "manual", *COMMAND_FIELDS})
-_READS_NO_STEPS = nodes.Template([], lineno=1)  # the tree of a template that names no `steps`
+# Stands for the tree of a template that names no `steps` (no second parse for it).
+_READS_NO_STEPS = cast("nodes.Template", object())
 # What can change the quote lexer's state: braces (templates), backslash, quotes, `$(`, `)`.
 _LEXED = re.compile(r"[{\\'\"$)]")
 
@@ -107,16 +104,18 @@ def _templates(step: Step) -> Iterator[tuple[str, str, bool, Location]]:
 def _tree(
     source: str, command: bool, field: str, where: Location, issues: list[Issue]
 ) -> nodes.Template | None:
+    from jinja2.exceptions import TemplateSyntaxError
+
     try:
         if field == "when":
-            check_expression(source[len("{{ (") : -len(") }}")])
+            templates.check_expression(source[len("{{ (") : -len(") }}")])
         else:
-            compile_template(source, command)
+            templates.compile_template(source, command)
         if "steps" not in source:
             # Nothing it reads can be `steps`: no second parse (a quarter of validating
             # 10,000 steps went to parsing every template again, for this).
             return _READS_NO_STEPS
-        return parse_template(source, command)
+        return templates.parse_template(source, command)
     except TemplateSyntaxError as e:
         if field == "when":
             message = (e.message or "").replace("'end of template'", "end of the expression")
@@ -126,28 +125,34 @@ def _tree(
             issues.append(Issue(where, f"`when` expression: syntax error: {message}", hint))
         elif field not in CHECKED_LINE_BY_LINE:
             issues.append(
-                Issue(where, f"`{field}` template: syntax error: {e.message}", syntax_hint(e))
+                Issue(
+                    where,
+                    f"`{field}` template: syntax error: {e.message}",
+                    templates.syntax_hint(e),
+                )
             )
         return None
 
 
 def _steps_keys(tree: nodes.Node) -> Iterator[str]:
     """The constant key of each read of `steps` (`steps['x']`, `steps.x`)."""
+    from jinja2 import nodes
+
     for node in tree.find_all((nodes.Getitem, nodes.Getattr)):
-        key = _constant_key(node)
+        key = _constant_key(node, nodes)
         if key is not None:
             yield key
 
 
-def _constant_key(node: nodes.Node) -> str | None:
-    """`x` of `steps['x']` or `steps.x`; None for anything else."""
+def _constant_key(node: nodes.Node, jinja_nodes: Any) -> str | None:
+    """`x` of `steps['x']` or `steps.x`; None for anything else (jinja2.nodes passed in)."""
     inner = getattr(node, "node", None)
-    if not (isinstance(inner, nodes.Name) and inner.name == "steps"):
+    if not (isinstance(inner, jinja_nodes.Name) and inner.name == "steps"):
         return None
-    if isinstance(node, nodes.Getattr):
+    if isinstance(node, jinja_nodes.Getattr):
         return str(node.attr)
     arg = getattr(node, "arg", None)
-    if isinstance(arg, nodes.Const) and isinstance(arg.value, str):
+    if isinstance(arg, jinja_nodes.Const) and isinstance(arg.value, str):
         return arg.value
     return None
 
@@ -209,10 +214,12 @@ class _Closure:
 
 def dynamic_reads(tree: nodes.Node) -> bool:
     """`steps` read other than by a constant key: `steps[name]`, `steps | list`..."""
+    from jinja2 import nodes
+
     constant = sum(
         1
         for node in tree.find_all((nodes.Getitem, nodes.Getattr))
-        if _constant_key(node) is not None
+        if _constant_key(node, nodes) is not None
     )
     names = sum(1 for n in tree.find_all(nodes.Name) if n.name == "steps" and n.ctx == "load")
     return names > constant
