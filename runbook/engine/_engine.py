@@ -26,7 +26,7 @@ from runbook.engine._core import RunCore
 from runbook.engine._decide import Decider
 from runbook.engine._dispatch import Dispatcher
 from runbook.engine._eta import EtaSchedule
-from runbook.engine._eta_write import ETA_TRIGGERS, eta_marks, write_eta
+from runbook.engine._eta_write import ETA_TRIGGERS, eta_marks, results_coming, write_eta
 from runbook.engine._io import Asker, EngineOptions, Listener, NullListener, StepWork
 from runbook.engine._jobs import Completion
 from runbook.engine._late import late_results
@@ -215,8 +215,7 @@ class Engine:
             self.commits.commit()
         core.start_work(self.clock.now())
         self._apply()
-        more = self.team is None and core.decider is None and self.dispatcher.threads_in_flight
-        self.commits.commit_or_group(bool(more))  # the turn in one transaction, then acts
+        self.commits.commit_or_group(results_coming(self))  # the turn in one transaction
         self.eta.check(self.clock.now(), core.table.active > 0, core.attempt_running)
         if self.eta.dirty:
             write_eta(self)

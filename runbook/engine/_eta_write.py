@@ -63,5 +63,12 @@ def write_eta(engine: Engine, force: bool = False) -> None:
         # likely be missed; `status` and the reports keep showing it from then on.
         data["rto_warning"] = True
     engine.commits.emit("eta", None, None, data)
-    engine.commits.commit()
+    engine.commits.commit_or_group(results_coming(engine))  # it starts nothing
     engine.eta.written(now, time.monotonic() - t)
+
+
+def results_coming(engine: Engine) -> bool:
+    """Whether commands are still running whose results a batch that only tells may wait
+    for (_commit.py); never in team mode or with decisions, which read the journal."""
+    solo = engine.team is None and engine.core.decider is None
+    return solo and engine.dispatcher.threads_in_flight > 0
