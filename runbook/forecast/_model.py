@@ -121,6 +121,26 @@ def plan_step_params(step: Mapping[str, Any]) -> tuple[float, float]:
     return math.log(likely), SINGLE_SIGMA.get(str(step.get("kind")), 0.35)
 
 
+def _params(steps: Sequence[Mapping[str, Any]]) -> list[tuple[float, float]]:
+    """`plan_step_params` of each step, once per distinct estimate and kind: a large
+    playbook repeats a few dozen of them."""
+    seen: dict[Any, tuple[float, float]] = {}
+    out = []
+    for s in steps:
+        est = s.get("estimate") or {}
+        try:
+            key = (*est.items(), s.get("kind"))
+            found = seen.get(key)
+        except TypeError:  # an unhashable value: not worth remembering
+            key, found = None, None
+        if found is None:
+            found = plan_step_params(s)
+            if key is not None:
+                seen[key] = found
+        out.append(found)
+    return out
+
+
 def _instant(step: Mapping[str, Any]) -> bool:
     est = step.get("estimate") or {}
     return bool(est.get("given", True)) and float(est.get("max_s", 300.0)) <= 0.0
@@ -138,7 +158,7 @@ def build_models(
     """Step models from the Plan JSON, refined by `history` for a run of `mode`."""
     steps: Sequence[Mapping[str, Any]] = plan.get("steps", ())
     ids = tuple(str(s["id"]) for s in steps)
-    params = [plan_step_params(s) for s in steps]
+    params = _params(steps)
     mu = np.array([p[0] for p in params], dtype=np.float64)
     sigma = np.array([p[1] for p in params], dtype=np.float64)
     phases = tuple(dict.fromkeys([*plan.get("phases", ()), *(str(s["phase"]) for s in steps)]))

@@ -21,6 +21,22 @@ IntArray = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
+class Wave:
+    """Graph rows [start, stop) of one wave, whose steps need only earlier waves' steps.
+
+    The needs of its steps that have any are `flat[lo:hi]`, row `rows[k]`'s starting at
+    `lo + starts[k]`; `rows` is None when every step of the wave has needs.
+    """
+
+    start: int
+    stop: int
+    lo: int
+    hi: int
+    starts: IntArray
+    rows: IntArray | None
+
+
+@dataclass(frozen=True)
 class Graph:
     """The plan's steps in dispatch order with their needs as index arrays."""
 
@@ -28,6 +44,10 @@ class Graph:
     index: Mapping[str, int]
     needs: tuple[IntArray, ...]
     dependents: tuple[tuple[int, ...], ...]
+    # All needs in one array (each step's `needs` is a view of it), and the waves when each
+    # step needs only steps of earlier ones (None: not so, e.g. a hand-made plan).
+    flat: IntArray | None = None
+    waves: tuple[Wave, ...] | None = None
 
     @classmethod
     def from_plan(cls, plan: Mapping[str, Any]) -> Graph:
@@ -36,15 +56,57 @@ class Graph:
         ids = tuple(sorted(waves, key=lambda s: (waves[s], s)))
         index = {s: i for i, s in enumerate(ids)}
         by_id = {str(s["id"]): s for s in steps}
-        needs = tuple(
-            np.array(sorted(index[n] for n in by_id[s].get("needs", ()) if n in index), np.int64)
-            for s in ids
-        )
+        # One array for all the needs, each step's a view of it: 10,000 small arrays
+        # cost ~50 ms to make one by one.
+        flat: list[int] = []
+        ends: list[int] = []
         deps: list[list[int]] = [[] for _ in ids]
-        for i, ns in enumerate(needs):
+        layered = True
+        start = 0  # the first row of the current wave
+        for i, s in enumerate(ids):
+            if i and waves[s] != waves[ids[i - 1]]:
+                start = i
+            ns = sorted(index[n] for n in by_id[s].get("needs", ()) if n in index)
             for n in ns:
-                deps[int(n)].append(i)
-        return cls(ids, index, needs, tuple(tuple(d) for d in deps))
+                deps[n].append(i)
+            if ns and ns[-1] >= start:
+                layered = False
+            flat += ns
+            ends.append(len(flat))
+        all_needs = np.array(flat, dtype=np.int64)
+        firsts = [0, *ends]
+        needs = tuple(all_needs[a:b] for a, b in zip(firsts, ends, strict=False))
+        return cls(
+            ids,
+            index,
+            needs,
+            tuple(tuple(d) for d in deps),
+            all_needs,
+            _wave_rows(ids, waves, firsts) if layered else None,
+        )
+
+
+def _wave_rows(ids: Sequence[str], waves: Mapping[str, int], firsts: list[int]) -> tuple[Wave, ...]:
+    """The rows of each wave in graph order, and where their needs are in `flat`."""
+    out = []
+    start = 0
+    for i in range(1, len(ids) + 1):
+        if i < len(ids) and waves[ids[i]] == waves[ids[start]]:
+            continue
+        rows = [r for r in range(start, i) if firsts[r + 1] > firsts[r]]
+        lo, hi = firsts[start], firsts[i]
+        out.append(
+            Wave(
+                start,
+                i,
+                lo,
+                hi,
+                np.array([firsts[r] - lo for r in rows], dtype=np.int64),
+                None if len(rows) == i - start else np.array(rows, dtype=np.int64),
+            )
+        )
+        start = i
+    return tuple(out)
 
 
 def _waves(steps: Sequence[Mapping[str, Any]]) -> dict[str, int]:
@@ -114,7 +176,42 @@ def _unlimited(
     fixed_finish: Mapping[int, FloatArray],
     done: NDArray[np.bool_],
 ) -> FloatArray:
-    """Finish times when every step starts as soon as its last need is done."""
+    """Finish times when every step starts as soon as its last need is done.
+
+    Wave by wave, each wave's steps at once (their needs are all in earlier waves): the
+    same maxima and sums as step by step, in a few numpy calls per wave instead of
+    several per step.
+    """
+    if graph.waves is None or graph.flat is None:
+        return _unlimited_in_order(graph, durations, fixed_finish, done)
+    finish = np.empty(durations.shape)
+    flat = graph.flat
+    skip = np.flatnonzero(done)
+    for w in graph.waves:
+        if w.hi == w.lo:  # no step of this wave needs any
+            finish[w.start : w.stop] = durations[w.start : w.stop]
+        else:
+            ready = np.maximum.reduceat(finish[flat[w.lo : w.hi]], w.starts, axis=0)
+            if w.rows is None:
+                np.add(ready, durations[w.start : w.stop], out=finish[w.start : w.stop])
+            else:
+                finish[w.start : w.stop] = durations[w.start : w.stop]
+                finish[w.rows] += ready
+        # Done steps finished already (at 0); running ones when they were sampled to.
+        finish[skip[np.searchsorted(skip, w.start) : np.searchsorted(skip, w.stop)]] = 0.0
+        for i, f in fixed_finish.items():
+            if w.start <= i < w.stop and not done[i]:
+                finish[i] = f
+    return finish
+
+
+def _unlimited_in_order(
+    graph: Graph,
+    durations: FloatArray,
+    fixed_finish: Mapping[int, FloatArray],
+    done: NDArray[np.bool_],
+) -> FloatArray:
+    """`_unlimited` one step at a time, in graph order."""
     finish = np.zeros(durations.shape)
     for i in range(len(finish)):
         if done[i]:

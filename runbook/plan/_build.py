@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from runbook.bulk import frozen, paused_gc
 from runbook.errors import InputError
 from runbook.model import Estimate, OnFailure, Playbook, Step, StepKind
-from runbook.plan._graph import critical_path, graph_issues, topological_order, waves_of
+from runbook.plan._graph import graph_issues, layout
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -241,14 +241,11 @@ def _build(
     issues = graph_issues(steps)
     if issues:
         raise InputError(issues)
-    order = topological_order(steps)
-    wave_of = waves_of(steps, order)
+    wave_of, path, path_s = layout(steps)
     waves: dict[int, list[str]] = {}
-    for sid in order:
-        waves.setdefault(wave_of[sid], []).append(sid)
+    for sid, w in wave_of.items():
+        waves.setdefault(w, []).append(sid)
     wave_list = tuple(tuple(sorted(waves[w])) for w in sorted(waves))
-
-    path, path_s = critical_path(steps, order)
     plan = Plan(
         playbook=playbook.id,
         title=playbook.title,

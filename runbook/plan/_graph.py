@@ -20,6 +20,9 @@ def graph_issues(steps: Sequence[Step]) -> list[Issue]:
     """Duplicate ids and unknown `needs`, as located issues (cycles: `cycle_issues`)."""
     import difflib
 
+    known = {s.id for s in steps}
+    if len(known) == len(steps) and all(known.issuperset(s.needs) for s in steps):
+        return []  # the usual case, in one look at each step
     issues: list[Issue] = []
     ids: dict[str, Step] = {}
     for s in steps:
@@ -144,6 +147,13 @@ def critical_path(steps: Sequence[Step], order: Sequence[str]) -> tuple[tuple[st
                 best = n
         came_from[sid] = best
         finish[sid] = (finish[best] if best else 0.0) + by_id[sid].estimate.likely_s
+    return _path_to(finish, came_from)
+
+
+def _path_to(
+    finish: dict[str, float], came_from: dict[str, str | None]
+) -> tuple[tuple[str, ...], float]:
+    """The chain that ends last (ties: the smaller id), walked back from its end."""
     if not finish:
         return (), 0.0
     end = min(finish, key=lambda k: (-finish[k], k))
@@ -153,3 +163,31 @@ def critical_path(steps: Sequence[Step], order: Sequence[str]) -> tuple[tuple[st
         path.append(node)
         node = came_from[node]
     return tuple(reversed(path)), finish[end]
+
+
+def layout(steps: Sequence[Step]) -> tuple[dict[str, int], tuple[str, ...], float]:
+    """`waves_of` and `critical_path` of valid steps (no unknown need, no duplicate id).
+
+    Neither depends on which topological order they are computed in; a playbook's own
+    order usually is one (each step after its needs), and then a single walk over it
+    does both without sorting the graph first.
+    """
+    wave: dict[str, int] = {}
+    finish: dict[str, float] = {}
+    came_from: dict[str, str | None] = {}
+    for s in steps:
+        top = -1
+        best: str | None = None
+        for n in sorted(s.needs):
+            w = wave.get(n)
+            if w is None:  # a need further down: sort the graph first
+                order = topological_order(steps)
+                return waves_of(steps, order), *critical_path(steps, order)
+            if w > top:
+                top = w
+            if best is None or finish[n] > finish[best]:
+                best = n
+        wave[s.id] = top + 1
+        came_from[s.id] = best
+        finish[s.id] = (finish[best] if best else 0.0) + s.estimate.likely_s
+    return wave, *_path_to(finish, came_from)
