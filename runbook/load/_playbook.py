@@ -18,7 +18,7 @@ from runbook.load._includes import load_tree
 from runbook.load._step_reads import step_reads
 from runbook.load._steps import Draft
 from runbook.load._values import slug_id
-from runbook.model import Location, Playbook, Step
+from runbook.model import Playbook, Step
 
 DEFAULT_PHASE = "default"
 PHASE_PREFIX = "phase:"
@@ -119,10 +119,20 @@ def _steps(drafts: list[Draft], issues: list[Issue]) -> list[Step]:
         step_id: _needs(draft, by_id, phases, unreadable, issues)
         for step_id, draft in by_id.items()
     }
-    for cycle in find_cycles(list(by_id), {k: sorted(v) for k, v in needs.items()}):
+    # No cycle is possible when each step comes after all it needs, as usual.
+    placed: set[str] = set()
+    for step_id, own in needs.items():
+        if not placed.issuperset(own):
+            break
+        placed.add(step_id)
+    if len(placed) == len(needs):
+        cycles = []
+    else:
+        cycles = find_cycles(list(by_id), {k: sorted(v) for k, v in needs.items()})
+    for cycle in cycles:
         issues.append(
             Issue(
-                needs[cycle[0]][cycle[1]],
+                by_id[cycle[0]].need_at[needs[cycle[0]][cycle[1]]],
                 "dependency cycle: " + " → ".join(cycle),
                 "each step needs the next one; remove one of these needs",
             )
@@ -140,31 +150,34 @@ def _needs(
     phases: Mapping[str, list[str]],
     unreadable: set[str],
     issues: list[Issue],
-) -> dict[str, Location]:
-    """Step ids this step needs (`phase:NAME` expanded), each with where it was written."""
-    result: dict[str, Location] = {}
-    for name, where in draft.needs:
+) -> dict[str, Any]:
+    """Step ids this step needs (`phase:NAME` expanded), each with the key of where it
+    was written in `draft.need_at`."""
+    result: dict[str, Any] = {}
+    for name, at in draft.needs:
         if name.startswith(PHASE_PREFIX):
             phase = name[len(PHASE_PREFIX) :].strip()
             members = phases.get(phase)
             if members is None:
                 issues.append(
                     Issue(
-                        where, f"unknown phase '{phase}' in `needs`", _did_you_mean(phase, phases)
+                        draft.need_at[at],
+                        f"unknown phase '{phase}' in `needs`",
+                        _did_you_mean(phase, phases),
                     )
                 )
                 continue
             for member in members:
                 # A step naming its own phase waits for the rest of it, not for itself.
                 if member != draft.id:
-                    result.setdefault(member, where)
+                    result.setdefault(member, at)
         elif name in by_id:
-            result.setdefault(name, where)
+            result.setdefault(name, at)
         elif name not in unreadable:
             hint = _did_you_mean(name, by_id)
             if name in phases and hint.startswith("known"):
                 hint = f"did you mean 'phase:{name}'?"
-            issues.append(Issue(where, f"unknown step '{name}' in `needs`", hint))
+            issues.append(Issue(draft.need_at[at], f"unknown step '{name}' in `needs`", hint))
     return result
 
 

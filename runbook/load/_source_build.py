@@ -28,6 +28,8 @@ MAX_ALIAS_VISITS = 200_000  # values reached a second time through aliases
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _Scalar = yaml.ScalarNode
+# Plain scalars whose value is immutable: one object per text serves every occurrence.
+_IMMUTABLE = frozenset(f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float", "null"))
 
 # Where each value stands, beside the data: a mapping's shadow maps each key to
 # (key mark, value mark, the value's shadow); a list's holds (item mark, item's shadow).
@@ -63,12 +65,18 @@ def quick_loader(loader_class: type[Any]) -> type[Any]:
         return loader_class
     slow = loader_class.resolve
     scalar_tag: str = loader_class.DEFAULT_SCALAR_TAG
+    # The first characters some implicit resolver is registered for: any other text is
+    # plain text without a look (an id, a title: most of a playbook's texts are unique).
+    firsts = frozenset(loader_class.yaml_implicit_resolvers)
+    plain_first = None if None in firsts else firsts
     sequence_tag: str = loader_class.DEFAULT_SEQUENCE_TAG
     mapping_tag: str = loader_class.DEFAULT_MAPPING_TAG
 
     def resolve(self: Any, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
         if kind is _Scalar:
             if not implicit[0]:  # quoted, or a block scalar: text
+                return scalar_tag
+            if plain_first is not None and value and value[0] not in plain_first:
                 return scalar_tag
             cache: dict[str, str] = self.tag_cache
             tag = cache.get(value)
@@ -85,6 +93,7 @@ def quick_loader(loader_class: type[Any]) -> type[Any]:
         (loader_class,),
         {
             "resolve": resolve,
+            "implicit_firsts": plain_first,
             "descend_resolver": staticmethod(slice),  # (parent, index) → ignored
             "ascend_resolver": staticmethod(tuple),  # () → ignored
         },
@@ -265,6 +274,8 @@ def build_from_events(loader: Any) -> tuple[Any, Shadow | None, Any]:
     get = loader.get_event
     cache: dict[str, str] = loader.tag_cache
     resolve = loader.resolve
+    firsts = getattr(loader, "implicit_firsts", None)
+    text_tag = loader.DEFAULT_SCALAR_TAG
     get()  # the stream's start
     event = get()
     if type(event) is StreamEndEvent:
@@ -281,6 +292,7 @@ def build_from_events(loader: Any) -> tuple[Any, Shadow | None, Any]:
     key: Any = None
     key_mark: Any = None
     count = 0
+    made: dict[tuple[str, str], Any] = {}
     while True:
         kind = type(event)
         if kind is ScalarEvent:
@@ -292,18 +304,29 @@ def build_from_events(loader: Any) -> tuple[Any, Shadow | None, Any]:
                 raise Unusual
             implicit = event.implicit
             # Plain text: the composer's resolution (and cache); quoted or block: text.
-            plain = implicit[0]
-            tag = (cache.get(value) or resolve(_Scalar, value, implicit)) if plain else _STR_TAG
+            if not implicit[0]:
+                tag = _STR_TAG
+            elif firsts is not None and value and value[0] not in firsts:
+                tag = text_tag  # no resolver looks at text starting so (quick_loader)
+            else:
+                tag = cache.get(value) or resolve(_Scalar, value, implicit)
             mark = event.start_mark
             sub = None
             if tag != _STR_TAG:
                 if tag == _MERGE_TAG or (is_map and key is None):
                     raise Unusual  # a merge key, or a key that is not text
-                node = _Scalar(tag, value, mark, event.end_mark, event.style)
-                try:
-                    value = loader.construct_object(node, deep=True)
-                except Exception:  # e.g. 2024-13-45: Builder says where and why
-                    raise Unusual from None
+                known = made.get((tag, value), made)
+                if known is not made:  # `true`, `5`...: immutable, made once per text
+                    value = known
+                else:
+                    node = _Scalar(tag, value, mark, event.end_mark, event.style)
+                    try:
+                        made_value = loader.construct_object(node, deep=True)
+                    except Exception:  # e.g. 2024-13-45: Builder says where and why
+                        raise Unusual from None
+                    if tag in _IMMUTABLE:
+                        made[(tag, value)] = made_value
+                    value = made_value
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
             if event.anchor is not None or (event.tag is not None and event.tag != "!"):
                 raise Unusual

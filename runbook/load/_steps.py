@@ -56,9 +56,12 @@ class Draft:
     location: Location
     values: dict[str, Any]
     locations: Locations
-    needs: list[tuple[str, Location]]
+    # Each need, with where it is written: its key in `need_at` (a Location is made only
+    # for a need that is reported: 10,000 steps have ~20,000 needs).
+    needs: list[tuple[str, Any]]
     kind: StepKind | None  # None when the step is invalid (already reported)
     bad_id: str | None = None  # an id written but invalid: others' `needs` on it are not news
+    need_at: Mapping[Any, Location] = field(default_factory=dict)
 
 
 def unknown_field_hint(name: object, known: Mapping[str, Field], where: str) -> str:
@@ -141,7 +144,8 @@ def read_step(
     values: dict[str, Any] = {}
     located: dict[str, Any] = {}  # the Locations' marks
     locations = Locations(doc.path, located)
-    needs: list[tuple[str, Location]] = []
+    needs: list[tuple[str, Any]] = []
+    need_at: Mapping[Any, Location] = {}
     bad: set[str] = set()
     # One walk to the step for all its fields: 10,000 steps have ~100,000 of them. Its
     # shadow maps each key to (key mark, value mark, what is inside).
@@ -170,7 +174,7 @@ def read_step(
         located[key] = entry[1] if entry is not None else doc.loc((*path, key))
         if key == "needs":
             inside = entry[2] if entry is not None else None
-            needs = _located_needs(doc, marks_in(inside), parsed, locations[key])
+            needs, need_at = _located_needs(doc, marks_in(inside), parsed, located[key])
         values[key] = parsed
     step_id = values.get("id")
     if "id" not in raw:
@@ -180,20 +184,19 @@ def read_step(
     if bad:
         kind = None
     bad_id = raw.get("id") if step_id is None and isinstance(raw.get("id"), str) else None
-    return Draft(step_id, here, values, locations, needs, kind, bad_id)
+    return Draft(step_id, here, values, locations, needs, kind, bad_id, need_at)
 
 
 def _located_needs(
-    doc: Document, items: dict[Any, Any], parsed: list[tuple[str, SubPath]], at_field: Location
-) -> list[tuple[str, Location]]:
-    """Each need with where it is written: its list item (`items`: their marks), or the
-    field for a single one."""
-    if not any(at for _, at in parsed):
-        return [(name, at_field) for name, _ in parsed]
-    return [
-        (name, doc.at_mark(items[at[0]]) if at and at[0] in items else at_field)
-        for name, at in parsed
-    ]
+    doc: Document, items: dict[Any, Any], parsed: list[tuple[str, SubPath]], at_field: Any
+) -> tuple[list[tuple[str, Any]], Locations]:
+    """Each need with the key of where it is written: its list item (`items`: their
+    marks), or the field (`at_field`: its mark or Location) for a single one."""
+    items["field"] = at_field
+    return (
+        [(name, at[0] if at and at[0] in items else "field") for name, at in parsed],
+        Locations(doc.path, items),
+    )
 
 
 def _apply_defaults(values: dict[str, Any], locations: Locations, defaults: Defaults) -> None:
