@@ -230,54 +230,65 @@ def find_cycles(order: Sequence[str], edges: Mapping[str, Sequence[str]]) -> lis
     return cycles
 
 
+# A step field (as written) → the Step attribute it fills as it is. Missing fields keep
+# the Step's defaults (None, False, or what the field's absence means).
+_STEP_ATTRS = {
+    "every": "every_s",
+    "timeout": "timeout_s",
+    "retry_delay": "retry_delay_s",
+    **{
+        name: name
+        for name in [
+            "retries",
+            "on_failure",
+            "idempotent",
+            "estimate",
+            "parallel",
+            "serial",
+            "max_fail",
+            "min_ok",
+            "fetch",
+            "become",
+            "become_user",
+            "become_password",
+            "env",
+            "stdin",
+            "doc",
+            "title",
+            "phase",
+            "manual",
+            "hosts",
+            "run",
+            "skip_if",
+            "until",
+            "verify",
+            "owner",
+            "output",
+            "example",
+            "input",
+            "when",
+            "chance",
+            "run_once",
+        ]
+    },
+}
+
+
 def _step(draft: Draft, needs: tuple[str, ...]) -> Step:
     v = draft.values
     assert draft.id is not None and draft.kind is not None
-    optional: dict[str, Any] = {}
-    for name, attr in (
-        ("every", "every_s"),
-        ("timeout", "timeout_s"),
-        ("retry_delay", "retry_delay_s"),
-        ("retries", "retries"),
-        ("on_failure", "on_failure"),
-        ("idempotent", "idempotent"),
-        ("estimate", "estimate"),
-        ("parallel", "parallel"),
-        ("serial", "serial"),
-        ("max_fail", "max_fail"),
-        ("min_ok", "min_ok"),
-        ("fetch", "fetch"),
-        ("become", "become"),
-        ("become_user", "become_user"),
-        ("become_password", "become_password"),
-        ("env", "env"),
-        ("stdin", "stdin"),
-        ("doc", "doc"),
-    ):
-        if name in v:
-            optional[attr] = v[name]
+    # One look at each field the step has, not one at each field a step may have.
+    attrs = _STEP_ATTRS
+    values: dict[str, Any] = {attrs[k]: x for k, x in v.items() if k in attrs}
     if "copy" in v:  # `src` is relative to the file that defines the step
-        optional["copy"] = replace(v["copy"], base=str(Path(draft.location.file).parent))
-    optional.update(
-        id=draft.id,
-        title=v.get("title", draft.id),
-        phase=v.get("phase", DEFAULT_PHASE),
-        kind=draft.kind,
-        location=draft.location,
-        needs=needs,
-        manual=v.get("manual"),
-        hosts=v.get("hosts"),
-        run=v.get("run"),
-        skip_if=v.get("skip_if"),
-        until=v.get("until"),
-        verify=v.get("verify"),
-        owner=v.get("owner"),
-        output=v.get("output"),
-        example=v.get("example"),
-        input=v.get("input"),
-        when=v.get("when"),
-        chance=v.get("chance"),
-        run_once=v.get("run_once", False),
-        field_locations=draft.locations,
-    )
-    return frozen(Step, optional)
+        values["copy"] = replace(v["copy"], base=str(Path(draft.location.file).parent))
+    values["id"] = draft.id
+    if "title" not in values:
+        values["title"] = draft.id
+    if "phase" not in values:
+        values["phase"] = DEFAULT_PHASE
+    values["kind"] = draft.kind
+    values["location"] = draft.location
+    values["needs"] = needs
+    values["field_locations"] = draft.locations
+    return frozen(Step, values)

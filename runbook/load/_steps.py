@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.errors import Issue
 from runbook.load._fields import DEFAULTS_FIELDS, STEP_FIELDS, WORK_FIELDS, Field
-from runbook.load._read import read_field
+from runbook.load._read import READERS, read_field
 from runbook.load._source import Document, Locations, PathKey, marks_in
 from runbook.load._values import BadValue, SubPath, type_name
 from runbook.model import Location, StepKind
@@ -36,6 +36,10 @@ SYNONYMS: Mapping[str, str] = {
 }
 
 COMMANDS = ("run", "until", "verify")
+# Each step field with its reader (`read_field`'s, looked up once, not per value).
+_STEP_READERS: Mapping[str, tuple[Field, Callable[[Field, Any], Any]]] = {
+    name: (spec, READERS[spec.kind]) for name, spec in STEP_FIELDS.items()
+}
 # A field whose value could not be read makes any verdict about the step's kind a guess.
 KIND_FIELDS = frozenset({"manual", "hosts", "local", "skip_if", *WORK_FIELDS})
 
@@ -152,8 +156,8 @@ def read_step(
     shadow = doc.shadow_at(path)
     entries = shadow if isinstance(shadow, dict) else {}
     for key, value in raw.items():
-        spec = STEP_FIELDS.get(key) if isinstance(key, str) else None
-        if spec is None:
+        known = _STEP_READERS.get(key)
+        if known is None:
             issues.append(
                 Issue(
                     doc.key_loc((*path, key)),
@@ -162,10 +166,11 @@ def read_step(
                 )
             )
             continue
+        spec, reader = known
         if value is None and spec.name not in ("id", "manual"):
             continue  # YAML `key:` with nothing after it: the field is not set
         try:
-            parsed = read_field(spec, value)
+            parsed = reader(spec, value)
         except BadValue as e:
             issues.append(Issue(doc.loc((*path, key, *e.at)), e.message, e.hint))
             bad.add(key)
