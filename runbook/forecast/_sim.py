@@ -66,7 +66,8 @@ class Graph:
         for i, s in enumerate(ids):
             if i and waves[s] != waves[ids[i - 1]]:
                 start = i
-            ns = sorted(index[n] for n in by_id[s].get("needs", ()) if n in index)
+            ns = [index[n] for n in by_id[s].get("needs", ()) if n in index]
+            ns.sort()
             for n in ns:
                 deps[n].append(i)
             if ns and ns[-1] >= start:

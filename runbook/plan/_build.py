@@ -304,9 +304,10 @@ def _phases_in_run_order(steps: Sequence[Step], wave_of: Mapping[str, int]) -> t
     """
     first: dict[str, tuple[int, int]] = {}
     for index, s in enumerate(steps):
-        key = (wave_of[s.id], index)
-        if s.phase not in first or key < first[s.phase]:
-            first[s.phase] = key
+        wave = wave_of[s.id]
+        known = first.get(s.phase)
+        if known is None or wave < known[0]:  # an equal wave: the earlier index stays
+            first[s.phase] = (wave, index)
     return tuple(sorted(first, key=first.__getitem__))
 
 
