@@ -10,17 +10,22 @@ from pathlib import Path
 import sshd
 from engine_helpers import alive, cli, events, of_type, spawn, step_status, write
 
+from runbook.errors import NoJournal, StateError
+
 A_ORPHAN = 26  # the shared server's address for this module
 
 
 def _remote_pid(state: Path, deadline: float) -> int:
     """The remote shell's pid, from the step's first output line (`pid=NNN`)."""
     while time.monotonic() < deadline:
-        if state.exists():
-            text = "".join(e.data.get("text", "") for e in of_type(events(state), "host_output"))
-            for line in text.splitlines():
-                if line.startswith("pid="):
-                    return int(line[4:])
+        try:
+            evs = events(state)
+        except (NoJournal, StateError):  # the engine has not created it, or its run, yet
+            evs = []
+        text = "".join(e.data.get("text", "") for e in of_type(evs, "host_output"))
+        for line in text.splitlines():
+            if line.startswith("pid="):
+                return int(line[4:])
         time.sleep(0.1)
     raise AssertionError("the remote command never reported its pid")
 
