@@ -65,10 +65,11 @@ def journaled_sha256(events: Sequence[Event]) -> str | None:
 @dataclass(frozen=True)
 class Joined:
     """A joining engine's own paths to the playbook and inventories (None: as journaled),
-    and its own share of the work: `limit` (the hosts it reaches: it claims only steps
-    whose hosts all match), `concurrency`, `forks`, `no_local` (no local steps here), and
-    `accept_new_host_keys`: this machine's own word, never inherited from the run (the
-    engine that started it accepted keys into its own known_hosts, not this one's)."""
+    and its own share of the work: `limit` (the hosts it reaches: it runs only those; a
+    step's other hosts go to engines that reach them), `concurrency`, `forks`,
+    `no_local` (no local steps here), and `accept_new_host_keys`: this machine's own
+    word, never inherited from the run (the engine that started it accepted keys into
+    its own known_hosts, not this one's)."""
 
     playbook: Path | None = None
     inventories: tuple[Path, ...] = ()

@@ -276,8 +276,8 @@ def join_command(
     limit: str | None = typer.Option(
         None,
         "--limit",
-        help="Claim only steps whose hosts all match (the hosts this machine reaches); "
-        "the run's hosts stay as `run --limit` fixed them.",
+        help="The hosts this machine reaches: it runs only those (a step's other hosts go "
+        "to engines that reach them); the run's hosts stay as `run --limit` fixed them.",
         metavar="PATTERN",
     ),
     concurrency: int | None = typer.Option(
