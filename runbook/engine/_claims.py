@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from runbook.engine._claims_hosts import HostShare
 from runbook.engine._recovery import StepResume, analyse
-from runbook.engine._start import adopt
+from runbook.engine._start import FINISHED, adopt
 from runbook.engine._table import StepRun
 from runbook.errors import StateError
 from runbook.events import Event, RunState
@@ -41,7 +41,6 @@ CHECK_S = 1.0  # how often the other engines' leases are looked at (real time)
 # Events about other engines' work that move this engine's table.
 TEAM_TYPES = frozenset({"work_claimed", "engine_left", "step_succeeded", "step_failed"})
 IN_FLIGHT = frozenset({"running", "retry", "waiting"})
-FINISHED = frozenset({"succeeded", "skipped", "failed"})
 
 # End a gone engine's commands of a step (on those of its hosts, when given).
 Orphans = Callable[[str, str, Collection[str] | None], list[dict[str, Any]]]
