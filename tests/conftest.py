@@ -4,6 +4,7 @@ team-mode tests (tests/pgcluster.py); the fixtures below hand them out."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,13 @@ import sshd
 #   17-20     app/test_hostcheck.py               23     test_reliability_big_output.py
 #   24-30     executors/ssh/test_e2e.py           26     executors/test_orphans.py
 SSHD_FIRST, SSHD_COUNT = 150, 32
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist's workers export COLUMNS=80 and LINES=24, which rich and Textual read
+    # before a terminal's own size: a test's pseudo-terminal, or none, decides as in a shell.
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -20,6 +20,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import accounts
+
 TEST_USER = "runbook-pg"  # the unprivileged account that owns the cluster when we are root
 ROLE = "runbook"  # the role the runbook processes log in as
 PASSWORD = "s3cret-pg-pass"  # a throwaway cluster's
@@ -47,13 +49,9 @@ def unavailable() -> str | None:
 
 
 def _ensure_user() -> str:
-    if subprocess.run(["id", "-u", TEST_USER], capture_output=True).returncode != 0:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TEST_USER],
-            check=True,
-            capture_output=True,
-        )
-    return TEST_USER
+    return accounts.ensure(
+        TEST_USER, ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin"]
+    )
 
 
 def _free_port() -> int:

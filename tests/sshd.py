@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import accounts
+
 SSHD = Path("/usr/sbin/sshd")
 PER_SSHD = 16  # ListenAddress lines one sshd accepts
 # A plain account with /bin/sh and no rc files: root's login shell here sources a .bashrc
@@ -45,14 +47,9 @@ def unavailable() -> str | None:
 
 def ensure_user(name: str = TEST_USER) -> str:
     """Create the test account when missing, unlocked for key logins under `UsePAM no`."""
-    if subprocess.run(["id", "-u", name], capture_output=True).returncode != 0:
-        subprocess.run(
-            ["useradd", "--create-home", "--shell", "/bin/sh", name],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(["usermod", "-p", "*", name], check=True, capture_output=True)
-    return name
+    return accounts.ensure(
+        name, ["--create-home", "--shell", "/bin/sh"], after=["usermod", "-p", "*"]
+    )
 
 
 def keygen(path: Path, comment: str = "runbook-test") -> str:

@@ -150,7 +150,11 @@ class ConsoleRun:
         )
 
     def join(self, timeout: float | None = None) -> None:
+        """Wait for the run to end; then its last console decisions are journaled and
+        their writer's thread ends with it."""
         self._worker.join(timeout)
+        if not self._worker.is_alive() and self.decisions is not None:
+            self.decisions.stop()
 
     @property
     def alive(self) -> bool:

@@ -56,8 +56,8 @@ class DecisionWriter:
         self._queue.put(decision)
 
     def stop(self) -> None:
-        """Write what is queued, then stop."""
-        if self._started:
+        """Write what is queued, then stop (again: nothing)."""
+        if self._started and self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout=10)
 
