@@ -184,12 +184,12 @@ steps:
     title: Short
     phase: p
     local: true
-    run: "sleep 2; echo short >> OUT"
+    run: "until [ -e GO ]; do sleep 0.05; done; echo short >> OUT"
   - id: long
     title: Long, not safe to run twice
     phase: p
     local: true
-    run: "sleep 5; echo long >> OUT"
+    run: "until [ -e GO ]; do sleep 0.05; done; sleep 2; echo long >> OUT"
 """
 
 
@@ -197,7 +197,8 @@ def test_an_engine_that_loses_its_lease_kills_nothing_and_journals_late_results(
     pg_cluster: pgcluster.Cluster, pg_url: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "out.txt"
-    pb = write(tmp_path / "forked.yml", FORKED.replace("OUT", str(out)))
+    go = tmp_path / "go"  # the commands end only once the lease is gone, however slow the machine
+    pb = write(tmp_path / "forked.yml", FORKED.replace("OUT", str(out)).replace("GO", str(go)))
     engine = spawn(pg_url, "run", str(pb), "--lease", "30s", cwd=tmp_path)
     evs = wait_for(pg_url, lambda e: len(of_type(e, "host_started")) == 2, timeout=90)
     run_id = evs[0].run_id
@@ -208,6 +209,7 @@ def test_an_engine_that_loses_its_lease_kills_nothing_and_journals_late_results(
         f"fence=fence+1 WHERE run_id='{run_id}'",
         db=pg_url.rsplit("/", 1)[1],
     )
+    go.touch()
     code, text = _finish(engine)
     assert code == 1 and "lost run" in text, text
     assert sorted(_lines(out)) == ["long", "short"]  # neither command was killed
