@@ -14,7 +14,6 @@ the run's row at its seq is compared with the hash it would have had.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,6 +22,7 @@ from runbook.clock import iso, parse_iso
 from runbook.errors import StateError
 from runbook.events import Event, RunState, fold
 from runbook.journal import _pg_lease as lease
+from runbook.journal._folded import FoldedStates
 from runbook.journal._open import hide_password
 from runbook.journal._pg_chain import Stale, chain_end, landed
 from runbook.journal._pg_claims import check_fence
@@ -31,9 +31,18 @@ from runbook.journal._pg_runs import import_rows, summaries
 from runbook.journal._pg_schema import ensure_schema, pg_error
 from runbook.journal._pg_team import TeamCalls
 from runbook.journal._protocol import RunRecord
-from runbook.journal._rows import Check, Draft, EventData, _chained, event_from_row, row_values
+from runbook.journal._rows import (
+    Check,
+    Draft,
+    EventData,
+    _chained,
+    chain_drafts,
+    checked_data,
+    event_from_row,
+    known_types,
+    row_values,
+)
 from runbook.journal._runs import RunSummary, find_run_id, new_run_id
-from runbook.journal._store import _known_types
 from runbook.model import RunMode
 
 RECONNECT_S = 60.0  # how long a dropped database is retried before the command gives up
@@ -58,8 +67,7 @@ class PostgresJournal(TeamCalls):
         self._psycopg = psycopg
         self.url = url
         self._label = hide_password(url)
-        self._states: dict[str, RunState] = {}
-        self._cache_lock = threading.Lock()
+        self._states = FoldedStates()
         self._listener = Listener(url)
         self.held: dict[str, lease.Held] = {}  # runs this process's engine holds
         self.engine = lease.engine_id()
@@ -207,17 +215,10 @@ class PostgresJournal(TeamCalls):
         """Commit `drafts` in order, in one transaction; all or none are stored."""
         if not drafts:
             return []
-        _known_types(d.type for d in drafts)
+        known_types(d.type for d in drafts)
 
         def build(conn: Any, seq: int, last_ts: float, prev: str, now: float) -> list[Event]:
-            events = []
-            for d in drafts:
-                seq += 1
-                last_ts = max(now if now >= 0 else d.ts, last_ts)
-                e = _chained(run_id, seq, last_ts, d.type, d.step, d.host, d.data, prev)
-                events.append(e)
-                prev = e.hash
-            return events
+            return chain_drafts(run_id, drafts, (seq, last_ts, prev), now if now >= 0 else None)[0]
 
         return self._write(run_id, build)
 
@@ -231,18 +232,12 @@ class PostgresJournal(TeamCalls):
         data: EventData,
         check: Check | None,
     ) -> Event:
-        _known_types([type_])
+        known_types([type_])
 
         def build(conn: Any, seq: int, last_ts: float, prev: str, now: float) -> list[Event]:
             at = max(now if now >= 0 else ts, last_ts)
-            body = None if callable(data) else data
-            if check is not None or callable(data):
-                state = self._state_on(conn, run_id)
-                if check is not None and (problem := check(state)):
-                    raise StateError(problem)
-                if callable(data):
-                    body = data(state, at)
-            return [_chained(run_id, seq + 1, at, type_, step, host, body or {}, prev)]
+            body = checked_data(check, data, at, lambda: self._state_on(conn, run_id))
+            return [_chained(run_id, seq + 1, at, type_, step, host, body, prev)]
 
         return self._write(run_id, build)[0]
 
@@ -316,35 +311,27 @@ class PostgresJournal(TeamCalls):
                 held,
             ) from None
         except BaseException:
-            with self._cache_lock:
-                self._states.pop(run_id, None)
+            self._states.forget(run_id)
             raise
-        with self._cache_lock:
-            state = self._states.get(run_id)
-            if state is not None and state.last_seq == events[0].seq - 1:
-                for event in events:
-                    state.apply(event)
+        self._states.committed(run_id, events)
         return events
 
     def _state_on(self, conn: Any, run_id: str) -> RunState:
         """The run's folded state on `conn` (inside the write), brought up to date."""
-        with self._cache_lock:
-            state = self._states.get(run_id)
-            if state is None:
-                state = self._states[run_id] = fold([])
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM runbook.events WHERE run_id=%s AND seq>%s ORDER BY seq",
-            (run_id, state.last_seq),
-        ).fetchall()
-        for row in rows:
-            state.apply(event_from_row(row))
-        return state
+
+        def newer(after_seq: int) -> list[Event]:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM runbook.events WHERE run_id=%s AND seq>%s ORDER BY seq",
+                (run_id, after_seq),
+            ).fetchall()
+            return [event_from_row(row) for row in rows]
+
+        return self._states.current(run_id, newer)
 
     def import_run(self, record: RunRecord, events: Sequence[Event]) -> None:
         """Store `events` exactly as given after the run's last one (journal copy)."""
         self._retrying("write", lambda conn: import_rows(conn, record, events))
-        with self._cache_lock:
-            self._states.pop(record.run_id, None)
+        self._states.forget(record.run_id)
 
     # -- live views ----------------------------------------------------------------------
 

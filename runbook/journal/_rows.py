@@ -3,8 +3,8 @@
 A new event gets the next seq, a ts raised to the run's last one if the clock went back,
 its data as plain JSON and its hash. `append` and `append_many` both chain through here,
 so a batch reads, exports and verifies like the same events appended one by one.
-Separate from journal.py, which owns the connection, the transactions (these functions
-run inside one it holds) and the cached run states.
+Separate from journal.py, which owns the connection and the transactions (these functions
+run inside one it holds); the cached run states are _folded.py's.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.clock import iso, parse_iso
 from runbook.errors import StateError
 from runbook.events import (
+    EVENT_TYPES,
     GENESIS_HASH,
     Event,
     RunState,
@@ -55,18 +56,27 @@ def insert_events(
     require_run: Callable[[str], None],
 ) -> list[Event]:
     """Chain `drafts` in order after the run's last event and insert them."""
-    seq, last_ts, prev_hash = _chain_end(db, run_id, require_run)
+    events, texts = chain_drafts(run_id, drafts, _chain_end(db, run_id, require_run))
+    _insert(db, events, texts)
+    return events
+
+
+def chain_drafts(
+    run_id: str, drafts: Sequence[Draft], end: tuple[int, float, str], now: float | None = None
+) -> tuple[list[Event], list[str]]:
+    """`drafts` chained in order after the chain's `end` (seq, ts, hash), with their data
+    texts; `now` (PostgreSQL's clock) stands for each draft's own ts when given."""
+    seq, last_ts, prev_hash = end
     events: list[Event] = []
     texts: list[str] = []
     for d in drafts:
         seq += 1
-        last_ts = max(d.ts, last_ts)
+        last_ts = max(d.ts if now is None else now, last_ts)
         event, text = _chained_text(run_id, seq, last_ts, d.type, d.step, d.host, d.data, prev_hash)
         events.append(event)
         texts.append(text)
         prev_hash = event.hash
-    _insert(db, events, texts)
-    return events
+    return events, texts
 
 
 def insert_event(
@@ -82,27 +92,36 @@ def insert_event(
     current_state: Callable[[str], RunState],
     require_run: Callable[[str], None],
 ) -> Event:
-    """Chain one event after the run's last; `check` and a callable `data` see the state.
-
-    A text from `check` is raised as StateError before anything is written; a callable
-    `data` is given the state and the effective ts.
-    """
+    """Chain one event after the run's last; `check` and a callable `data` see the state."""
     seq, last_ts, prev_hash = _chain_end(db, run_id, require_run)
     ts = max(ts, last_ts)
-    state: RunState | None = None
-    if check is not None or callable(data):
-        state = current_state(run_id)
-    if check is not None:
-        assert state is not None
-        problem = check(state)
-        if problem:
-            raise StateError(problem)
-    if callable(data):
-        assert state is not None
-        data = data(state, ts)
-    event, text = _chained_text(run_id, seq + 1, ts, type_, step, host, data or {}, prev_hash)
+    body = checked_data(check, data, ts, lambda: current_state(run_id))
+    event, text = _chained_text(run_id, seq + 1, ts, type_, step, host, body, prev_hash)
     _insert(db, [event], [text])
     return event
+
+
+def checked_data(
+    check: Check | None, data: EventData, ts: float, state: Callable[[], RunState]
+) -> Mapping[str, Any]:
+    """An event's data once `check` passed: a text from `check` is raised as StateError
+    before anything is written; a callable `data` is given the state and the effective ts.
+    The state is read only when one of them needs it."""
+    if check is None and not callable(data):
+        return data or {}
+    current = state()
+    if check is not None and (problem := check(current)):
+        raise StateError(problem)
+    if callable(data):
+        data = data(current, ts)
+    return data or {}
+
+
+def known_types(types: Iterable[str]) -> None:
+    """ValueError for a type the journal does not know (a programming error, not input)."""
+    for type_ in types:
+        if type_ not in EVENT_TYPES:
+            raise ValueError(f"unknown journal event type {type_!r}")
 
 
 def _chain_end(

@@ -12,9 +12,9 @@ host names, commands and operator notes, and no one may open it half made.
 A damaged or newer file is never rewritten: every SQLite error is turned into a
 `JournalError` that says what happened and leaves the file as it was.
 
-Here: the connection, its transactions and the cached run states. How an event is chained
-into a row is journal_rows.py's, the runs table read for people journal_runs.py's, the
-tables themselves journal_schema.py's.
+Here: the connection and its transactions. How an event is chained into a row is
+journal_rows.py's, the cached run states _folded.py's, the runs table read for people
+journal_runs.py's, the tables themselves journal_schema.py's.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from runbook.clock import iso
 from runbook.errors import JournalError, NoJournal, StateError
-from runbook.events import EVENT_TYPES, Event, RunState, fold
+from runbook.events import Event, RunState, fold
 from runbook.journal import _lock as runlock
+from runbook.journal._folded import FoldedStates
 from runbook.journal._protocol import RunRecord
 from runbook.journal._rows import (
     Check,
@@ -39,6 +40,7 @@ from runbook.journal._rows import (
     insert_event,
     insert_events,
     insert_rows,
+    known_types,
 )
 from runbook.journal._runs import (
     RunSummary as RunSummary,  # part of the Journal contract
@@ -77,7 +79,7 @@ class Journal:
             )
         except sqlite3.Error as err:
             raise JournalError(f"cannot open the journal {self.path}: {describe(err)}") from err
-        self._states: dict[str, RunState] = {}
+        self._states = FoldedStates()
         try:
             with self._errors("open"):
                 self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -171,7 +173,7 @@ class Journal:
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
                 raise
-        self._states.pop(record.run_id, None)
+        self._states.forget(record.run_id)
 
     def wait_for_events(self, run_id: str, after_seq: int, timeout: float) -> None:
         """SQLite cannot tell us: look every half second until `timeout`."""
@@ -252,7 +254,7 @@ class Journal:
         """
         if not drafts:
             return []
-        _known_types(d.type for d in drafts)
+        known_types(d.type for d in drafts)
         return self._commit(
             run_id, lambda: insert_events(self._db, run_id, drafts, self._require_run)
         )
@@ -267,7 +269,7 @@ class Journal:
         data: EventData,
         check: Check | None,
     ) -> Event:
-        _known_types([type_])
+        known_types([type_])
 
         def insert() -> list[Event]:
             event = insert_event(
@@ -296,22 +298,14 @@ class Journal:
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
-                self._states.pop(run_id, None)
+                self._states.forget(run_id)
                 raise
-            state = self._states.get(run_id)
-            if state is not None and state.last_seq == events[0].seq - 1:
-                for event in events:
-                    state.apply(event)
+            self._states.committed(run_id, events)
             return events
 
     def _current_state(self, run_id: str) -> RunState:
         """The run's folded state, kept between calls and brought up to date incrementally."""
-        state = self._states.get(run_id)
-        if state is None:
-            state = self._states[run_id] = fold([])
-        for event in self.events(run_id, after_seq=state.last_seq):
-            state.apply(event)
-        return state
+        return self._states.current(run_id, lambda seq: self.events(run_id, after_seq=seq))
 
     # -- the engine lock (runbook/journal/_lock.py) ---------------------------------------------
 
@@ -337,9 +331,3 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _known_types(types: Iterable[str]) -> None:
-    for type_ in types:
-        if type_ not in EVENT_TYPES:
-            raise ValueError(f"unknown journal event type {type_!r}")
