@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         Ui as Ui,
         prepare as prepare,
     )
+    from runbook.app._session_resume import resume as resume
     from runbook.app._status_doc import status_document as status_document
     from runbook.app._verify import (
         read_run as read_run,
@@ -34,6 +35,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
             "_join": ("join",),
             "_join_check": ("Joined",),
             "_session": ("RunRequest", "Ui", "prepare"),
+            "_session_resume": ("resume",),
             "_status_doc": ("status_document",),
             "_verify": ("read_run", "verify_export", "verify_run"),
         },

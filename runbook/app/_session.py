@@ -1,4 +1,4 @@
-"""The one core call behind `run` and `rehearse` (and, re-exported, `resume`).
+"""The one core call behind `run` and `rehearse`.
 
 Check the request, open the journal, plan, commit `run_started`, take the engine lock,
 run the engine, and turn its result into an exit code. Commands supply a `Ui` (how to
@@ -66,24 +66,8 @@ __all__ = [
     "initial_skips",
     "make_forecaster",
     "prepare",
-    "resume",
     "select_transports",
 ]
-
-
-def resume(
-    state_path: StateRef,
-    run_text: str,
-    ui: Ui,
-    *,
-    operator: str | None = None,
-    environ: Mapping[str, str] | None = None,
-    lease_s: float | None = None,
-) -> int:
-    """`runbook resume RUN_ID` (runbook/app/_session_resume.py)."""
-    from runbook.app._session_resume import resume as resume_run
-
-    return resume_run(state_path, run_text, ui, operator=operator, environ=environ, lease_s=lease_s)
 
 
 def execute(

@@ -224,11 +224,11 @@ def resume_command(
     lease: str | None = LEASE,
 ) -> None:
     """Continue an interrupted or failed run where it stopped."""
-    from runbook.app import _session as session
+    from runbook.app import resume
 
     state, lease_s = settings().state, _lease(lease)
     raise typer.Exit(
-        show(lambda ui: session.resume(state, run, ui, operator=operator, lease_s=lease_s), plain)
+        show(lambda ui: resume(state, run, ui, operator=operator, lease_s=lease_s), plain)
     )
 
 

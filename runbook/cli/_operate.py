@@ -137,11 +137,11 @@ def retry_command(
         return
     if recorded is not None and settings().verbosity >= 0:
         typer.echo(recorded.message.split("\n", 1)[0] + "; resuming it now")
-    from runbook.app import _session as session
+    from runbook.app import resume as resume_run
     from runbook.cli._execute import show
 
     state = settings().state
-    raise typer.Exit(show(lambda ui: session.resume(state, run_id, ui, operator=operator), False))
+    raise typer.Exit(show(lambda ui: resume_run(state, run_id, ui, operator=operator), False))
 
 
 @app.command("skip")

@@ -1,6 +1,6 @@
 """Running a run under the console: the engine on its own thread, Textual on the main one.
 
-The command's call (`session.execute`, `session.resume`) runs on a worker thread with a
+The command's call (`session.execute`, `resume`) runs on a worker thread with a
 Ui whose listener and asker are the console's Feed. The console starts only once the run
 has an id (bad input fails before it, on the normal screen, as without a console). When
 the engine stops, the console closes and the final board and the summary are printed on

@@ -24,7 +24,7 @@ from runbook.load.inventory._hostranges import split_host_port
 from runbook.load.inventory._ini import parse_ini
 from runbook.load.inventory._json import load_json, looks_like_list_output, parse_json_inventory
 from runbook.load.inventory._resolve import resolve
-from runbook.load.inventory._vars import load_vars_dirs
+from runbook.load.inventory._vars import folder_files, load_vars_dirs
 from runbook.load.inventory._yaml import parse_yaml_inventory
 from runbook.model import Inventory, Location
 
@@ -70,7 +70,7 @@ def load_inventory(paths: Sequence[Path]) -> Inventory:
                 draft.error(None, f"{path}: no such inventory file or folder", "check the -i path")
             continue
         if path.is_dir():
-            files = _folder_files(path, set())
+            files = folder_files(path, _source_entry)
             roots.append(path)
         else:
             files = [path]
@@ -84,21 +84,9 @@ def load_inventory(paths: Sequence[Path]) -> Inventory:
     return inventory
 
 
-def _folder_files(folder: Path, seen: set[Path]) -> list[Path]:
-    real = folder.resolve()
-    if real in seen:  # a symlink loop
-        return []
-    seen.add(real)
-    files: list[Path] = []
-    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        name = entry.name
-        if name.startswith(".") or name in IGNORED_NAMES or name.endswith(IGNORED_SUFFIXES):
-            continue
-        if entry.is_dir():
-            files.extend(_folder_files(entry, seen))
-        elif entry.is_file():
-            files.append(entry)
-    return files
+def _source_entry(name: str, is_dir: bool) -> bool:
+    """Ansible's rule in an inventory folder: not the vars folders, not backups or docs."""
+    return name not in IGNORED_NAMES and not name.endswith(IGNORED_SUFFIXES)
 
 
 def _host_list(text: str, draft: Draft) -> None:

@@ -17,7 +17,7 @@ inventory_resolve).
 from __future__ import annotations
 
 import os
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,27 +61,36 @@ def _entries(folder: Path, known: Container[str]) -> list[tuple[str, list[Path]]
     found: list[tuple[str, list[Path]]] = []
     for entity in sorted(best):
         path = best[entity][1]
-        found.append((entity, _folder_files(path, set()) if path.is_dir() else [path]))
+        found.append((entity, folder_files(path, _vars_entry) if path.is_dir() else [path]))
     return found
 
 
-def _folder_files(folder: Path, seen: set[Path]) -> list[Path]:
+def folder_files(
+    folder: Path, wanted: Callable[[str, bool], bool], seen: set[Path] | None = None
+) -> list[Path]:
+    """The files below `folder` in name order, through the entries `wanted(name, is_dir)`
+    accepts; hidden ones never, and a symlink loop is walked once."""
     real = folder.resolve()
-    if real in seen:  # a symlink loop
+    seen = set() if seen is None else seen
+    if real in seen:
         return []
     seen.add(real)
     files: list[Path] = []
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        name = entry.name
-        if name.startswith(".") or name.endswith("~"):
+        is_dir = entry.is_dir()
+        if entry.name.startswith(".") or not wanted(entry.name, is_dir):
             continue
-        ext = os.path.splitext(name)[1]
-        if entry.is_dir():
-            if not ext:
-                files.extend(_folder_files(entry, seen))
-        elif entry.is_file() and ext in VARS_EXTENSIONS:
+        if is_dir:
+            files.extend(folder_files(entry, wanted, seen))
+        elif entry.is_file():
             files.append(entry)
     return files
+
+
+def _vars_entry(name: str, is_dir: bool) -> bool:
+    """Ansible's rule in a vars folder: sub-folders without an extension, vars files."""
+    ext = os.path.splitext(name)[1]
+    return not name.endswith("~") and (not ext if is_dir else ext in VARS_EXTENSIONS)
 
 
 def _load_file(path: Path, kind: str, name: str, layer: int, draft: Draft) -> None:
