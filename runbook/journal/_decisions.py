@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ from runbook.errors import InputError, StateError
 from runbook.events import Event, RunState, StepState, manual_times
 from runbook.journal._input_value import input_value
 from runbook.journal._protocol import EventStore
+from runbook.journal._rows import EventData
 
 Answer = Literal["done", "skip", "fail"]
 RESUME_HINT = "no engine holds run {run_id}: recorded; continue with: runbook resume {run_id}"
@@ -82,16 +83,29 @@ def _require(state: RunState, step_id: str, *, allow_failed_run: bool = False) -
     return found
 
 
-def _checker(step_id: str, rule: Any, **kw: bool) -> Any:
+def _decide(
+    journal: EventStore,
+    run_id: str,
+    type_: str,
+    step_id: str,
+    rule: Callable[[StepState], str | None],
+    data: EventData,
+    clock: Clock,
+    *,
+    allow_failed_run: bool = False,
+) -> Event:
+    """Journal a decision on a step if, as the write sees the run, `rule` allows it."""
+
     def check(state: RunState) -> str | None:
         try:
-            step = _require(state, step_id, **kw)
+            step = _require(state, step_id, allow_failed_run=allow_failed_run)
         except StateError as err:
             return str(err)
-        result: str | None = rule(step)
-        return result
+        return rule(step)
 
-    return check
+    return journal.append_checked(
+        run_id, type_, check=check, ts=clock.now(), step=step_id, data=data
+    )
 
 
 def _recorded(
@@ -118,14 +132,7 @@ def claim(
             return _not_waiting(s)
         return None
 
-    event = journal.append_checked(
-        run_id,
-        "manual_claimed",
-        check=_checker(step_id, rule),
-        ts=clock.now(),
-        step=step_id,
-        data={"operator": operator},
-    )
+    event = _decide(journal, run_id, "manual_claimed", step_id, rule, {"operator": operator}, clock)
     return _recorded(
         journal,
         [event],
@@ -181,14 +188,7 @@ def confirm(
             found["value"] = input_value(s, answer, value, at_engine)[1]
         return found
 
-    event = journal.append_checked(
-        run_id,
-        "manual_answered",
-        check=_checker(step_id, rule),
-        ts=clock.now(),
-        step=step_id,
-        data=data,
-    )
+    event = _decide(journal, run_id, "manual_answered", step_id, rule, data, clock)
     work = format_duration(float(event.data["work_s"]))
     wait = format_duration(float(event.data["wait_s"]))
     given = event.data.get("value")
@@ -220,13 +220,15 @@ def retry(
         return f"step {s.id} is {s.status}; only a failed or blocked step can be retried"
 
     events = [
-        journal.append_checked(
+        _decide(
+            journal,
             run_id,
             "operator_retry",
-            check=_checker(target, rule, allow_failed_run=True),
-            ts=clock.now(),
-            step=target,
-            data={"operator": operator, "note": note},
+            target,
+            rule,
+            {"operator": operator, "note": note},
+            clock,
+            allow_failed_run=True,
         )
         for target in targets
     ]
@@ -260,13 +262,15 @@ def skip(
             )
         return f"step {s.id} is {s.status}; only a failed, blocked or pending step can be skipped"
 
-    event = journal.append_checked(
+    event = _decide(
+        journal,
         run_id,
         "step_skipped",
-        check=_checker(step_id, rule, allow_failed_run=True),
-        ts=clock.now(),
-        step=step_id,
-        data={"reason": "operator", "operator": operator, "note": note.strip()},
+        step_id,
+        rule,
+        {"reason": "operator", "operator": operator, "note": note.strip()},
+        clock,
+        allow_failed_run=True,
     )
     return _recorded(journal, [event], f"step {step_id} skipped by {operator}", hint_resume=True)
 
@@ -288,13 +292,14 @@ def expect(
             return None
         return f"step {s.id} is {s.status}; expect applies to a running or waiting step"
 
-    event = journal.append_checked(
+    event = _decide(
+        journal,
         run_id,
         "operator_expect",
-        check=_checker(step_id, rule),
-        ts=clock.now(),
-        step=step_id,
-        data={"remaining_s": float(remaining_s), "note": note, "operator": operator},
+        step_id,
+        rule,
+        {"remaining_s": float(remaining_s), "note": note, "operator": operator},
+        clock,
     )
     message = f"step {step_id}: expected to take {format_duration(remaining_s)} more ({operator})"
     return _recorded(journal, [event], message, hint_resume=False)
