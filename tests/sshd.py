@@ -110,16 +110,20 @@ class Sshd:
         key = public or self.host_public
         return "".join(f"[{a}]:{self.port} {key}\n" for a in self.addresses)
 
-    def inventory_yaml(self, names: Sequence[str] | None = None, **extra: object) -> str:
-        """A YAML inventory with one host per address (names h01…), keyed to this server."""
-        names = list(names or [f"h{i + 1:02d}" for i in range(len(self.addresses))])
-        lines = [
+    def inventory_head(self) -> list[str]:
+        """A YAML inventory's first lines, `all:` and the vars that key it to this server."""
+        return [
             "all:",
             "  vars:",
             f"    ansible_port: {self.port}",
             f"    ansible_user: {self.user}",
             f"    ansible_ssh_private_key_file: {self.client_key}",
         ]
+
+    def inventory_yaml(self, names: Sequence[str] | None = None, **extra: object) -> str:
+        """A YAML inventory with one host per address (names h01…), keyed to this server."""
+        names = list(names or [f"h{i + 1:02d}" for i in range(len(self.addresses))])
+        lines = self.inventory_head()
         lines += [f"    {k}: {v}" for k, v in extra.items()]
         lines.append("  hosts:")
         lines += [

@@ -114,11 +114,7 @@ def test_local_step_values_reach_the_shell_as_data(tmp_path: Path) -> None:
 
 def _inventory(server: sshd.Sshd, values: dict[str, str]) -> str:
     lines = [
-        "all:",
-        "  vars:",
-        f"    ansible_port: {server.port}",
-        f"    ansible_user: {server.user}",
-        f"    ansible_ssh_private_key_file: {server.client_key}",
+        *server.inventory_head(),
         "    site_note: " + _yaml_str(values["semicolon"]),
         "  hosts:",
     ]

@@ -17,11 +17,7 @@ def inventory(server: sshd.Sshd, tmp_path: Path, extra: str = "") -> Path:
     path = tmp_path / "hosts.yml"
     addresses = server.addresses[FIRST : FIRST + 4]
     lines = [
-        "all:",
-        "  vars:",
-        f"    ansible_port: {server.port}",
-        f"    ansible_user: {server.user}",
-        f"    ansible_ssh_private_key_file: {server.client_key}",
+        *server.inventory_head(),
         "  children:",
         "    web:",
         "      hosts:",

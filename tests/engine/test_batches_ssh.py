@@ -20,11 +20,7 @@ A_FIRST = 21
 
 def _inventory(tmp_path: Path, server: sshd.Sshd, names: list[str]) -> Path:
     lines = [
-        "all:",
-        "  vars:",
-        f"    ansible_port: {server.port}",
-        f"    ansible_user: {server.user}",
-        f"    ansible_ssh_private_key_file: {server.client_key}",
+        *server.inventory_head(),
         "  hosts:",
     ]
     for i, name in enumerate(names):

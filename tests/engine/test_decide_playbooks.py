@@ -68,11 +68,7 @@ def stubbed() -> Iterator[tuple[sshd.Sshd, Path]]:
 
 def _inventory(server: sshd.Sshd, work: Path) -> Path:
     lines = [
-        "all:",
-        "  vars:",
-        f"    ansible_port: {server.port}",
-        f"    ansible_user: {server.user}",
-        f"    ansible_ssh_private_key_file: {server.client_key}",
+        *server.inventory_head(),
         "  children:",
         "    galera:",
         "      hosts:",

@@ -66,11 +66,7 @@ def _finish(proc: object, timeout: float = 90) -> tuple[int, str]:
 
 def _inventory(tmp_path: Path, server: sshd.Sshd) -> Path:
     lines = [
-        "all:",
-        "  vars:",
-        f"    ansible_port: {server.port}",
-        f"    ansible_user: {server.user}",
-        f"    ansible_ssh_private_key_file: {server.client_key}",
+        *server.inventory_head(),
         "  hosts:",
     ]
     for i, name in enumerate(ALL):
