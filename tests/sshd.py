@@ -22,7 +22,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,12 +123,14 @@ class Sshd:
     def inventory_yaml(self, names: Sequence[str] | None = None, **extra: object) -> str:
         """A YAML inventory with one host per address (names h01…), keyed to this server."""
         names = list(names or [f"h{i + 1:02d}" for i in range(len(self.addresses))])
+        return self.inventory_of(dict(zip(names, self.addresses, strict=False)), **extra)
+
+    def inventory_of(self, hosts: Mapping[str, str], **extra: object) -> str:
+        """A YAML inventory of `hosts` (name: address) keyed to this server, `extra` vars."""
         lines = self.inventory_head()
         lines += [f"    {k}: {v}" for k, v in extra.items()]
         lines.append("  hosts:")
-        lines += [
-            f"    {n}: {{ansible_host: {a}}}" for n, a in zip(names, self.addresses, strict=False)
-        ]
+        lines += [f"    {n}: {{ansible_host: {a}}}" for n, a in hosts.items()]
         return "\n".join(lines) + "\n"
 
     def log(self) -> str:

@@ -193,12 +193,9 @@ def test_no_secret_in_dry_run_or_template_errors(tmp_path: Path) -> None:
 def _host_inventory(tmp_path: Path, server: sshd.Sshd) -> Path:
     inv = tmp_path / "hosts.yml"
     inv.write_text(
-        "all:\n  vars:\n"
-        f"    ansible_port: {server.port}\n    ansible_user: {server.user}\n"
-        f"    ansible_ssh_private_key_file: {server.client_key}\n"
-        f"    db_password: {json.dumps(HOST_SECRET)}\n"
-        "  hosts:\n"
-        f"    vault-host: {{ansible_host: {server.addresses[22]}}}\n"
+        server.inventory_of(
+            {"vault-host": server.addresses[22]}, db_password=json.dumps(HOST_SECRET)
+        )
     )
     return inv
 

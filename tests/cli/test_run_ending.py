@@ -238,14 +238,8 @@ def test_a_remote_failure_names_its_host_in_the_summary_and_logs(
     sshd_server: Any, ssh_env: dict[str, str], tmp_path: Path
 ) -> None:
     inv = tmp_path / "hosts.yml"
-    inv.write_text(
-        "all:\n  vars:\n"
-        f"    ansible_port: {sshd_server.port}\n    ansible_user: {sshd_server.user}\n"
-        f"    ansible_ssh_private_key_file: {sshd_server.client_key}\n"
-        "  hosts:\n"
-        f"    db-01: {{ansible_host: {sshd_server.addresses[20]}}}\n"
-        f"    db-02: {{ansible_host: {sshd_server.addresses[21]}}}\n"
-    )
+    addresses = sshd_server.addresses
+    inv.write_text(sshd_server.inventory_of({"db-01": addresses[20], "db-02": addresses[21]}))
     pb = write(
         tmp_path / "pb.yml",
         """

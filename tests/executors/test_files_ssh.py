@@ -24,13 +24,9 @@ SIZE = 12 * 1024 * 1024 + 12345  # several pieces of 256 KiB, and a ragged end
 def _inventory(tmp_path: Path, server: sshd.Sshd) -> Path:
     path = tmp_path / "hosts.yml"
     path.write_text(
-        "all:\n  vars:\n"
-        f"    ansible_port: {server.port}\n"
-        f"    ansible_user: {server.user}\n"
-        f"    ansible_ssh_private_key_file: {server.client_key}\n"
-        "  hosts:\n"
-        f"    etcd1: {{ansible_host: {server.addresses[A_FIRST]}}}\n"
-        f"    etcd2: {{ansible_host: {server.addresses[A_FIRST + 1]}}}\n"
+        server.inventory_of(
+            {"etcd1": server.addresses[A_FIRST], "etcd2": server.addresses[A_FIRST + 1]}
+        )
     )
     return path
 

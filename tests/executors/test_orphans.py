@@ -35,13 +35,7 @@ def test_resume_ends_remote_commands_a_killed_engine_left_running(
 ) -> None:
     token = str(300 + uuid.uuid4().int % 600)  # a sleep length no other test uses
     inv = tmp_path / "hosts.yml"
-    inv.write_text(
-        "all:\n  vars:\n"
-        f"    ansible_port: {sshd_server.port}\n    ansible_user: {sshd_server.user}\n"
-        f"    ansible_ssh_private_key_file: {sshd_server.client_key}\n"
-        "  hosts:\n"
-        f"    db01: {{ansible_host: {sshd_server.addresses[A_ORPHAN]}}}\n"
-    )
+    inv.write_text(sshd_server.inventory_of({"db01": sshd_server.addresses[A_ORPHAN]}))
     pb = write(
         tmp_path / "pb.yml",
         f"""

@@ -31,14 +31,7 @@ PASSWORD = "S3cret-sudo'pw $(x) é"
 
 def _inventory(tmp_path: Path, server: sshd.Sshd, exe: Path) -> Path:
     path = tmp_path / "hosts.yml"
-    path.write_text(
-        "all:\n  vars:\n"
-        f"    ansible_port: {server.port}\n"
-        f"    ansible_user: {server.user}\n"
-        f"    ansible_ssh_private_key_file: {server.client_key}\n"
-        f"    ansible_become_exe: {exe}\n"
-        f"  hosts:\n    db1: {{ansible_host: {server.addresses[A_FIRST]}}}\n"
-    )
+    path.write_text(server.inventory_of({"db1": server.addresses[A_FIRST]}, ansible_become_exe=exe))
     return path
 
 
