@@ -5,14 +5,17 @@ from __future__ import annotations
 import random
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import paramiko
 import pytest
 import sshd
 
 from runbook.executors._base import CommandResult
+from runbook.executors.ssh import _client
 from runbook.executors.ssh._known_hosts import fingerprint
 from runbook.executors.ssh._transport import SshTransport
 from runbook.model import Host
@@ -306,6 +309,42 @@ def test_jump_that_cannot_reach_the_target_names_both(sshd_server: sshd.Sshd, ma
     assert r.error is not None and r.error.kind == "unreachable"
     assert r.error.host == "lost"
     assert jump.name in r.error.detail and "127.0.0.249" in r.error.detail
+
+
+def test_close_ends_each_connection_at_once_on_both_sides(
+    sshd_server: sshd.Sshd, make: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An idle connection's thread wakes only this often: closing must not wait for that.
+    monkeypatch.setattr(_client, "IDLE_WAKE_S", 600.0)
+    h = host(sshd_server, A_OUTPUT)
+    t = make(h)
+    r, out, _ = run(t, h, "echo $PPID")
+    assert r.exit_code == 0
+    server_side = sshd.session_pids(int(out), sshd_server)
+    threads = [
+        th
+        for th in threading.enumerate()
+        if isinstance(th, paramiko.Transport) and th.getpeername()[0] == h.address
+    ]
+    assert server_side and len(threads) == 1
+    t.close()
+    threads[0].join(timeout=30)
+    assert not threads[0].is_alive()  # the process can end without waiting for it
+    for pid in server_side:  # the server saw the connection end: its session is gone
+        assert wait_exited(pid, timeout_s=30)
+
+
+def wait_exited(pid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_warm_up_connects_ahead_and_the_first_command_uses_that_connection(
