@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -188,6 +187,8 @@ def end_remote_orphans(
         except HostError as e:
             return [{"host": name, "error": redact(f"{e.kind}: {e.detail}")}]
         return [{"host": name, "pgid": g, "command": redact(c)} for g, c in groups]
+
+    from concurrent.futures import ThreadPoolExecutor  # logging too: not before the dial
 
     # At once: a host that is down costs its connect timeout, not the others' wait too.
     with ThreadPoolExecutor(max_workers=min(ORPHAN_LOOKS_AT_ONCE, len(in_flight))) as pool:

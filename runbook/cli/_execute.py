@@ -58,7 +58,6 @@ def show(call: Callable[[Ui], int], plain: bool) -> int:
     """The console on a terminal (keys in, screen out); one plain line per event when
     piped or with --plain."""
     from runbook.app import Ui
-    from runbook.journal import hide_password
 
     s = settings()
     if sys.stdout.isatty() and sys.stdin.isatty() and not plain and s.verbosity >= 0:
@@ -70,7 +69,12 @@ def show(call: Callable[[Ui], int], plain: bool) -> int:
     def announce(run_id: str) -> None:
         # The run id first (scripts read it), then where its journal is: another terminal
         # needs that folder, or --state, to follow the run.
-        where = s.state.resolve() if isinstance(s.state, Path) else hide_password(s.state)
+        if isinstance(s.state, Path):
+            where: object = s.state.resolve()
+        else:  # a URL: the journal's modules only then (a run dials before it opens one)
+            from runbook.journal import hide_password
+
+            where = hide_password(s.state)
         print(f"run {run_id}\nstate {where}", flush=True)
 
     lines = PlainListener(verbosity=s.verbosity)
