@@ -258,9 +258,9 @@ def close_conn(conn: Conn) -> None:
     The socket is shut down first: paramiko's `close` only closes its file descriptor,
     which does not wake the transport thread blocked reading it, so the thread (and the
     TCP connection, which the kernel keeps while a read holds it) lived on until its next
-    wake-up, up to `IDLE_WAKE_S` later, or until the process ended: 50 such threads made
-    a run's exit ~0.1 s longer (bench/RESULTS.md). The shutdown ends the read at once;
-    paramiko's `close` then finds the thread ended or ending, as with a lost connection.
+    wake-up, up to `IDLE_WAKE_S` later, or until the process ended. The shutdown ends the
+    read at once, so the server sees the connection end when it is closed; paramiko's
+    `close` then finds the thread ended or ending, as with a lost connection.
     """
     sock = conn.transport.sock
     if isinstance(sock, socket.socket):  # a tunnel's channel closes with the transport
