@@ -3,8 +3,8 @@
 One loop on one thread, on a real or a virtual clock. Each turn gathers every input it
 can (other terminals' decisions from the journal, completed commands, due timers, this
 terminal's answers), hands them to the core (_core.py, no I/O), commits every event the
-turn produced in one transaction, folds them into the run's state, shows them, and only
-then starts the commands and puts the questions they announce (commit before act, by
+turn produced in one transaction, and only then starts the commands they announce, folds
+the events into the run's state, shows them and puts the questions (commit before act, by
 group commit: _commit.py). The engine never prints; listeners and askers show things.
 """
 
@@ -227,7 +227,8 @@ class Engine:
             if isinstance(item, Emit):
                 self.commits.emit(item.type, item.step, item.host, item.data)
             elif isinstance(item, Start):
-                self.commits.act(functools.partial(self.dispatcher.start, item.taken))
+                start = functools.partial(self.dispatcher.start, item.taken)
+                self.commits.act(start, before_fold=True)
             elif isinstance(item, Ask):
                 self._ask_later(item)
             elif isinstance(item, Withdraw):
