@@ -56,8 +56,9 @@ def install_runbook_marks(marks: Marks) -> None:
     """Wrap the functions on a step's path through runbook to append marks."""
     import threading
 
-    from runbook.engine import _commit, _core, _dispatch, _eta_write
+    from runbook.engine import _commit, _core, _dispatch, _engine, _eta_write
     from runbook.executors.ssh import _transport
+    from runbook.journal import _store
 
     now = time.perf_counter
     current: dict[int, int] = {}  # worker thread -> the step of its command
@@ -98,12 +99,8 @@ def install_runbook_marks(marks: Marks) -> None:
     wrap(_core.RunCore, "completed", completed)
     wrap(_dispatch.Dispatcher, "start", dispatched)
     wrap(_commit.Committer, "commit", lambda *a: marks.append(("commit", 0, now())))
-    wrap(
-        _commit.Committer,
-        "committed",
-        lambda *a: marks.append(("stored", 0, now())),
-        lambda *a: marks.append(("shown", 0, now())),
-    )
+    wrap(_store.Journal, "append_many", None, lambda *a: marks.append(("stored", 0, now())))
+    wrap(_engine.Engine, "_ingest_own", None, lambda *a: marks.append(("shown", 0, now())))
 
     def eta_before(*a: Any, **k: Any) -> None:
         marks.append(("eta", 0, now()))
@@ -114,8 +111,6 @@ def install_runbook_marks(marks: Marks) -> None:
         marks.append(("eta_cpu_end", 0, time.thread_time()))
 
     wrap(_eta_write, "write_eta", eta_before, eta_after)
-    from runbook.engine import _engine
-
     _engine.write_eta = _eta_write.write_eta  # imported by name there
 
 
