@@ -135,9 +135,17 @@ def _script_for(path: Path, folder: Path) -> Path:
     return script
 
 
-def _ansible(command: Path, entry: Entry, work: Path, *extra: str) -> str:
+def _ansible(
+    command: Path,
+    entry: Entry,
+    work: Path,
+    *extra: str,
+    env_extra: Mapping[str, str] | None = None,
+    ok_codes: tuple[int, ...] = (0,),
+) -> str:
     """Run an Ansible command on the entry's sources from an empty folder with no config;
-    its standard output."""
+    its standard output (`env_extra`: more environment; `ok_codes`: exit statuses that
+    still give output, as `ansible`'s 2 when a host failed)."""
     cwd = Path(tempfile.mkdtemp(dir=work))
     config = work / "empty-ansible.cfg"
     config.touch()
@@ -153,9 +161,10 @@ def _ansible(command: Path, entry: Entry, work: Path, *extra: str) -> str:
         "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_DEPRECATION_WARNINGS": "0",
+        **(env_extra or {}),
     }
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
+    if done.returncode not in ok_codes:
         raise RuntimeError(f"{command.name} failed ({done.returncode}): {done.stderr.strip()}")
     return done.stdout
 

@@ -44,7 +44,8 @@ class HostCheck:
     @property
     def endpoint(self) -> str:
         """`user@address:port`, with its jumps, as the table shows it."""
-        text = f"{self.user}@{self.address}:{self.port}" if self.user else self.address
+        text = f"{self.user}@{self.address}" if self.user else self.address
+        text += f":{self.port}" if self.user and self.port else ""
         return text + (" via " + ",".join(self.via) if self.via else "")
 
     def as_json(self) -> dict[str, object]:

@@ -87,6 +87,7 @@ class TargetResolver:
         return Target(hop, self._chain(host.name, jump_spec, (host.name,)))
 
     def _host_hop(self, host: Host, user: str | None, port: int | None) -> tuple[Hop, str | None]:
+        _check_usable(host)
         cfg = self.config(host.address)
         timeout = host.vars.get("ansible_ssh_timeout") or host.vars.get("ansible_timeout")
         hop = Hop(
@@ -138,6 +139,40 @@ class TargetResolver:
         if len(before) + len(hops) > MAX_JUMPS:
             raise HostError(owner, "error", f"ProxyJump chain longer than {MAX_JUMPS} via {first}")
         return (*before, *hops)
+
+
+_VAULT = "$ANSIBLE_VAULT;"
+_TEMPLATE = re.compile(r"{{|{%")
+
+
+def _check_usable(host: Host) -> None:
+    """HostError when a connection value is an inventory value runbook cannot use: an
+    ansible-vault ciphertext (no vault password on a restore night) or a template that
+    could not be rendered (a lookup, an undefined variable). Dialling its text would fail
+    later with a misleading reason (`dns` for an address `{{ mgmt_ip }}`)."""
+    fields = (
+        ("address", "ansible_host", host.address),
+        ("user", "ansible_user", host.user),
+        ("key file", "ansible_ssh_private_key_file", host.key_file),
+        ("ProxyJump", "ansible_ssh_common_args", host.proxy_jump),
+    )
+    for what, var, value in fields:
+        if not value:
+            continue
+        if value.lstrip().startswith(_VAULT):
+            raise HostError(
+                host.name,
+                "error",
+                f"its {what} ({var}) is encrypted with ansible-vault, which runbook cannot"
+                " decrypt: write it in clear text in the inventory",
+            )
+        if _TEMPLATE.search(value):
+            raise HostError(
+                host.name,
+                "error",
+                f"its {what} ({var}) {value!r} is a template runbook cannot render (a lookup,"
+                " or an undefined variable?): write the value itself in the inventory",
+            )
 
 
 def split_jumps(spec: str | None) -> list[str]:

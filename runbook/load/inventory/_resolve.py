@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runbook.errors import Issue
+from runbook.load.inventory._ansible_yaml import VAULT_HEADER
 from runbook.load.inventory._draft import ALL, UNGROUPED, Draft, GroupDraft, HostDraft
 from runbook.load.inventory._ssh_args import proxy_jump_from_args
 from runbook.load.inventory._templates import is_template, rendered
@@ -167,22 +168,30 @@ def _first(values: Mapping[str, Any], *names: str) -> Any:
 
 def _host(h: HostDraft, hostvars: dict[str, Any], group_names: tuple[str, ...]) -> Host:
     def var(*names: str) -> Any:  # rendered when written as a template, as Ansible does
-        return rendered(_first(hostvars, *names), h.name, hostvars, group_names)
+        value = _first(hostvars, *names)
+        if isinstance(value, str) and value.lstrip().startswith(VAULT_HEADER):
+            # `!vault` ciphertext: no password to decrypt it here. Its header line alone
+            # marks it, and the host fails saying so when a step reaches it (ssh/_target).
+            return value.strip().split("\n", 1)[0] + "…"
+        return rendered(value, h.name, hostvars, group_names)
 
     address = var("ansible_ssh_host", "ansible_host")
     user = var("ansible_ssh_user", "ansible_user")
     key_file = var("ansible_ssh_private_key_file", "ansible_private_key_file")
     jump = None
     for args_var in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
-        if isinstance(hostvars.get(args_var), str):
-            jump = proxy_jump_from_args(hostvars[args_var])
+        args = var(args_var)  # `-o ProxyJump={{ bastion }}` is rendered as Ansible does
+        if isinstance(args, str):
+            jump = proxy_jump_from_args(args)
+            if jump and is_template(args):
+                jump = args  # not renderable here: kept whole, the host fails saying so
             if jump:
                 break
     return Host(
         name=h.name,
         address=str(address) if address is not None else h.name,
         port=_port(var("ansible_ssh_port", "ansible_port")),
-        user=str(user) if user is not None else None,
+        user=str(user) if user not in (None, "") else None,  # '': Ansible's default user
         key_file=str(key_file) if key_file is not None else None,
         proxy_jump=jump,
         groups=group_names,

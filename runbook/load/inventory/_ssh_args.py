@@ -60,41 +60,47 @@ def _none(value: str) -> str | None:
 
 
 def _jump_of_proxy_command(command: str) -> str | None:
-    """`ssh -W %h:%p -q user@jump` (or `ssh jump nc %h %p`) → `user@jump[:port]`."""
+    """`ssh -W %h:%p -q user@jump` (or `ssh jump nc %h %p`) → `user@jump[:port]`.
+
+    As ssh(1) reads its arguments: options after the destination count too (`ssh jump -p
+    2222 -W %h:%p`), up to the remote command; the first user and port given win (`-l`,
+    `-o User=`, `user@`; `-p`, `-o Port=`)."""
     try:
         words = shlex.split(command)
     except ValueError:
         words = command.split()
     if not words or os.path.basename(words[0]) != "ssh":
         return None
-    user = port = ""
-    destination = ""
+    user = port = destination = ""
     i = 1
     while i < len(words):
         word = words[i]
+        if word == "--" and not destination:
+            destination = words[i + 1] if i + 1 < len(words) else ""
+            break
         if word.startswith("-") and len(word) > 1:
             flag = word[1]
             if flag in _SSH_ARG_OPTIONS:
                 value = word[2:] or (words[i + 1] if i + 1 < len(words) else "")
                 i += 1 if word[2:] else 2
-                if flag == "l":
-                    user = value
-                elif flag == "p":
-                    port = value
-                elif flag == "o":
-                    key, val = _split_option(value)
-                    if key == "user":
-                        user = val
-                    elif key == "port":
-                        port = val
+                key, val = _split_option(value) if flag == "o" else (flag, value)
+                if key in ("l", "user"):
+                    user = user or val
+                elif key in ("p", "port"):
+                    port = port or val
                 continue
             i += 1
             continue
+        if destination:
+            break  # the remote command (`nc %h %p`): no more options
         destination = word
-        break
+        if "@" in word:
+            given, destination = word.rsplit("@", 1)
+            user = user or given
+        i += 1
     if not destination:
         return None
-    if user and "@" not in destination:
+    if user:
         destination = f"{user}@{destination}"
     if port and ":" not in destination.rpartition("@")[2]:
         destination = f"{destination}:{port}"
