@@ -117,3 +117,23 @@ def test_malformed_inventory_exits_2_with_its_location(name: str, line: int, mes
     assert out.returncode == 2
     assert f"{BAD / name}:{line}:" in out.stderr and message in out.stderr, out.stderr
     assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_check_says_a_vaulted_user_or_unrendered_address_cannot_be_used(tmp_path: Path) -> None:
+    # Neither is dialled: a vault ciphertext as the login name, or `{{ mgmt_ip }}` as the
+    # address (which failed as `dns` before), fails the host with what is wrong.
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(
+        "all:\n  hosts:\n"
+        "    vaulted:\n      ansible_host: 127.0.0.1\n"
+        "      ansible_user: !vault |\n          $ANSIBLE_VAULT;1.1;AES256\n          3061\n"
+        "    templated:\n      ansible_host: '{{ mgmt_ip }}'\n"
+    )
+    done = _hosts("-i", inv, "--check", "--format", "json")
+    assert done.returncode == 1, done.stderr
+    rows = {r["name"]: r for r in json.loads(done.stdout)}
+    assert rows["vaulted"]["result"] == "error"
+    assert "encrypted with ansible-vault" in rows["vaulted"]["detail"]
+    assert rows["vaulted"]["user"] == "$ANSIBLE_VAULT;1.1;AES256…"  # one line, not the blob
+    assert rows["templated"]["result"] == "error"
+    assert "'{{ mgmt_ip }}' is a template runbook cannot render" in rows["templated"]["detail"]

@@ -156,6 +156,8 @@ def _check_usable(host: Host) -> None:
         ("key file", "ansible_ssh_private_key_file", host.key_file),
         ("ProxyJump", "ansible_ssh_common_args", host.proxy_jump),
     )
+    if not host.address.strip():  # `ansible_host: "{{ lookup('env', 'UNSET') }}"`
+        raise HostError(host.name, "error", "its address (ansible_host) is empty")
     for what, var, value in fields:
         if not value:
             continue

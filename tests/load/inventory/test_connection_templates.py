@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from runbook.load.inventory._ansible_yaml import Unsafe
 from runbook.load.inventory._templates import is_template, rendered
 
@@ -31,7 +33,15 @@ def test_rendered_with_the_hosts_names_and_variables() -> None:
 def test_what_cannot_be_rendered_is_left_as_written() -> None:
     undefined = "{{ no_such_var }}.dc1"
     assert rendered(undefined, "h1", {}, ()) == undefined
-    lookup = "{{ lookup('env', 'HOME') }}"
+    lookup = "{{ lookup('file', '/etc/hostname') }}"  # only Ansible runs lookups but env
     assert rendered(lookup, "h1", {}, ()) == lookup
     loop = "{{ a }}"
     assert rendered(loop, "h1", {"a": "{{ a }}"}, ()) == loop  # never settles
+
+
+def test_env_lookup_reads_the_environment_as_ansible(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEPLOY_USER", "ops")
+    monkeypatch.delenv("NO_SUCH_RUNBOOK_VAR", raising=False)
+    assert rendered("{{ lookup('env', 'DEPLOY_USER') }}", "h1", {}, ()) == "ops"
+    assert rendered("{{ lookup('ansible.builtin.env', 'NO_SUCH_RUNBOOK_VAR') }}", "h", {}, ()) == ""
+    assert rendered("{{ lookup('env', 'NO_SUCH_RUNBOOK_VAR', default='x') }}", "h1", {}, ()) == "x"

@@ -223,7 +223,7 @@ all:
       ansible_host: "{{ mgmt }}.{{ inventory_hostname_short | length }}"
       ansible_user: "{{ group_names | join('-') or 'nobody' }}"
     w2:
-      ansible_host: "{{ lookup('env', 'W2') }}"
+      ansible_host: "{{ lookup('pipe', 'hostname') }}"
     w3:
       ansible_host: "{{ not_defined }}.example.org"
 """
@@ -233,7 +233,7 @@ all:
     assert hosts["db1.dc1"].address == "10.9.4.3"  # a variable that is itself a template
     assert hosts["db1.dc1"].user == "ungrouped"  # its group_names, as ansible-core 2.19 says
     # what runbook cannot render stays as written: that host fails alone when reached
-    assert hosts["w2"].address == "{{ lookup('env', 'W2') }}"
+    assert hosts["w2"].address == "{{ lookup('pipe', 'hostname') }}"
     assert hosts["w3"].address == "{{ not_defined }}.example.org"
     # the variables themselves stay as written, as `ansible-inventory --list` shows them
     assert hosts["w1"].vars["ansible_host"] == "{{ inventory_hostname }}.{{ domain }}"
