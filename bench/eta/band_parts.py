@@ -28,8 +28,6 @@ from score import FRACTIONS
 
 from runbook.forecast import _montecarlo as mc
 from runbook.forecast._latency import Latency
-from runbook.forecast._observe import DONE, RUNNING
-from runbook.forecast._sim import Graph, simulate
 
 PARTS: set[str] = set()
 SEEN: dict[str, object] = {}
@@ -60,42 +58,11 @@ mc.learn = _learn_spy
 mc.MonteCarloForecaster._latency = _latency_spy
 
 
-def oracle(world, n, seed):
-    """coverage_floor.py's oracle: its P50, P90 of the remaining time per checkpoint."""
-    c = team.case(n, world, seed)
-    medians, factor, phase = cf._seen["last"]
-    d = checkpoints.prepared(n, world, seed)
-    g = Graph.from_plan(d["plan"])
-    live = c.mode == "live"
-    manual = {s["id"]: "manual" in s for s in c.playbook["steps"]}
-    med = np.array(
-        [medians[s] * factor * (phase or {}).get(s.rsplit("-", 1)[0], 1.0) for s in g.ids]
-    )
-    out = []
-    for _, now, obs, _ in d["cps"]:
-        cats = [obs.steps[s].category if s in obs.steps else "todo" for s in g.ids]
-        done = np.array([k == DONE for k in cats])
-        durations = med[:, None] * cf._noise((len(g.ids), cf.SAMPLES))
-        fixed = {}
-        for i, s in enumerate(g.ids):
-            if cats[i] == RUNNING:
-                so = obs.steps[s]
-                unclaimed = live and so.unclaimed and manual[s]
-                fixed[i] = cf._running(med[i], max(now - so.started, 0.0), unclaimed)
-            elif live and manual[s] and cats[i] != DONE:
-                durations[i] += cf._waits(cf.SAMPLES)
-        w = np.full(cf.SAMPLES, 1.0 / cf.SAMPLES)
-        res = simulate(g, durations, fixed, done, w, None, False)
-        p50, p90 = np.quantile(res.end, [0.5, 0.9])
-        out.append((float(p50), float(p90)))  # remaining times, from now
-    return out
-
-
 def rows_of(world, sizes, seeds):
     rows = []
     for n in sizes:
         for s in seeds:
-            orc = oracle(world, n, s)
+            orc = [(p50, p90) for _, _, p50, p90 in cf.bands(world, n, s)]
             d = checkpoints.prepared(n, world, s)
             fc = mc.MonteCarloForecaster(d["plan"], checkpoints.history_of(d), mode=d["mode"])
             for (f, now, obs, _), (o50, o90) in zip(d["cps"], orc, strict=True):

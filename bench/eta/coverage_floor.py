@@ -72,8 +72,8 @@ def _running(med, elapsed, unclaimed):
     return rng.choice(pool, SAMPLES) if len(pool) else np.zeros(SAMPLES)
 
 
-def oracle(world, n, seed):
-    """(fraction, covered by P90, under P50) at each checkpoint of one run."""
+def bands(world, n, seed):
+    """(fraction, remaining time, oracle P50, oracle P90) at each checkpoint of one run."""
     c = team.case(n, world, seed)
     medians, factor, phase = _seen["last"]
     d = checkpoints.prepared(n, world, seed)
@@ -98,9 +98,16 @@ def oracle(world, n, seed):
                 durations[i] += _waits(SAMPLES)
         res = simulate(g, durations, fixed, done, np.full(SAMPLES, 1.0 / SAMPLES), None, False)
         p50, p90 = np.quantile(res.end, [0.5, 0.9])
-        left = d["end"] - now
-        out.append((f, float(left <= p90 + 1e-3), float(left <= p50)))
+        out.append((f, d["end"] - now, float(p50), float(p90)))
     return out
+
+
+def oracle(world, n, seed):
+    """(fraction, covered by P90, under P50) at each checkpoint of one run."""
+    return [
+        (f, float(left <= p90 + 1e-3), float(left <= p50))
+        for f, left, p50, p90 in bands(world, n, seed)
+    ]
 
 
 if __name__ == "__main__":
