@@ -188,7 +188,8 @@ def end_remote_orphans(
             return [{"host": name, "error": redact(f"{e.kind}: {e.detail}")}]
         return [{"host": name, "pgid": g, "command": redact(c)} for g, c in groups]
 
-    from concurrent.futures import ThreadPoolExecutor  # logging too: not before the dial
+    # Imported here: concurrent.futures brings logging, which a run's start need not load.
+    from concurrent.futures import ThreadPoolExecutor
 
     # At once: a host that is down costs its connect timeout, not the others' wait too.
     with ThreadPoolExecutor(max_workers=min(ORPHAN_LOOKS_AT_ONCE, len(in_flight))) as pool:

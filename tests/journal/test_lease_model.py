@@ -118,12 +118,17 @@ def _do(op: str, engines: dict[str, Engine], run_id: str, runs: list[str]) -> No
     e.view = j.events(run_id)
 
 
+def _engines(pg_url: str, names: str) -> Iterator[dict[str, Engine]]:
+    """One model engine, with its own journal connection, per letter of `names`."""
+    by_name = {name: Engine(PostgresJournal(pg_url)) for name in names}
+    yield by_name
+    for e in by_name.values():
+        e.journal.close()
+
+
 @pytest.fixture
 def engines(pg_url: str) -> Iterator[dict[str, Engine]]:
-    pair = {name: Engine(PostgresJournal(pg_url)) for name in "AB"}
-    yield pair
-    for e in pair.values():
-        e.journal.close()
+    yield from _engines(pg_url, "AB")
 
 
 def test_every_interleaving_of_two_engines_keeps_one_outcome(
@@ -256,10 +261,7 @@ def _host_op(op: str, engines: dict[str, Engine], run_id: str, runs: list[str]) 
 
 @pytest.fixture
 def three(pg_url: str) -> Iterator[dict[str, Engine]]:
-    trio = {name: Engine(PostgresJournal(pg_url)) for name in "KBC"}
-    yield trio
-    for e in trio.values():
-        e.journal.close()
+    yield from _engines(pg_url, "KBC")
 
 
 def test_every_interleaving_of_two_engines_on_an_offered_host_keeps_one_outcome(
