@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -111,7 +112,30 @@ class VirtualClock:
 
 def iso(ts: float) -> str:
     """ISO-8601 UTC with milliseconds and a Z, as the journal stores it."""
+    # datetime's own text, its seconds' part kept while they last (every event's ts is
+    # written, ~50 a step within the same second): the microseconds are rounded as
+    # `datetime.fromtimestamp` rounds them (half to even, of the fraction), then cut.
+    global _last_second
+    frac, whole = math.modf(ts)
+    us = round(frac * 1e6)
+    if us >= 1_000_000:
+        whole += 1.0
+        us -= 1_000_000
+    elif us < 0 or not 0.0 <= whole < _BIG:  # before 1970, or far out: datetime itself
+        return _iso(ts)
+    second, text = _last_second
+    if whole != second:
+        text = datetime.fromtimestamp(whole, UTC).isoformat(timespec="seconds")[:-6]
+        _last_second = (whole, text)
+    return f"{text}.{us // 1000:03d}Z"
+
+
+def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_BIG = 253_402_300_799.0  # 9999-12-31T23:59:59Z, datetime's last second
+_last_second: tuple[float, str] = (-1.0, "")
 
 
 def parse_iso(text: str) -> float:

@@ -99,10 +99,14 @@ def canonical(
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+# json.dumps with these options builds a new JSONEncoder per call; one does for all.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def data_json(data: Mapping[str, Any]) -> str:
     """An event's data as canonical JSON text: as `canonical` writes it inside the body, and
     as the journal stores it."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL_JSON(data)
 
 
 def canonical_from_json(
