@@ -8,11 +8,12 @@ before it gets here (runbook/engine/_jobs.py: the slots; _core.py: the journal f
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import queue
+import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 from runbook.clock import Clock
 from runbook.engine._attempt import RunCommand
@@ -73,13 +74,15 @@ class Dispatcher:
         self.hosts = hosts
         self.forks = forks
         self.local_slots = local_slots
-        self.completions: queue.Queue[Completion] = queue.Queue()
+        self.completions: queue.SimpleQueue[Completion] = (
+            queue.SimpleQueue()
+        )  # C: cheap per command
         self.threads_in_flight = 0
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: Workers | None = None
         if simulated is None:
-            self._pool = ThreadPoolExecutor(
-                max_workers=max(1, forks) + max(1, local_slots), thread_name_prefix="runbook"
-            )
+            # The first step's threads are started now, while the run sets itself up.
+            ssh = sum(1 for h in hosts.values() if not runs_locally(h)) if remote else 0
+            self._pool = Workers(max(1, forks) + max(1, local_slots), min(forks, ssh))
 
     def start(self, taken: list[tuple[Job, RunCommand]]) -> None:
         """Start commands that have a slot (their host_started events are committed)."""
@@ -97,7 +100,7 @@ class Dispatcher:
         assert self._pool is not None
         host = self.hosts.get(job.host) if job.host is not None else None
         self.threads_in_flight += 1
-        self._pool.submit(self._work, job, cmd, host)
+        self._pool.submit(functools.partial(self._work, job, cmd, host))
 
     def _work(self, job: Job, cmd: RunCommand, host: Host | None) -> None:
         # A remote step's `ansible_connection: local` host runs its command here.
@@ -148,9 +151,99 @@ class Dispatcher:
                 if kill_all is not None:
                     kill_all()
         if self._pool is not None:
-            self._pool.shutdown(wait=not kill, cancel_futures=True)
+            self._pool.shutdown(wait=not kill)
         for t in transports:
             t.close()
+
+
+class Workers:
+    """The threads commands run on: at most `size`, each taking work from one queue.
+
+    ThreadPoolExecutor started its threads in `submit`, on the engine's thread, and each
+    start waits until the new thread runs, i.e. for the GIL the commands already running
+    hold: a few ms per thread at the first step, and again at most step transitions (it
+    adds a thread whenever none is idle at that instant, up to its maximum, and the last
+    command's thread is still finishing then). Here a thread of their own starts them, the
+    first `ready` ones at once, more as work waits; `submit` never blocks. No futures:
+    the dispatcher's work hands its result to the completion queue itself.
+    """
+
+    def __init__(self, size: int, ready: int = 0) -> None:
+        self.size = size
+        self._work: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._wanted = 0  # threads asked for (started or not yet)
+        self._idle = 0  # threads waiting for work, or about to
+        self._queued = 0  # work not taken yet
+        self._starts: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._closed = False
+        starter = threading.Thread(target=self._starter, name="runbook-starter", daemon=True)
+        starter.start()
+        if ready > 0:
+            self._more(min(ready, size))
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on a worker thread, now or once one is free."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the dispatcher's workers are shut down")
+            self._queued += 1
+            short = self._queued - self._idle - (self._wanted - len(self._threads))
+            more = min(short, self.size - self._wanted) if short > 0 else 0
+        self._work.put(fn)
+        if more:
+            self._more(more)
+
+    def _more(self, n: int) -> None:
+        with self._lock:
+            self._wanted += n
+        self._starts.put(n)
+
+    def _starter(self) -> None:
+        while n := self._starts.get():
+            for _ in range(n):
+                name = f"runbook_{len(self._threads)}"
+                # daemon: a dispatcher never shut down (a test's) must not hold the exit
+                t = threading.Thread(target=self._worker, name=name, daemon=True)
+                with self._lock:
+                    if self._closed:
+                        return
+                    self._threads.append(t)
+                    self._idle += 1
+                t.start()
+
+    def _worker(self) -> None:
+        work = self._work
+        while True:
+            fn = work.get()
+            with self._lock:
+                self._idle -= 1
+                self._queued -= 1
+            if fn is None:
+                return
+            fn()
+            del fn  # nothing of the command outlives it here
+            with self._lock:
+                self._idle += 1
+
+    def shutdown(self, wait: bool) -> None:
+        """Drop the work not started yet; `wait` for the running work to end."""
+        with self._lock:
+            self._closed = True
+            threads = list(self._threads)
+        self._starts.put(0)
+        while True:  # what no thread took yet is never started
+            try:
+                self._work.get_nowait()
+            except queue.Empty:
+                break
+        for _ in threads:
+            self._work.put(None)
+        if wait:
+            for t in threads:
+                if t.ident is not None:  # one the starter had not started has no work
+                    t.join()
 
 
 def _crashed(job: Job, cmd: RunCommand, host: Host | None, err: Exception) -> HostError:
