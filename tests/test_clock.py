@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from engine_helpers import cli, events, of_type, write
 
-from runbook.clock import RealClock, parse_iso
+from runbook.clock import RealClock, iso, parse_iso
 
 
 def test_real_clock_keeps_going_when_the_system_clock_steps_back(
@@ -75,3 +75,24 @@ def test_a_retry_delay_is_not_stretched_by_a_clock_step_back(tmp_path: Path) -> 
     # The journal's times stay those of the run's own clock: the retry really took 2 s.
     gap = parse_iso(succeeded.ts) - parse_iso(retrying.ts)
     assert 2.0 <= gap < 10.0
+
+
+@pytest.mark.parametrize(
+    ("ts", "text"),
+    [
+        (0.0, "1970-01-01T00:00:00.000Z"),
+        (1796680000.0, "2026-12-07T21:46:40.000Z"),
+        (1796680000.0004999, "2026-12-07T21:46:40.000Z"),
+        (1796680000.9994999, "2026-12-07T21:46:40.999Z"),
+        (1796680000.9999996, "2026-12-07T21:46:41.000Z"),  # rounds into the next second
+        (1796680059.9999996, "2026-12-07T21:47:40.000Z"),
+        (951868799.5, "2000-02-29T23:59:59.500Z"),
+        (-0.25, "1969-12-31T23:59:59.750Z"),
+    ],
+)
+def test_journal_timestamps_are_utc_milliseconds_as_datetime_writes_them(
+    ts: float, text: str
+) -> None:
+    # Twice: the second call takes the cached text of its second.
+    assert iso(ts) == text
+    assert iso(ts) == text
