@@ -74,9 +74,8 @@ class Dispatcher:
         self.hosts = hosts
         self.forks = forks
         self.local_slots = local_slots
-        self.completions: queue.SimpleQueue[Completion] = (
-            queue.SimpleQueue()
-        )  # C: cheap per command
+        # SimpleQueue: C, no Python-level lock and condition per command put and taken
+        self.completions: queue.SimpleQueue[Completion] = queue.SimpleQueue()
         self.threads_in_flight = 0
         self._pool: Workers | None = None
         if simulated is None:
@@ -204,7 +203,9 @@ class Workers:
         while n := self._starts.get():
             for _ in range(n):
                 name = f"runbook_{len(self._threads)}"
-                # daemon: a dispatcher never shut down (a test's) must not hold the exit
+                # daemon: a dispatcher never shut down (a test's) must not hold the exit;
+                # an interrupted run's commands are killed and their connections closed
+                # before it exits, so none is left half-done by it
                 t = threading.Thread(target=self._worker, name=name, daemon=True)
                 with self._lock:
                     if self._closed:
