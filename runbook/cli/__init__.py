@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
+import os
 import sys
+from typing import Any
 
 import typer
 
@@ -56,9 +59,47 @@ def _print_error(err: RunbookError) -> None:
         print(f"{red}error: {err}{reset}", file=sys.stderr)
 
 
+# The group's own options, and whether each takes a value (`--state PATH`).
+_GLOBAL_OPTIONS = {"--state": True, "--no-color": False, "-q": False, "--quiet": False}
+_GLOBAL_OPTIONS |= {"-v": False, "--verbose": False}
+
+
+def _named_command(argv: list[str]) -> str | None:
+    """The command `argv` names after the group's own options (None: none, or not plainly)."""
+    args = iter(argv)
+    for arg in args:
+        if arg.startswith("--state="):
+            continue
+        takes_value = _GLOBAL_OPTIONS.get(arg)
+        if takes_value is None:
+            return arg
+        if takes_value:
+            next(args, None)
+    return None
+
+
+def click_group(argv: list[str]) -> Any:
+    """The click group for this command line.
+
+    typer builds every command's click parameters from its signature (~15 ms, before a run
+    dials its first host). A command line that names one command exactly gets a group of
+    that command alone, which parses, helps and fails as the whole group does for it;
+    anything else (no command, a typo to suggest for, a sub-group, shell completion)
+    gets the whole group.
+    """
+    name = _named_command(argv)
+    named = [c for c in app.registered_commands if name is not None and c.name == name]
+    if len(named) != 1 or any(k.endswith("_COMPLETE") for k in os.environ):
+        return typer.main.get_command(app)
+    one = copy.copy(app)
+    one.registered_commands = named
+    one.registered_groups = []
+    return typer.main.get_command(one)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `runbook` console script."""
-    cli = typer.main.get_command(app)
+    cli = click_group(sys.argv[1:] if argv is None else argv)
     try:
         code = cli.main(args=argv, prog_name="runbook", standalone_mode=False)
     except RunbookError as err:
