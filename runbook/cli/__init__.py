@@ -60,8 +60,14 @@ def _print_error(err: RunbookError) -> None:
 
 
 # The group's own options, and whether each takes a value (`--state PATH`).
-_GLOBAL_OPTIONS = {"--state": True, "--no-color": False, "-q": False, "--quiet": False}
-_GLOBAL_OPTIONS |= {"-v": False, "--verbose": False}
+_GLOBAL_OPTIONS = {
+    "--state": True,
+    "--no-color": False,
+    "-q": False,
+    "--quiet": False,
+    "-v": False,
+    "--verbose": False,
+}
 
 
 def _named_command(argv: list[str]) -> str | None:
