@@ -39,3 +39,16 @@ def test_shell_completion_gets_the_whole_group(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("_RUNBOOK_COMPLETE", "complete_bash")
     group = cli.click_group(["run"])
     assert group.list_commands(Context(group)) == FULL.list_commands(Context(FULL))
+
+
+def test_the_table_of_global_options_is_the_groups_own() -> None:
+    # --version and the completion options end the command line's parsing themselves: a
+    # line with them gets the whole group (they are not in the table, so they "name" none).
+    ending = {"version", "install_completion", "show_completion"}
+    options = {
+        opt: not p.is_flag  # type: ignore[attr-defined]
+        for p in FULL.params
+        if p.name not in ending
+        for opt in p.opts
+    }
+    assert options == cli._GLOBAL_OPTIONS
