@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import importlib
 import os
+import signal
 import sys
+import threading
 from typing import Any
 
 import typer
@@ -103,9 +105,18 @@ def click_group(argv: list[str]) -> Any:
     return typer.main.get_command(one)
 
 
+def _interrupt(_num: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `runbook` console script."""
     cli = click_group(sys.argv[1:] if argv is None else argv)
+    # A TERM before an engine takes the run over (it installs its own handler) ends the
+    # command as Ctrl-C does, exit 130, not silently by the default action (143).
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         code = cli.main(args=argv, prog_name="runbook", standalone_mode=False)
     except RunbookError as err:
@@ -126,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         log = log_crash("internal error")
         print(f"internal error: this is a bug in runbook; details in {log}", file=sys.stderr)
         code = EXIT_FAILED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return int(code or 0)
 
 
