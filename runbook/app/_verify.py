@@ -76,9 +76,13 @@ def _connect_ro(db: Path) -> sqlite3.Connection:
     if not db.exists():
         raise NoJournal(db)
     try:
-        return sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=15.0)
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=15.0)
     except sqlite3.Error as err:
         raise JournalError(f"cannot open the journal {db}: {err}") from err
+    # Text that is not UTF-8 (a flipped bit, a hex editor) is read as stored, marked, so the
+    # hash check names its row instead of the whole read failing.
+    conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
+    return conn
 
 
 def read_run(db: StateRef, run_text: str) -> tuple[str, list[Event]]:

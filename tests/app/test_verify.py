@@ -130,6 +130,21 @@ def test_unreadable_data_is_named_not_a_crash(journal: tuple[Path, str]) -> None
     assert v.problem is not None and (v.problem.seq, v.problem.kind) == (SEQ, "edited")
 
 
+def test_bytes_that_are_not_utf8_are_named_from_the_cli(journal: tuple[Path, str]) -> None:
+    """A flipped bit (a bad disk, a hex editor) can leave text SQLite cannot decode: still a
+    verdict on that row (exit 1), not "cannot read the journal" (exit 2)."""
+    db, run_id = journal
+    data = str(row(db, run_id, SEQ)["data"]).encode()
+    bad = data[:10] + b"\xff\xfe" + data[12:]
+    tamper(
+        db,
+        ("UPDATE events SET data=CAST(? AS TEXT) WHERE run_id=? AND seq=?", (bad, run_id, SEQ)),
+    )
+    out = cli("verify", run_id, state=db)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.startswith(f"broken: seq {SEQ}: edited")
+
+
 def test_a_deleted_row_is_named(journal: tuple[Path, str]) -> None:
     db, run_id = journal
     tamper(db, ("DELETE FROM events WHERE run_id=? AND seq=?", (run_id, SEQ)))
