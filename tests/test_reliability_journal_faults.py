@@ -1,5 +1,5 @@
-"""Journal faults mid-run: the disk fills up, or the filesystem turns read-only (as ext4
-does with errors=remount-ro after an I/O error). The engine stops starting steps, says
+"""Journal faults mid-run: the disk fills up, the filesystem turns read-only (as ext4
+does with errors=remount-ro after an I/O error), or a file size limit (`ulimit -f`) is hit. The engine stops starting steps, says
 why, leaves the run resumable, and `resume` finishes it once the cause is gone. No step
 ever runs without its start committed: every step appends its id to a file outside the
 faulty filesystem, and each run there must match a `host_started` in the final journal.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import resource
 import subprocess
 import sys
 from collections import Counter
@@ -92,7 +93,11 @@ def _fill(folder: Path) -> Path:
     return filler
 
 
-def _start(state: Path, pb: Path, log: Path) -> subprocess.Popen[str]:
+def _start(state: Path, pb: Path, log: Path, fsize: int | None = None) -> subprocess.Popen[str]:
+    def limit() -> None:
+        if fsize is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
     with log.open("w") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "runbook", "--state", str(state), "run", str(pb)],
@@ -101,17 +106,20 @@ def _start(state: Path, pb: Path, log: Path) -> subprocess.Popen[str]:
             text=True,
             env=env(),
             cwd=log.parent,
+            preexec_fn=limit,
         )
 
 
-def _stopped_cleanly(proc: subprocess.Popen[str], log: Path, cause: str) -> str:
+def _stopped_cleanly(
+    proc: subprocess.Popen[str], log: Path, cause: str, resume: bool = True
+) -> str:
     """The engine ended on its own, with one clear line saying why and how to go on."""
     proc.wait(timeout=90)
     text = log.read_text()
     assert proc.returncode == 2, text[-3000:]
     assert "Traceback" not in text
     assert cause in text.lower(), text[-2000:]
-    assert "runbook resume" in text, text[-2000:]
+    assert ("runbook resume" in text) == resume, text[-2000:]
     return text
 
 
@@ -194,3 +202,22 @@ def test_filesystem_turning_read_only_mid_run_then_resume(tmp_path: Path) -> Non
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
         _check_journal(state, marks, finished=True)
         assert cli(state, "verify", "latest").returncode == 0
+
+
+def test_file_size_limit_at_start_and_mid_run_then_resume(tmp_path: Path) -> None:
+    """`ulimit -f`: the kernel refuses to grow the file (EFBIG). The message says so, at
+    the first write as mid-run, and the run resumes once the limit is lifted."""
+    marks = tmp_path / "marks"
+    pb = _playbook(tmp_path, marks)
+    state = tmp_path / "state.db"
+    log = tmp_path / "run.log"
+    text = _stopped_cleanly(_start(state, pb, log, fsize=1024), log, "ulimit -f", resume=False)
+    assert "rollback" not in text
+    assert not marks.exists()
+    state.unlink(missing_ok=True)
+    _stopped_cleanly(_start(state, pb, log, fsize=256 * 1024), log, "ulimit -f")
+    _check_journal(state, marks, finished=False)
+    r = cli(state, "resume", "latest", timeout=120)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    _check_journal(state, marks, finished=True)
+    assert cli(state, "verify", "latest").returncode == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import secrets
 import sqlite3
 import time
@@ -96,6 +97,10 @@ def _storage_problem(path: Path) -> str | None:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(probe)
+    # A byte fits, but a file may not grow past this process's limit (the kernel's EFBIG).
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        return f"this process may not write files over {limit} bytes: ulimit -f"
     return None
 
 
@@ -130,7 +135,8 @@ def init_schema(db: sqlite3.Connection, path: Path) -> None:
         check_version(db, path)
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite already rolled back after an I/O error or a full disk
+            db.execute("ROLLBACK")
         raise
 
 
