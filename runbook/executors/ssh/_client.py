@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import re
 import socket
 import threading
@@ -43,6 +44,12 @@ SESSIONS_PER_CONNECTION = 8
 IDLE_WAKE_S = 1.0  # how often an idle connection's thread wakes (paramiko: 0.1 s)
 CONN_ERRORS = (paramiko.SSHException, OSError, EOFError)
 _MATCH_EXEC = re.compile(r"^\s*match\b.*\bexec\b", re.IGNORECASE | re.MULTILINE)
+
+# paramiko logs a failed handshake with its traceback from its own thread; with no handler
+# anywhere, logging's last resort would print that on the terminal. The user gets the
+# failure as the host's HostError instead.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+logging.getLogger("paramiko").propagate = False
 
 
 @dataclass

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sshd
+from engine_helpers import cli, write
 
 from runbook.executors._base import CommandResult
 from runbook.executors.ssh._transport import SshTransport
@@ -20,6 +24,12 @@ needs_nft = pytest.mark.skipif(
     reason=f"blackhole needs nftables as root: {sshd.Blackhole.unavailable()}",
 )
 
+PING = """
+playbook: ping
+title: Reach the web host
+steps:
+  - {id: ping, title: Ping, hosts: all, run: "true"}
+"""
 A_DROP, A_HOLE_CONNECT, A_HOLE_RUNNING, A_HOLE_TIMEOUT = 13, 14, 15, 16
 
 
@@ -126,3 +136,42 @@ def test_timeout_on_a_dead_link_reports_the_lost_connection(
     finally:
         hole.__exit__()
         sshd.kill_matching(f"sleep {tok}")
+
+
+def _junk_server(reply: bytes) -> tuple[socket.socket, int]:
+    """A TCP server on loopback that answers every connection with `reply`, then closes."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = srv.accept()
+                with conn:
+                    conn.sendall(reply)
+                    time.sleep(0.2)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv, srv.getsockname()[1]
+
+
+def test_a_server_that_is_not_ssh_fails_its_host_without_a_traceback(tmp_path: Path) -> None:
+    """paramiko logs a failed handshake with its traceback: none of it reaches the terminal."""
+    srv, port = _junk_server(b"HTTP/1.1 400 Bad Request\r\n\r\n" + bytes(range(256)) * 4)
+    try:
+        write(
+            tmp_path / "inv.yml",
+            f"all:\n  hosts:\n    web: {{ansible_host: 127.0.0.1, ansible_port: {port}}}\n",
+        )
+        pb = write(tmp_path / "pb.yml", PING)
+        extra = {"RUNBOOK_SSH_CONFIG": "", "RUNBOOK_KNOWN_HOSTS": str(tmp_path / "known_hosts")}
+        r = cli(
+            tmp_path / "state.db", "run", str(pb), "-i", str(tmp_path / "inv.yml"), extra_env=extra
+        )
+    finally:
+        srv.close()
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "web failed (error): run: web: error: SSH handshake with 127.0.0.1" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
+    assert r.stderr == ""
