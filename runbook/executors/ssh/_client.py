@@ -170,6 +170,8 @@ class Connector:
         if known:
             opts.key_types = tuple(known + [t for t in opts.key_types if t not in known])
         transport.start_client(timeout=timeout)
+        if not transport.initial_kex_done:  # paramiko returns quietly when the timeout passes
+            raise TimeoutError
         self._check_host_key(transport.get_remote_server_key(), hop)
         self._authenticate(transport, hop)
 

@@ -138,8 +138,9 @@ def test_timeout_on_a_dead_link_reports_the_lost_connection(
         sshd.kill_matching(f"sleep {tok}")
 
 
-def _junk_server(reply: bytes) -> tuple[socket.socket, int]:
-    """A TCP server on loopback that answers every connection with `reply`, then closes."""
+def _junk_server(reply: bytes, hold_s: float = 0.2) -> tuple[socket.socket, int]:
+    """A TCP server on loopback that answers every connection with `reply` (and then
+    nothing for `hold_s`), then closes."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(8)
@@ -150,7 +151,7 @@ def _junk_server(reply: bytes) -> tuple[socket.socket, int]:
                 conn, _ = srv.accept()
                 with conn:
                     conn.sendall(reply)
-                    time.sleep(0.2)
+                    time.sleep(hold_s)
 
     threading.Thread(target=serve, daemon=True).start()
     return srv, srv.getsockname()[1]
@@ -175,3 +176,28 @@ def test_a_server_that_is_not_ssh_fails_its_host_without_a_traceback(tmp_path: P
     assert "web failed (error): run: web: error: SSH handshake with 127.0.0.1" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
     assert r.stderr == ""
+
+
+@pytest.mark.parametrize("banner", [b"", b"SSH-2.0-OpenSSH_9.6\r\n"], ids=["silent", "stalled"])
+def test_a_server_that_stalls_in_the_handshake_is_unreachable(
+    tmp_path: Path, banner: bytes
+) -> None:
+    """Accepted, then nothing (a hung sshd, a stalled middlebox): once the host's timeout
+    has passed the host is unreachable, said so, not paramiko's "No existing session"."""
+    srv, port = _junk_server(banner, hold_s=10)
+    try:
+        write(
+            tmp_path / "inv.yml",
+            "all:\n  hosts:\n    web: {ansible_host: 127.0.0.1, "
+            f"ansible_port: {port}, ansible_timeout: 2}}\n",
+        )
+        pb = write(tmp_path / "pb.yml", PING)
+        extra = {"RUNBOOK_SSH_CONFIG": "", "RUNBOOK_KNOWN_HOSTS": str(tmp_path / "known_hosts")}
+        r = cli(
+            tmp_path / "state.db", "run", str(pb), "-i", str(tmp_path / "inv.yml"), extra_env=extra
+        )
+    finally:
+        srv.close()
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"web: unreachable: 127.0.0.1:{port} did not complete the SSH handshake" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
