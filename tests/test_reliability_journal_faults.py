@@ -1,10 +1,11 @@
 """Journal faults mid-run: the disk fills up, the filesystem turns read-only (as ext4
-does with errors=remount-ro after an I/O error), or a file size limit (`ulimit -f`) is hit. The engine stops starting steps, says
-why, leaves the run resumable, and `resume` finishes it once the cause is gone. No step
-ever runs without its start committed: every step appends its id to a file outside the
-faulty filesystem, and each run there must match a `host_started` in the final journal.
+does with errors=remount-ro after an I/O error), a file size limit (`ulimit -f`) is hit,
+or the file is deleted. The engine stops starting steps, says why, leaves the run
+resumable, and `resume` finishes it once the cause is gone. No step ever runs without its
+start committed: every step appends its id to a file outside the faulty filesystem, and
+each run there must match a `host_started` in the final journal.
 
-Needs root (mount); skipped with the reason when the kernel refuses.
+The mounts need root; those tests are skipped with the reason when the kernel refuses.
 """
 
 from __future__ import annotations
@@ -217,6 +218,32 @@ def test_file_size_limit_at_start_and_mid_run_then_resume(tmp_path: Path) -> Non
     state.unlink(missing_ok=True)
     _stopped_cleanly(_start(state, pb, log, fsize=256 * 1024), log, "ulimit -f")
     _check_journal(state, marks, finished=False)
+    r = cli(state, "resume", "latest", timeout=120)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    _check_journal(state, marks, finished=True)
+    assert cli(state, "verify", "latest").returncode == 0
+
+
+def test_journal_deleted_mid_run_is_saved_back_then_resumes(tmp_path: Path) -> None:
+    """A cleanup (`rm -rf .runbook`, `git clean -fdx`) deletes the journal while a run goes
+    on. The engine still holds the old file open: it stops starting steps, writes what the
+    journal held back in place, says so, and the run resumes from there."""
+    marks = tmp_path / "marks"
+    pb = _playbook(tmp_path, marks)
+    state = tmp_path / "j" / "state.db"
+    log = tmp_path / "run.log"
+    proc = _start(state, pb, log)
+    try:
+        wait_for(state, lambda e: len(of_type(e, "step_succeeded")) >= 6, timeout=60)
+        for name in ("state.db", "state.db-wal", "state.db-shm"):
+            (state.parent / name).unlink()
+        _stopped_cleanly(proc, log, "deleted during the run")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    _check_journal(state, marks, finished=False)
+    assert len(of_type(events(state), "step_succeeded")) >= 6
     r = cli(state, "resume", "latest", timeout=120)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     _check_journal(state, marks, finished=True)

@@ -195,3 +195,41 @@ def enable_wal(db: sqlite3.Connection) -> None:
             if "locked" not in str(err) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path` now; None when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def save_gone(db: sqlite3.Connection, path: Path, why: str) -> JournalError:
+    """The error for a journal whose file was deleted or replaced under this connection,
+    which still reads the old file: its content is written back in place (or beside it, if
+    another file is there now), so nothing journaled is lost with it."""
+    side = path.with_name(f"{path.name}.saved-{os.getpid()}")
+    targets = [path, side] if why == "deleted" else [side]
+    problem: Exception | None = None
+    for target in targets:
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(target, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+            copy = sqlite3.connect(str(target))
+            try:
+                db.backup(copy)
+            finally:
+                copy.close()
+        except (OSError, sqlite3.Error) as err:
+            problem = err
+            continue
+        use = "" if target == path else f" (use --state {target})"
+        return JournalError(
+            f"the journal {path} was {why} during the run; what it held is saved in {target}{use}"
+        )
+    return JournalError(
+        f"the journal {path} was {why} during the run, and what it held could not be saved "
+        f"({problem})"
+    )

@@ -55,8 +55,10 @@ from runbook.journal._schema import (
     create_file,
     describe,
     enable_wal,
+    file_identity,
     init_schema,
     journal_error,
+    save_gone,
 )
 from runbook.model import RunMode
 
@@ -91,6 +93,8 @@ class Journal:
         except BaseException:
             self._db.close()
             raise
+        self._identity = file_identity(self.path)
+        self._gone: JournalError | None = None
 
     # -- errors ---------------------------------------------------------------------------
 
@@ -291,6 +295,7 @@ class Journal:
     def _commit(self, run_id: str, insert: Callable[[], list[Event]]) -> list[Event]:
         """`insert` in one BEGIN IMMEDIATE transaction; the cached state follows the commit."""
         with self._lock, self._errors("write"):
+            self._check_file()
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 events = insert()
@@ -302,6 +307,16 @@ class Journal:
                 raise
             self._states.committed(run_id, events)
             return events
+
+    def _check_file(self) -> None:
+        """Refuse to write into a file no longer at our path (deleted, or replaced by a
+        restore or a cleanup): what was written would be lost with it."""
+        if self._gone is None:
+            now = file_identity(self.path)
+            if now == self._identity:
+                return
+            self._gone = save_gone(self._db, self.path, "deleted" if now is None else "replaced")
+        raise self._gone
 
     def _current_state(self, run_id: str) -> RunState:
         """The run's folded state, kept between calls and brought up to date incrementally."""
