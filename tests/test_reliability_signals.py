@@ -10,13 +10,20 @@ import time
 from pathlib import Path
 
 import pexpect
-from engine_helpers import of_type, spawn, spawn_tty, wait_for, write
+from engine_helpers import cli, events, of_type, spawn, spawn_tty, wait_for, write
 
 LONG = """
 playbook: long
 title: One long step
 steps:
   - {id: wait, title: Wait, local: true, run: "sleep 60"}
+"""
+
+FAILS = """
+playbook: fails
+title: Fails at once
+steps:
+  - {id: break, title: Break, local: true, run: "exit 3"}
 """
 
 
@@ -33,6 +40,27 @@ def test_sigterm_while_the_playbook_is_read_exits_130(tmp_path: Path) -> None:
     assert proc.returncode == 130, (proc.returncode, out, err)
     assert "Traceback" not in out + err
     assert not (tmp_path / "state.db").exists()  # nothing was journaled
+
+
+def test_sigterm_before_a_resume_goes_on_says_how_to_continue(tmp_path: Path) -> None:
+    """`resume` reads the playbook again: a FIFO in its place holds it there, the run
+    journaled and not yet taken over."""
+    state = tmp_path / "state.db"
+    pb = write(tmp_path / "pb.yml", FAILS)
+    assert cli(state, "run", str(pb)).returncode == 1
+    pb.unlink()
+    os.mkfifo(pb)
+    proc = spawn(state, "resume", "latest")
+    time.sleep(3)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (proc.returncode, out, err)
+    assert "Traceback" not in out + err
+    run_id = events(state)[0].run_id
+    assert (
+        f"run {run_id} interrupted before it went on; continue with: runbook resume {run_id}" in err
+    )
 
 
 def test_sigterm_to_watch_gives_the_terminal_back(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ from runbook.app._session_transport import (
 )
 from runbook.clock import Clock, RealClock, VirtualClock
 from runbook.engine import RenderedWork
-from runbook.errors import InputError
+from runbook.errors import InputError, Interrupted
 from runbook.executors import Transport
 from runbook.model import RunMode
 
@@ -147,6 +147,7 @@ def _run(
     # gives the same durations to the millisecond, run after run.
     clock: Clock = VirtualClock(float(int(real.now())), req.speed) if rehearsal else real
     journal = open_journal(state_path, lease_s=lease_s)
+    started = None
     try:
         run_id = journal.new_run(playbook.id, mode, clock.now())
         operator = operator_of(req.operator, env)
@@ -187,6 +188,7 @@ def _run(
                     }
                 ),
             )
+            started = start
             state = fold([start])
             times = (
                 RehearsalTimes(playbook, prepared.step_hosts, durations, seed or 0, req.forks)
@@ -204,6 +206,13 @@ def _run(
             settle_heap()
             with stop_on_signals(engine):
                 result = engine.run()
+    except KeyboardInterrupt:  # Ctrl-C or TERM before the engine took the run over
+        if started is None:  # nothing journaled
+            raise
+        raise Interrupted(
+            f"run {run_id} interrupted before its first step; continue with: "
+            f"runbook resume {run_id}"
+        ) from None
     finally:
         ui.done()
         journal.close()

@@ -28,7 +28,7 @@ from runbook.app._session_transport import end_remote_orphans, host_key_hook, se
 from runbook.app._team import attach_team
 from runbook.clock import Clock, RealClock, VirtualClock
 from runbook.engine import RenderedWork, analyse
-from runbook.errors import StateError
+from runbook.errors import Interrupted, StateError
 from runbook.events import fold
 from runbook.executors import RehearsalTimes, Transport, kill_orphans
 from runbook.journal import EventStore, StateRef, open_journal
@@ -79,6 +79,7 @@ def resume(
     env = os.environ if environ is None else environ
     own = journal is None  # join passes its own, and closes it after its engine_left
     journal = journal or open_journal(state_path, create=False, lease_s=lease_s)
+    run_id: str | None = None
     try:
         run_id = journal.resolve_run_id(run_text)
         events = journal.events(run_id)
@@ -199,6 +200,12 @@ def resume(
             settle_heap()
             with stop_on_signals(engine):
                 result = engine.run()
+    except KeyboardInterrupt:  # Ctrl-C or TERM before the engine took the run over
+        if run_id is None:
+            raise
+        raise Interrupted(
+            f"run {run_id} interrupted before it went on; continue with: runbook resume {run_id}"
+        ) from None
     finally:
         ui.done()
         if own:
