@@ -29,7 +29,7 @@ from runbook.app._team import attach_team
 from runbook.clock import Clock, RealClock, VirtualClock
 from runbook.engine import RenderedWork, analyse
 from runbook.errors import Interrupted, StateError
-from runbook.events import fold
+from runbook.events import RunState, fold
 from runbook.executors import RehearsalTimes, Transport, kill_orphans
 from runbook.journal import EventStore, StateRef, open_journal
 from runbook.load import load_durations
@@ -100,6 +100,7 @@ def resume(
             where.check(run_id, events, sha)
         _same_steps(run_id, state.plan, prepared.plan)
         plan = Plan.from_json(state.plan)
+        _hosts_still_there(run_id, state, plan, prepared.resolved.inventory.hosts)
         prepared = Prepared(
             prepared.resolved,
             plan,
@@ -230,3 +231,23 @@ def _same_steps(run_id: str, journaled: Mapping[str, Any], now: Plan) -> None:
         f"the playbook's steps changed since run {run_id} started ({'; '.join(parts)}); "
         f"restore them to resume, or start a new run"
     )
+
+
+def _hosts_still_there(
+    run_id: str, state: RunState, plan: Plan, inventory: Mapping[str, object]
+) -> None:
+    """A step yet to start runs on the hosts the run planned: each must still be in the
+    inventory (a command cannot be rendered, let alone run, for a host it no longer has).
+    Such a step can be skipped; one in flight or failed is settled as before."""
+    gone = [
+        f"{p.id}: {', '.join(missing)}"
+        for p in plan.steps
+        if p.kind == "remote"
+        and state.steps[p.id].status in ("pending", "blocked")
+        and (missing := [h for h in p.hosts if h not in inventory])
+    ]
+    if gone:
+        raise StateError(
+            f"hosts of run {run_id} are no longer in the inventory ({'; '.join(gone)}); "
+            f"put them back to resume, or skip those steps: runbook skip {run_id} STEP --note TEXT"
+        )

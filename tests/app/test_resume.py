@@ -111,3 +111,45 @@ def test_resume_ends_commands_a_killed_engine_left_running(tmp_path: Path) -> No
     finally:
         if alive(pid):
             os.killpg(pid, signal.SIGKILL)
+
+
+def test_resume_refuses_a_host_gone_from_the_inventory_naming_step_and_host(
+    tmp_path: Path,
+) -> None:
+    """A host the run planned for a step not started yet was removed from the inventory:
+    `resume` says which, before journaling anything (it used to stop half-way with a
+    template error, "'host' is undefined"); skipping that step lets the run go on."""
+    state = tmp_path / "state.db"
+    inv = write(
+        tmp_path / "inv.yml",
+        """
+        all:
+          hosts:
+            web1: {ansible_host: 127.0.0.1, ansible_port: 1}
+            web2: {ansible_host: 127.0.0.1, ansible_port: 1}
+        """,
+    )
+    pb = write(
+        tmp_path / "pb.yml",
+        """
+        playbook: gone
+        title: A host leaves the inventory
+        steps:
+          - {id: first, title: First, local: true, run: "exit 3"}
+          - {id: web, title: Web, hosts: all, needs: [first], run: "echo {{ host.name }}"}
+        """,
+    )
+    assert cli(state, "run", str(pb), "-i", str(inv)).returncode == 1
+    inv.write_text(
+        inv.read_text().replace("    web2: {ansible_host: 127.0.0.1, ansible_port: 1}\n", "")
+    )
+    assert cli(state, "skip", "latest", "first", "--note", "done by hand").returncode == 0
+    before = len(events(state))
+    r = cli(state, "resume", "latest")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "no longer in the inventory (web: web2)" in r.stderr, r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    assert len(events(state)) == before
+    assert cli(state, "skip", "latest", "web", "--note", "web2 is gone").returncode == 0
+    r = cli(state, "resume", "latest")
+    assert r.returncode == 0, r.stdout + r.stderr
