@@ -87,6 +87,23 @@ def run_measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, 
     return p.returncode, out.read_text()[-3000:], wall, usage.ru_maxrss
 
 
+def runbook_env(work: Path, server: sshd.Sshd, **extra: str) -> dict[str, str]:
+    """The environment of a benchmarked `runbook run`: its state in `work`, the private
+    sshd's host keys, no colours."""
+    return dict(
+        os.environ,
+        RUNBOOK_STATE=str(work / "state.db"),
+        RUNBOOK_KNOWN_HOSTS=str(server.known_hosts),
+        NO_COLOR="1",
+        **extra,
+    )
+
+
+def run_args(playbook: Path, inventory: Path, forks: int) -> list[str]:
+    """`runbook run`'s arguments for the fan-out."""
+    return ["run", str(playbook), "-i", str(inventory), "--forks", str(forks)]
+
+
 def time_runbook(
     work: Path, server: sshd.Sshd, steps: int, forks: int, jump: bool = False
 ) -> tuple[float, float, int]:
@@ -97,15 +114,9 @@ def time_runbook(
         f"Host bastion\n  HostName {addresses(1)[0]}\n  Port {server.port}\n"
         f"  User {server.user}\n  IdentityFile {server.client_key}\n"
     )
-    env = dict(
-        os.environ,
-        RUNBOOK_STATE=str(work / "state.db"),
-        RUNBOOK_KNOWN_HOSTS=str(server.known_hosts),
-        RUNBOOK_SSH_CONFIG=str(config) if jump else "",
-        NO_COLOR="1",
-    )
+    env = runbook_env(work, server, RUNBOOK_SSH_CONFIG=str(config) if jump else "")
     cli = [sys.executable, "-m", "runbook"]
-    args = ["run", str(playbook), "-i", str(inventory), "--forks", str(forks)]
+    args = run_args(playbook, inventory, forks)
     code, tail, wall, rss = run_measured([*cli, *args], env, work)
     if code != 0:
         raise SystemExit(f"runbook run failed ({code}):\n{tail}")

@@ -198,13 +198,8 @@ def main() -> None:
     server = sshd.start(fanout.addresses(args.hosts))
     try:
         playbook, inventory = fanout.write_runbook_files(work, server, args.steps)
-        env = dict(
-            os.environ,
-            RUNBOOK_STATE=str(work / "state.db"),
-            RUNBOOK_KNOWN_HOSTS=str(server.known_hosts),
-            NO_COLOR="1",
-        )
-        cmd = ["run", str(playbook), "-i", str(inventory), "--forks", str(args.hosts)]
+        env = fanout.runbook_env(work, server)
+        cmd = fanout.run_args(playbook, inventory, args.hosts)
         result = work / "cpu.json"
         subprocess.run(
             [sys.executable, __file__, "--child", str(result), *cmd],

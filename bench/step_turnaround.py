@@ -247,13 +247,8 @@ def main() -> None:
             arg = json.dumps([*spec, steps])
             subprocess.run([*me, "--floor-child", arg, str(floor_marks)], check=True)
         playbook, inventory = fanout.write_runbook_files(work, server, args.steps)
-        env = dict(
-            os.environ,
-            RUNBOOK_STATE=str(work / "state.db"),
-            RUNBOOK_KNOWN_HOSTS=str(server.known_hosts),
-            NO_COLOR="1",
-        )
-        cmd = ["run", str(playbook), "-i", str(inventory), "--forks", str(args.hosts)]
+        env = fanout.runbook_env(work, server)
+        cmd = fanout.run_args(playbook, inventory, args.hosts)
         subprocess.run(
             [*me, "--runbook-child", str(runbook_marks), *cmd],
             env=env,

@@ -141,6 +141,14 @@ def _check_journal(state: Path, marks: Path, finished: bool) -> None:
         assert set(ran) == {f"s{i:02d}" for i in range(STEPS)}
 
 
+def _resumes_to_the_end(state: Path, marks: Path) -> None:
+    """`resume` finishes the run: every step ran, none twice, and the journal verifies."""
+    r = cli(state, "resume", "latest", timeout=120)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    _check_journal(state, marks, finished=True)
+    assert cli(state, "verify", "latest").returncode == 0
+
+
 def test_disk_full_mid_run_stops_cleanly_then_resumes(tmp_path: Path) -> None:
     marks = tmp_path / "marks"
     pb = _playbook(tmp_path, marks)
@@ -166,10 +174,7 @@ def test_disk_full_mid_run_stops_cleanly_then_resumes(tmp_path: Path) -> None:
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
         assert marks.read_text() == before
         filler.unlink()
-        r = cli(state, "resume", "latest", timeout=120)
-        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-        _check_journal(state, marks, finished=True)
-        assert cli(state, "verify", "latest").returncode == 0
+        _resumes_to_the_end(state, marks)
 
 
 def test_filesystem_turning_read_only_mid_run_then_resume(tmp_path: Path) -> None:
@@ -199,10 +204,7 @@ def test_filesystem_turning_read_only_mid_run_then_resume(tmp_path: Path) -> Non
         subprocess.run(["e2fsck", "-fy", str(image)], capture_output=True)
         _mount(["-o", "loop", str(image), str(fs)])
         _check_journal(state, marks, finished=False)
-        r = cli(state, "resume", "latest", timeout=120)
-        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-        _check_journal(state, marks, finished=True)
-        assert cli(state, "verify", "latest").returncode == 0
+        _resumes_to_the_end(state, marks)
 
 
 def test_file_size_limit_at_start_and_mid_run_then_resume(tmp_path: Path) -> None:
@@ -218,10 +220,7 @@ def test_file_size_limit_at_start_and_mid_run_then_resume(tmp_path: Path) -> Non
     state.unlink(missing_ok=True)
     _stopped_cleanly(_start(state, pb, log, fsize=256 * 1024), log, "ulimit -f")
     _check_journal(state, marks, finished=False)
-    r = cli(state, "resume", "latest", timeout=120)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    _check_journal(state, marks, finished=True)
-    assert cli(state, "verify", "latest").returncode == 0
+    _resumes_to_the_end(state, marks)
 
 
 def test_journal_deleted_mid_run_is_saved_back_then_resumes(tmp_path: Path) -> None:
@@ -244,7 +243,4 @@ def test_journal_deleted_mid_run_is_saved_back_then_resumes(tmp_path: Path) -> N
             proc.wait()
     _check_journal(state, marks, finished=False)
     assert len(of_type(events(state), "step_succeeded")) >= 6
-    r = cli(state, "resume", "latest", timeout=120)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    _check_journal(state, marks, finished=True)
-    assert cli(state, "verify", "latest").returncode == 0
+    _resumes_to_the_end(state, marks)

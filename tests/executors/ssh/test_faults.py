@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -157,21 +158,29 @@ def _junk_server(reply: bytes, hold_s: float = 0.2) -> tuple[socket.socket, int]
     return srv, srv.getsockname()[1]
 
 
-def test_a_server_that_is_not_ssh_fails_its_host_without_a_traceback(tmp_path: Path) -> None:
-    """paramiko logs a failed handshake with its traceback: none of it reaches the terminal."""
-    srv, port = _junk_server(b"HTTP/1.1 400 Bad Request\r\n\r\n" + bytes(range(256)) * 4)
+def _ping_web(
+    tmp_path: Path, srv: socket.socket, host_vars: str
+) -> subprocess.CompletedProcess[str]:
+    """`runbook run` of PING on one host `web` at 127.0.0.1 with `host_vars`; `srv` is
+    closed after."""
     try:
         write(
             tmp_path / "inv.yml",
-            f"all:\n  hosts:\n    web: {{ansible_host: 127.0.0.1, ansible_port: {port}}}\n",
+            f"all:\n  hosts:\n    web: {{ansible_host: 127.0.0.1, {host_vars}}}\n",
         )
         pb = write(tmp_path / "pb.yml", PING)
         extra = {"RUNBOOK_SSH_CONFIG": "", "RUNBOOK_KNOWN_HOSTS": str(tmp_path / "known_hosts")}
-        r = cli(
+        return cli(
             tmp_path / "state.db", "run", str(pb), "-i", str(tmp_path / "inv.yml"), extra_env=extra
         )
     finally:
         srv.close()
+
+
+def test_a_server_that_is_not_ssh_fails_its_host_without_a_traceback(tmp_path: Path) -> None:
+    """paramiko logs a failed handshake with its traceback: none of it reaches the terminal."""
+    srv, port = _junk_server(b"HTTP/1.1 400 Bad Request\r\n\r\n" + bytes(range(256)) * 4)
+    r = _ping_web(tmp_path, srv, f"ansible_port: {port}")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "web failed (error): run: web: error: SSH handshake with 127.0.0.1" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
@@ -185,19 +194,7 @@ def test_a_server_that_stalls_in_the_handshake_is_unreachable(
     """Accepted, then nothing (a hung sshd, a stalled middlebox): once the host's timeout
     has passed the host is unreachable, said so, not paramiko's "No existing session"."""
     srv, port = _junk_server(banner, hold_s=10)
-    try:
-        write(
-            tmp_path / "inv.yml",
-            "all:\n  hosts:\n    web: {ansible_host: 127.0.0.1, "
-            f"ansible_port: {port}, ansible_timeout: 2}}\n",
-        )
-        pb = write(tmp_path / "pb.yml", PING)
-        extra = {"RUNBOOK_SSH_CONFIG": "", "RUNBOOK_KNOWN_HOSTS": str(tmp_path / "known_hosts")}
-        r = cli(
-            tmp_path / "state.db", "run", str(pb), "-i", str(tmp_path / "inv.yml"), extra_env=extra
-        )
-    finally:
-        srv.close()
+    r = _ping_web(tmp_path, srv, f"ansible_port: {port}, ansible_timeout: 2")
     assert r.returncode == 1, r.stdout + r.stderr
     assert f"web: unreachable: 127.0.0.1:{port} did not complete the SSH handshake" in r.stdout
     assert "Traceback" not in r.stdout + r.stderr
