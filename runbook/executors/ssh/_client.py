@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import UnionType
 from typing import Any, TypeAlias
 
 import paramiko
@@ -340,9 +341,14 @@ class _Dropped(Exception):
 def _dropped_before_banner(err: BaseException) -> bool:
     """sshd past MaxStartups accepts, then closes at once: paramiko reports "Error reading
     SSH protocol banner" over an EOF or a reset (a timeout is a silent server instead)."""
+    return _banner_error_over(err, EOFError | ConnectionResetError)
+
+
+def _banner_error_over(err: BaseException, cause: type | UnionType) -> bool:
+    """paramiko's "Error reading SSH protocol banner", raised while handling `cause`."""
     if not (isinstance(err, paramiko.SSHException) and "protocol banner" in str(err)):
         return False
-    return isinstance(err.__context__, EOFError | ConnectionResetError)
+    return isinstance(err.__context__, cause)
 
 
 def _handshake_error(hop: Hop, err: BaseException) -> HostError:
@@ -353,6 +359,9 @@ def _handshake_error(hop: Hop, err: BaseException) -> HostError:
         )
     if isinstance(err, paramiko.AuthenticationException):
         return HostError(hop.label, "auth", f"{hop.endpoint}: {describe(err)}")
-    if isinstance(err, socket.timeout | TimeoutError):
+    # A silent server times out either in the key exchange or, when the machine is busy
+    # enough that the banner's own wait ends first, as a banner error over the timeout.
+    timeout = socket.timeout | TimeoutError
+    if isinstance(err, timeout) or _banner_error_over(err, timeout):
         return HostError(hop.label, "unreachable", f"{where} did not complete the SSH handshake")
     return HostError(hop.label, "error", f"SSH handshake with {where} failed: {describe(err)}")
