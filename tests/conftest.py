@@ -12,14 +12,15 @@ import pgcluster
 import pytest
 import sshd
 
-# 127.0.0.150-181: clear of the example inventory (127.0.0.2-100) and of bench/fanout.py
+# 127.0.0.150-184: clear of the example inventory (127.0.0.2-100) and of bench/fanout.py
 # (127.0.0.190+). A test that counts connections or kills sessions dials addresses (by
 # index) that no other test dials:
 #   0-12, 31  executors/ssh/test_transport.py     21-22  test_reliability_injection.py
 #   13-16     executors/ssh/test_faults.py        22     test_reliability_secrets.py
 #   17-20     app/test_hostcheck.py               23     test_reliability_big_output.py
 #   24-30     executors/ssh/test_e2e.py           26     executors/test_orphans.py
-SSHD_FIRST, SSHD_COUNT = 150, 32
+#   32        app/test_session_transport.py       33-34  executors/ssh/test_faults.py
+SSHD_FIRST, SSHD_COUNT = 150, 35
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,7 +45,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def sshd_server() -> Iterator[sshd.Sshd]:
-    """A real OpenSSH server on 32 loopback addresses, one port, started on first use and
+    """A real OpenSSH server on 35 loopback addresses, one port, started on first use and
     stopped at the end of the session; skips the test where it cannot run (not root, no
     openssh-server)."""
     reason = sshd.unavailable()

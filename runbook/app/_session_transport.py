@@ -7,6 +7,7 @@ machine without paramiko, and a rehearsal never opens a connection.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -188,9 +189,46 @@ def end_remote_orphans(
             return [{"host": name, "error": redact(f"{e.kind}: {e.detail}")}]
         return [{"host": name, "pgid": g, "command": redact(c)} for g, c in groups]
 
-    # Imported here: concurrent.futures brings logging, which a run's start need not load.
-    from concurrent.futures import ThreadPoolExecutor
-
     # At once: a host that is down costs its connect timeout, not the others' wait too.
-    with ThreadPoolExecutor(max_workers=min(ORPHAN_LOOKS_AT_ONCE, len(in_flight))) as pool:
-        return [entry for entries in pool.map(look, in_flight) for entry in entries]
+    return _at_once(look, in_flight, ORPHAN_LOOKS_AT_ONCE)
+
+
+def _at_once(
+    look: Callable[[str], list[dict[str, Any]]], names: Sequence[str], limit: int
+) -> list[dict[str, Any]]:
+    """`look(name)` for each of `names`, `limit` at a time: their entries in that order.
+
+    On daemon threads, not a ThreadPoolExecutor: Ctrl-C or TERM while a host is being
+    dialled must end the command at once (exit 130, the run still resumable), but leaving
+    an executor, and then the interpreter's exit, each join its workers, which waited out
+    the connect timeout (10 s). A look cut short by the exit is simply not journaled: the
+    next resume looks again.
+    """
+    results: list[list[dict[str, Any]]] = [[] for _ in names]
+    raised: list[BaseException] = []
+    todo = iter(range(len(names)))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                i = next(todo, None)
+            if i is None:
+                return
+            try:
+                results[i] = look(names[i])
+            except BaseException as e:  # a bug: raised again on the caller's thread
+                raised.append(e)
+                return
+
+    threads = [
+        threading.Thread(target=work, name="orphan-look", daemon=True)
+        for _ in range(min(limit, len(names)))
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()  # a signal's KeyboardInterrupt ends this wait at once
+    if raised:
+        raise raised[0]
+    return [entry for entries in results for entry in entries]

@@ -24,7 +24,7 @@ from ssh_helpers import base_env, run_answering
 pytestmark = pytest.mark.skipif(sshd.unavailable() is not None, reason=str(sshd.unavailable()))
 
 ROOT = Path(__file__).resolve().parents[2]
-# 127.0.0.140-145: clear of the example inventory (2-100), the shared fixture (150-181)
+# 127.0.0.140-145: clear of the example inventory (2-100), the shared fixture (150-184)
 # and bench/fanout.py (190+).
 ADDRESSES = sshd.loopback(140, 6)
 DB = {"db-a": ADDRESSES[0], "db-b": ADDRESSES[1], "db-c": ADDRESSES[2]}

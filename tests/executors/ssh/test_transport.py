@@ -23,7 +23,7 @@ from runbook.model import Host
 # Each test takes its own addresses of the shared server, so connection counts stay its own.
 A_OUTPUT, A_POOL, A_KILL, A_CANCEL, A_SIGNAL, A_BACKGROUND, A_BIG, A_RECONNECT = range(8)
 A_KEYS, A_AUTH, A_JUMP, A_BEHIND, A_ALIAS = range(8, 13)
-A_WARM = 31  # the shared server's last address (13-30 belong to other modules)
+A_WARM = 31  # (13-30 and 32-34 belong to other modules)
 
 
 @pytest.fixture
