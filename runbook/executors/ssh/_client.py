@@ -1,12 +1,13 @@
-"""Opening and logging in to one SSH connection, and every other paramiko call: the only
-module that imports paramiko.
+"""Opening and logging in to one SSH connection, and the other paramiko calls but those
+about one session channel (channel.py) and SFTP's (sftp.py), the other paramiko importers.
 
 ProxyJump chains are built from `direct-tcpip` channels of the (pooled) jump connections,
 since paramiko has no ProxyJump. Host keys are checked by `known_hosts.py`, never by
 paramiko's Auto/Warning policies: we drive `paramiko.Transport` directly and check the key
 ourselves before authenticating. Every paramiko or socket error met here becomes a
 `HostError`. The pool, the sessions and the commands are ssh_transport.py's: it reaches
-paramiko only through the names here (`CONN_ERRORS` for what a lost connection raises).
+paramiko only through the names here (`CONN_ERRORS` for what a lost connection raises)
+and channel.py's, the messages about one session channel.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ from types import UnionType
 from typing import Any, TypeAlias
 
 import paramiko
-from paramiko.common import cMSG_CHANNEL_REQUEST
-from paramiko.message import Message
 from paramiko.pkey import UnknownKeyType
 
 from runbook.errors import HostError, InputError, Issue
@@ -217,49 +216,15 @@ def open_session(conn: Conn, timeout_s: float, label: str) -> paramiko.Channel:
         raise HostError(label, "error", f"server refused a session: {e.text}") from e
 
 
-def send_signal(chan: paramiko.Channel, name: str) -> None:
-    """RFC 4254 "signal" request; paramiko has no public call for it. sshd applies it to
-    the session's process group, but refuses it for root logins (see remote_command.py)."""
-    m = Message()
-    m.add_byte(cMSG_CHANNEL_REQUEST)
-    m.add_int(chan.remote_chanid)
-    m.add_string("signal")
-    m.add_boolean(False)
-    m.add_string(name)
-    _send_while_open(chan, lambda: m)
-
-
-def send_eof(chan: paramiko.Channel) -> None:
-    """End the command's stdin; nothing if the channel is already closed."""
-    _send_while_open(chan, chan._send_eof)  # type: ignore[attr-defined]  # no public API
-
-
-def _send_while_open(chan: paramiko.Channel, message: Callable[[], Message | None]) -> None:
-    """Send a message about `chan` only while it is open, in order with its CLOSE.
-
-    paramiko's `shutdown_write` builds the EOF under the channel's lock and sends it after
-    letting go (paramiko#1705): a command that ends in between has its CLOSE sent first, and
-    OpenSSH then drops the whole connection ("ieof packet referred to nonexistent channel"),
-    failing every other command it carries. Here the message is sent while the lock is held,
-    so the transport thread's CLOSE goes after it, or it is not sent at all. The transport's
-    send lock is only taken when no key exchange is under way (paramiko releases the
-    channel's lock before sending because a re-key waiting on it would deadlock); during one,
-    the message waits for it without the channel's lock, as paramiko does.
-    """
-    transport = chan.get_transport()
-    with contextlib.suppress(*CONN_ERRORS):
-        with chan.lock:
-            if chan.closed:
-                return
-            with transport.clear_to_send_lock:
-                if transport.clear_to_send.is_set():
-                    m = message()
-                    if m is not None:
-                        transport._send_message(m)  # type: ignore[attr-defined]
-                    return
-            m = message()
-        if m is not None:  # a key exchange is under way: paramiko's way
-            transport._send_user_message(m)  # type: ignore[attr-defined]  # no public API
+def connection_ended(conn: Conn) -> bool:
+    """Whether `conn` ended, asked once a channel closed without an exit status. paramiko's
+    thread closes the channels of a lost connection just before it marks it inactive, the
+    error it saw already noted: a command caught in between was lost with it."""
+    transport = conn.transport
+    if transport.saved_exception is not None or not transport.is_active():
+        return True
+    transport.join(0.1)  # its error taken by another channel's waiter: let it finish
+    return not transport.is_active()
 
 
 def close_conn(conn: Conn) -> None:

@@ -55,4 +55,6 @@ def describe(err: BaseException | None) -> str:
         return "unknown error"
     if isinstance(err, OSError) and err.strerror:
         return err.strerror
+    if isinstance(err, EOFError) and not str(err):  # paramiko's, for a closed socket
+        return "closed by the server"
     return str(err) or type(err).__name__

@@ -10,7 +10,6 @@ when a run has remote steps.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
 import time
@@ -28,6 +27,14 @@ from runbook.executors import (
     FetchSpec,
     OutputCallback,
 )
+from runbook.executors.ssh._channel import (
+    NotSent,
+    close_channel,
+    feeding,
+    send_eof,
+    send_signal,
+    start_command,
+)
 from runbook.executors.ssh._client import (
     CONN_ERRORS,
     Conn,
@@ -36,9 +43,8 @@ from runbook.executors.ssh._client import (
     SessionChannel,
     close_conn,
     config_lookup,
+    connection_ended,
     open_session,
-    send_eof,
-    send_signal,
 )
 from runbook.executors.ssh._known_hosts import KnownHosts
 from runbook.executors.ssh._pool import ConnectionPool
@@ -149,9 +155,12 @@ class SshTransport:
         if "\x00" in command:  # the server would drop the whole connection over it
             return CommandResult(None, 0.0, error=HostError(host.name, "error", NUL_IN_COMMAND))
         deadline = start + max(0.0, timeout_s)
+        pgids = PgidFilter() if can_wrap(host.vars) else None
+        if pgids is not None:
+            command = wrap(command, self.run_id, self.engine)
         try:
             target = self.target(host)
-            conn, chan = self._session(target, deadline, cancel)
+            conn, chan = self._session(target, deadline, cancel, command)
         except HostError as e:
             return CommandResult(
                 None, time.monotonic() - start, error=HostError(host.name, e.kind, e.detail)
@@ -162,10 +171,10 @@ class SshTransport:
         try:
             fed = None
             if feed is not None:
-                on_output, fed = _feeding(chan, feed, on_output)
-            return self._exec(host, conn, chan, command, deadline, on_output, cancel, start, fed)
+                on_output, fed = feeding(chan, feed, on_output)
+            return self._exec(host, conn, chan, pgids, deadline, on_output, cancel, start, fed)
         finally:
-            chan.close()
+            close_channel(chan)
             conn.sessions.release()
 
     def transfer(
@@ -197,10 +206,11 @@ class SshTransport:
             result = sftp_transfer(chan, spec, on_output, cancel, host.name, timeout_s)
         except CONN_ERRORS as e:
             self._pool.discard(target.key, conn)
-            err = HostError(host.name, "dropped", f"SFTP: {describe(e)}")
+            detail = f"connection to {target.hop.endpoint} lost during SFTP: {describe(e)}"
+            err = HostError(host.name, "dropped", detail)
             return CommandResult(None, time.monotonic() - start, error=err)
         finally:
-            chan.close()
+            close_channel(chan)
             conn.sessions.release()
         return replace(result, duration_s=time.monotonic() - start)
 
@@ -267,26 +277,45 @@ class SshTransport:
         return target.hop.endpoint + via
 
     def _session(
-        self, target: Target, deadline: float, cancel: threading.Event
+        self, target: Target, deadline: float, cancel: threading.Event, command: str | None = None
     ) -> tuple[Conn | None, SessionChannel | None]:
-        """A fresh session channel; one reconnect if the pooled connection died meanwhile."""
+        """A fresh session channel, `command` started on it (if any); one reconnect if the
+        pooled connection is found dead before the command was sent. A connection lost
+        after that is the command's error: it may have started, so it is not sent again."""
+        lost = ""  # the connection this command was to use, found dead: said if no other
         for attempt in (1, 2):
-            conn = self._pool.get(target.key)
+            held = self._pool.peek(target.key)
+            if not lost and held is not None and not held.transport.is_active():
+                lost = f"connection to {target.hop.endpoint} lost"
+            try:
+                conn = self._pool.get(target.key)
+            except HostError as e:
+                if not lost:
+                    raise
+                raise HostError(e.host, e.kind, f"{lost}; reconnecting: {e.detail}") from e
             while not conn.sessions.acquire(timeout=_POLL_S):
                 if cancel.is_set() or time.monotonic() >= deadline:
                     return None, None
+            chan = None
             try:
-                return conn, open_session(conn, self.connect_timeout_s, target.hop.label)
+                chan = open_session(conn, self.connect_timeout_s, target.hop.label)
+                if command is not None:
+                    start_command(chan, command)
+                return conn, chan
             except HostError:  # the server refused a session
                 conn.sessions.release()
                 raise
-            except CONN_ERRORS as e:
+            except (NotSent, *CONN_ERRORS) as e:
+                if chan is not None:
+                    close_channel(chan)
                 conn.sessions.release()
                 self._pool.discard(target.key, conn)
-                if attempt == 2:
-                    raise HostError(
-                        target.hop.label, "dropped", f"connection lost: {describe(e)}"
-                    ) from e
+                sent = chan is not None and not isinstance(e, NotSent)
+                why = describe(e.__cause__ if isinstance(e, NotSent) else e)
+                when = " as the command started" if sent else ""
+                lost = f"connection to {target.hop.endpoint} lost{when}: {why}"
+                if attempt == 2 or sent:
+                    raise HostError(target.hop.label, "dropped", lost) from e
         raise AssertionError("unreachable")
 
     def _open(self, key: PoolKey) -> Conn:
@@ -309,17 +338,16 @@ class SshTransport:
         host: Host,
         conn: Conn,
         chan: SessionChannel,
-        command: str,
+        pgids: PgidFilter | None,
         deadline: float,
         on_output: OutputCallback,
         cancel: threading.Event,
         start: float,
         fed: FeedState | None = None,
     ) -> CommandResult:
-        pgids = PgidFilter() if can_wrap(host.vars) else None
         stream = OutputStreams(on_output, pgids)
+        key, endpoint = self.target(host).key, self.target(host).hop.endpoint
         try:
-            chan.exec_command(wrap(command, self.run_id, self.engine) if pgids else command)
             if fed is not None:
                 fed.start()  # stdin now that the command runs (or after sudo's prompt)
             else:
@@ -327,29 +355,25 @@ class SshTransport:
             stopped = pump(chan, stream, deadline, cancel)
         except CONN_ERRORS as e:
             stream.flush()
-            self._pool.discard(self.target(host).key, conn)
-            err = HostError(host.name, "dropped", f"connection lost: {describe(e)}")
+            self._pool.discard(key, conn)
+            detail = f"connection to {endpoint} lost during the command: {describe(e)}"
+            err = HostError(host.name, "dropped", detail)
             return CommandResult(None, time.monotonic() - start, error=err)
         answered = not stopped or self._kill(conn, chan, pgids.pgid if pgids else None)
         stream.flush()
         duration = time.monotonic() - start
         if not answered:
-            self._pool.discard(self.target(host).key, conn)
-            detail = (
-                f"{self.target(host).hop.endpoint} stopped answering: the command outlived its "
-                "timeout and no kill could be sent (connection lost?)"
-            )
+            self._pool.discard(key, conn)
+            detail = f"{endpoint} stopped answering: the command outlived its timeout and "
+            detail += "no kill could be sent (connection lost?)"
             return CommandResult(None, duration, error=HostError(host.name, "dropped", detail))
         if stopped:
             return CommandResult(None, duration, timed_out=not cancel.is_set())
         if chan.exit_status >= 0 and chan.exit_status_ready():
             return CommandResult(chan.exit_status, duration)
-        if not conn.transport.is_active():
-            self._pool.discard(self.target(host).key, conn)
-            target = self.target(host).hop
-            detail = (
-                f"connection to {target.endpoint} lost during the command after {duration:.1f}s"
-            )
+        if connection_ended(conn):
+            self._pool.discard(key, conn)
+            detail = f"connection to {endpoint} lost during the command after {duration:.1f}s"
             return CommandResult(None, duration, error=HostError(host.name, "dropped", detail))
         detail = "the command ended without an exit status (killed by a signal?)"
         return CommandResult(None, duration, error=HostError(host.name, "error", detail))
@@ -373,28 +397,4 @@ class SshTransport:
         except CONN_ERRORS:
             return False
         finally:
-            side.close()
-
-
-def _feeding(
-    chan: SessionChannel, feed: Feed, on_output: OutputCallback
-) -> tuple[OutputCallback, FeedState]:
-    """`on_output` that also answers the command's stdin as its stderr shows (_feed.py)."""
-
-    def send(data: bytes) -> None:
-        # the command ended, or the connection: its result says which
-        with contextlib.suppress(*CONN_ERRORS):
-            chan.sendall(data)
-
-    def close() -> None:
-        send_eof(chan)
-
-    state = FeedState(feed, send, close)
-
-    def on(stream: str, text: str) -> None:
-        if stream == "stderr":
-            text = state.stderr(text)
-        if text:
-            on_output(stream, text)
-
-    return on, state
+            close_channel(side)

@@ -32,6 +32,7 @@ steps:
   - {id: ping, title: Ping, hosts: all, run: "true"}
 """
 A_DROP, A_HOLE_CONNECT, A_HOLE_RUNNING, A_HOLE_TIMEOUT = 13, 14, 15, 16
+A_BOUNDARY, A_GONE = 33, 34  # tests/conftest.py
 
 
 @pytest.fixture
@@ -72,6 +73,18 @@ def run_until_output(
     return t.run(h, command, timeout_s=timeout_s, on_output=on_output, cancel=threading.Event())
 
 
+def run_collecting(t: SshTransport, h: Host, command: str) -> tuple[CommandResult, str]:
+    """The command's result and its stdout."""
+    out: list[str] = []
+
+    def on_output(stream: str, text: str) -> None:
+        if stream == "stdout":
+            out.append(text)
+
+    r = t.run(h, command, timeout_s=20, on_output=on_output, cancel=threading.Event())
+    return r, "".join(out)
+
+
 def test_session_killed_mid_command_is_dropped(sshd_server: sshd.Sshd, make: Any) -> None:
     h = host(sshd_server, A_DROP)
     tok = f"{random.randint(100000, 999999)}"
@@ -88,6 +101,60 @@ def test_session_killed_mid_command_is_dropped(sshd_server: sshd.Sshd, make: Any
         assert h.address in r.error.detail and "lost during the command" in r.error.detail
     finally:
         sshd.kill_matching(f"sleep {tok}")
+
+
+def test_a_connection_lost_as_the_next_command_starts_is_a_clear_dropped_error(
+    sshd_server: sshd.Sshd, make: Any
+) -> None:
+    """The connection killed (its sshd processes) a few milliseconds around the start of
+    the next command, many times over: wherever the loss lands (found dead before the
+    command was sent: a new connection runs it; after: it may have started, so it is not
+    sent again), the result is the command's or a `dropped` naming the connection. Was:
+    "connection lost: EOFError" (paramiko's empty EOFError), sometimes an `error`."""
+    h = host(sshd_server, A_BOUNDARY)
+    t = make(h)
+    lost = f"connection to {h.user}@{h.address}:{h.port} lost"
+    outcomes: list[str] = []
+    for _ in range(40):
+        r, out = run_collecting(t, h, "echo $PPID")
+        assert r.exit_code == 0, r
+        shell_parent = int(out)
+        delay = random.uniform(0, 0.008)
+        kill = threading.Timer(delay, sshd.kill_connection, (shell_parent, sshd_server))
+        kill.start()
+        r, out = run_collecting(t, h, "echo back")
+        kill.join()
+        if r.error is None:
+            assert (r.exit_code, out) == (0, "back\n")
+            outcomes.append("ran")
+            continue
+        assert r.error.kind == "dropped", r.error
+        assert r.error.detail.startswith(lost), r.error.detail
+        assert "EOFError" not in r.error.detail and not r.error.detail.endswith(": ")
+        outcomes.append("dropped")
+    assert "dropped" in outcomes  # the kill did land on commands, not only between them
+
+
+@needs_nft
+def test_a_host_gone_after_its_connection_died_says_both(sshd_server: sshd.Sshd, make: Any) -> None:
+    """Between two steps the connection dies and the host stops answering: the next
+    command reconnects once, and the host fails saying what was lost and why the new
+    connection could not be made."""
+    h = host(sshd_server, A_GONE)
+    t = make(h, connect_timeout_s=1.0)
+    r, out = run_collecting(t, h, "echo $PPID")
+    assert r.exit_code == 0, r
+    sshd.kill_connection(int(out), sshd_server)
+    time.sleep(0.3)  # the client sees the end of the connection
+    with sshd.Blackhole(h.address, sshd_server.port):
+        r, _ = run_collecting(t, h, "true")
+    assert r.error is not None and r.error.kind == "unreachable", r
+    assert r.error.detail == (
+        f"connection to {h.user}@{h.address}:{h.port} lost; reconnecting: "
+        f"no answer from {h.address}:{h.port} within 1s"
+    )
+    r, _ = run_collecting(t, h, "true")
+    assert (r.exit_code, r.error) == (0, None)  # back: the next command connects again
 
 
 @needs_nft
