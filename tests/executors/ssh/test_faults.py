@@ -117,6 +117,8 @@ def test_a_connection_lost_as_the_next_command_starts_is_a_clear_dropped_error(
     outcomes: list[str] = []
     for _ in range(40):
         r, out = run_collecting(t, h, "echo $PPID")
+        if r.error is not None:  # the last round's kill still landing: a new connection now
+            r, out = run_collecting(t, h, "echo $PPID")
         assert r.exit_code == 0, r
         shell_parent = int(out)
         delay = random.uniform(0, 0.008)
@@ -125,7 +127,9 @@ def test_a_connection_lost_as_the_next_command_starts_is_a_clear_dropped_error(
         r, out = run_collecting(t, h, "echo back")
         kill.join()
         if r.error is None:
-            assert (r.exit_code, out) == (0, "back\n")
+            # sshd may send the exit status before output it still holds: a kill landing
+            # right then loses the output, not the status (the command did run)
+            assert r.exit_code == 0 and "back\n".startswith(out), (r, out)
             outcomes.append("ran")
             continue
         assert r.error.kind == "dropped", r.error
