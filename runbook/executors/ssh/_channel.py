@@ -19,27 +19,19 @@ class NotSent(Exception):
     """A command's exec request could not be sent: its connection was found dead, so the
     command never started and may be tried on a new connection."""
 
+    def __init__(self, why: BaseException) -> None:
+        super().__init__(str(why))
+        self.why = why
+
 
 def start_command(chan: paramiko.Channel, command: str) -> None:
-    """paramiko's `exec_command`, telling a request that could not be sent (`NotSent`) from
-    a connection lost after sending it (CONN_ERRORS: the command may have started). A
-    dead transport drops a message silently, hence the look at it first."""
-    m = Message()
-    m.add_byte(cMSG_CHANNEL_REQUEST)
-    m.add_int(chan.remote_chanid)
-    m.add_string("exec")
-    m.add_boolean(True)
-    m.add_string(command)
+    """paramiko's `exec_command`, after a look at the connection: on a dead one paramiko
+    drops the request silently and then reports the channel closed, which would read as a
+    command lost after it started. Lost after the look: CONN_ERRORS, it may have started."""
     transport = chan.get_transport()
-    try:
-        if chan.closed or not transport.is_active():
-            raise EOFError
-        # exec_command's own steps, which have no public API
-        chan._event_pending()  # type: ignore[attr-defined]
-        transport._send_user_message(m)  # type: ignore[attr-defined]
-    except CONN_ERRORS as e:
-        raise NotSent(e) from e
-    chan._wait_for_event()  # type: ignore[attr-defined]
+    if chan.closed or not transport.is_active():
+        raise NotSent(transport.saved_exception or EOFError())
+    chan.exec_command(command)
 
 
 def close_channel(chan: paramiko.Channel) -> None:

@@ -311,7 +311,7 @@ class SshTransport:
                 conn.sessions.release()
                 self._pool.discard(target.key, conn)
                 sent = chan is not None and not isinstance(e, NotSent)
-                why = describe(e.__cause__ if isinstance(e, NotSent) else e)
+                why = describe(e.why if isinstance(e, NotSent) else e)
                 when = " as the command started" if sent else ""
                 lost = f"connection to {target.hop.endpoint} lost{when}: {why}"
                 if attempt == 2 or sent:
