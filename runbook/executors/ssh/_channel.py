@@ -34,6 +34,23 @@ def start_command(chan: paramiko.Channel, command: str) -> None:
     chan.exec_command(command)
 
 
+def side_command(
+    transport: paramiko.Transport, open_timeout_s: float, command: str, timeout_s: float = 5.0
+) -> bool:
+    """Run a short command on a channel of its own; False if the server did not answer."""
+    try:
+        side = transport.open_session(timeout=open_timeout_s)
+    except CONN_ERRORS:
+        return False
+    try:
+        side.exec_command(command)
+        return side.status_event.wait(timeout_s)
+    except CONN_ERRORS:
+        return False
+    finally:
+        close_channel(side)
+
+
 def close_channel(chan: paramiko.Channel) -> None:
     """Close a channel whose connection may be gone (never raises: the CLOSE message may
     meet a socket that just failed, and the command's result already says so)."""

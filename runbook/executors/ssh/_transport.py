@@ -33,6 +33,7 @@ from runbook.executors.ssh._channel import (
     feeding,
     send_eof,
     send_signal,
+    side_command,
     start_command,
 )
 from runbook.executors.ssh._client import (
@@ -369,12 +370,12 @@ class SshTransport:
             return CommandResult(None, duration, error=HostError(host.name, "dropped", detail))
         if stopped:
             return CommandResult(None, duration, timed_out=not cancel.is_set())
+        if (lost := _lost(conn, chan, duration)) is not None:
+            self._pool.discard(key, conn)
+            err = HostError(host.name, "dropped", f"connection to {endpoint} lost {lost}")
+            return CommandResult(None, duration, error=err)
         if chan.exit_status >= 0 and chan.exit_status_ready():
             return CommandResult(chan.exit_status, duration)
-        if connection_ended(conn):
-            self._pool.discard(key, conn)
-            detail = f"connection to {endpoint} lost during the command after {duration:.1f}s"
-            return CommandResult(None, duration, error=HostError(host.name, "dropped", detail))
         detail = "the command ended without an exit status (killed by a signal?)"
         return CommandResult(None, duration, error=HostError(host.name, "error", detail))
 
@@ -382,19 +383,15 @@ class SshTransport:
         """Stop a command that ran out of time; False if the server no longer answers."""
         if pgid is None:  # no POSIX shell: only the SSH signal request can reach it
             return stop_by_signal(chan, lambda sig: send_signal(chan, sig), self.kill_grace_s)
-        side = functools.partial(self._side_command, conn)
+        side = functools.partial(side_command, conn.transport, min(self.connect_timeout_s, 5.0))
         return stop_group(chan, pgid, side, self.kill_grace_s)
 
-    def _side_command(self, conn: Conn, command: str, timeout_s: float = 5.0) -> bool:
-        """Run a short command on a channel of its own; False if the server did not answer."""
-        try:
-            side = conn.transport.open_session(timeout=min(self.connect_timeout_s, 5.0))
-        except CONN_ERRORS:
-            return False
-        try:
-            side.exec_command(command)
-            return side.status_event.wait(timeout_s)
-        except CONN_ERRORS:
-            return False
-        finally:
-            close_channel(side)
+
+def _lost(conn: Conn, chan: SessionChannel, duration: float) -> str | None:
+    """When the connection was lost, if it was before the command's end was all read."""
+    status = chan.exit_status >= 0 and chan.exit_status_ready()
+    if (status and chan.eof_received) or not connection_ended(conn):
+        return None
+    if status:  # sshd may send the status before output it still holds: that is lost
+        return f"before the command's output ended (it exited {chan.exit_status})"
+    return f"during the command after {duration:.1f}s"
