@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import select
+import struct
 import subprocess
 import sys
+import termios
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -146,3 +152,113 @@ def answer_all(child: Any, answers: Sequence[tuple[str, str]]) -> str:
     seen.append(child.before)
     child.close()
     return "".join(seen)
+
+
+# Run as `python -c TAKE_TERMINAL -m runbook ...` in a new session: the pseudo-terminal on
+# its stdin becomes its controlling terminal, as a login shell's does, then runbook runs in
+# its place (same pid).
+TAKE_TERMINAL = (
+    "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+
+
+class Terminal:
+    """`runbook --state STATE ARGS...` on a pseudo-terminal that is its controlling
+    terminal. `hang_up` closes the terminal's other end, as sshd does when an SSH session
+    drops: the kernel sends the process SIGHUP. Until then what the terminal shows is read
+    all along (a terminal nobody reads blocks the program writing to it)."""
+
+    def __init__(self, state: Path, *args: str, rows: int = 24, cols: int = 80) -> None:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", TAKE_TERMINAL, "-m", "runbook", "--state", str(state), *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=state.parent,
+            env=env({"TERM": "xterm-256color"}),
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.shown = bytearray()
+        self._master = master
+        self._closing = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            while not self._closing.is_set():
+                if not select.select([self._master], [], [], 0.05)[0]:
+                    continue
+                try:
+                    chunk = os.read(self._master, 65536)
+                except OSError:  # EIO: the program closed the terminal (it ended)
+                    return
+                if not chunk:
+                    return
+                self.shown += chunk
+        finally:
+            os.close(self._master)
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.hang_up()
+
+    def hang_up(self) -> None:
+        self._closing.set()
+        self._reader.join(10)
+        assert not self._reader.is_alive()
+
+    def exit_code(self, within: float) -> int:
+        """The program's exit code; it must end within `within` seconds (else killed)."""
+        try:
+            return self.proc.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"still running {within}s after: {bytes(self.shown)!r}") from None
+
+
+# Its one step, re-run after an interruption (idempotent), waits until the test creates `go`.
+HANGS = """
+playbook: hangs
+title: One step that waits
+steps:
+  - id: wait
+    title: Wait
+    local: true
+    idempotent: true
+    run: "test -e DIR/go && exit 0; echo $$ > DIR/pid; exec sleep 60"
+"""
+
+
+def hangs_playbook(tmp_path: Path) -> Path:
+    """A playbook whose step waits (its command's pid in tmp_path/pid) until tmp_path/go."""
+    return write(tmp_path / "pb.yml", HANGS.replace("DIR", str(tmp_path)))
+
+
+def started_command(tmp_path: Path, attempts: int) -> int:
+    """The pid of the step's command (hangs_playbook) once `attempts` were started."""
+    wait_for(tmp_path / "state.db", lambda evs: len(of_type(evs, "host_started")) >= attempts)
+    pid = tmp_path / "pid"
+    for _ in range(200):
+        if pid.exists() and pid.read_text().strip():
+            return int(pid.read_text())
+        time.sleep(0.05)
+    raise AssertionError("the command did not start")
+
+
+def interrupted_by_sighup(tmp_path: Path, command: int) -> None:
+    """The run (hangs_playbook) was interrupted by a hang-up, its command stopped."""
+    evs = events(tmp_path / "state.db")
+    assert evs[-1].type == "run_interrupted" and evs[-1].data["reason"] == "SIGHUP"
+    assert not alive(command)  # stopped as for SIGTERM
+    (tmp_path / "pid").unlink()

@@ -1,16 +1,34 @@
 """Signals at moments the engine does not hold (docs/commands.md, exit codes: 130 after
-Ctrl-C or SIGTERM): the command ends as Ctrl-C ends it, never by the signal's default
-action (exit 143, and a terminal left in the console's full-screen mode)."""
+Ctrl-C, SIGTERM or SIGHUP): the command ends as Ctrl-C ends it, never by the signal's
+default action (exit 143 or 129, and a terminal left in the console's full-screen mode);
+and a hang-up during a plain run (the console's: tests/present/test_console_pty.py)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pexpect
-from engine_helpers import cli, events, of_type, spawn, spawn_tty, wait_for, write
+import pytest
+from engine_helpers import (
+    Terminal,
+    alive,
+    cli,
+    env,
+    events,
+    hangs_playbook,
+    interrupted_by_sighup,
+    of_type,
+    spawn,
+    spawn_tty,
+    started_command,
+    wait_for,
+    write,
+)
 
 LONG = """
 playbook: long
@@ -27,7 +45,8 @@ steps:
 """
 
 
-def test_sigterm_while_the_playbook_is_read_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_while_the_playbook_is_read_exits_130(tmp_path: Path, sig: int) -> None:
     """A playbook named by a FIFO keeps `runbook run` reading it, before anything is
     journaled, for as long as the test likes."""
     fifo = tmp_path / "pb.yml"
@@ -35,7 +54,7 @@ def test_sigterm_while_the_playbook_is_read_exits_130(tmp_path: Path) -> None:
     proc = spawn(tmp_path / "state.db", "run", str(fifo))
     time.sleep(3)  # imported, parsing its options, blocked opening the FIFO
     assert proc.poll() is None, proc.communicate()
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, (proc.returncode, out, err)
     assert "Traceback" not in out + err
@@ -81,3 +100,70 @@ def test_sigterm_to_watch_gives_the_terminal_back(tmp_path: Path) -> None:
         run.send_signal(signal.SIGINT)
         run.communicate(timeout=30)
     assert run.returncode == 130  # the run itself was not touched by watch's signal
+
+
+def test_a_hang_up_ends_watch_and_not_the_run(tmp_path: Path) -> None:
+    """The kernel sends the terminal's session leader SIGCONT with the SIGHUP: the console
+    must not take the gone terminal back (it did, and failed with an internal error)."""
+    state = tmp_path / "state.db"
+    run = spawn(state, "run", str(hangs_playbook(tmp_path)))
+    try:
+        command = started_command(tmp_path, 1)
+        with Terminal(state, "watch", "latest") as terminal:
+            time.sleep(1)  # the console drawn
+            terminal.hang_up()
+            assert terminal.exit_code(within=20) == 130
+        assert run.poll() is None and alive(command)
+    finally:
+        run.send_signal(signal.SIGTERM)
+        run.communicate(timeout=30)
+    assert run.returncode == 130
+
+
+def test_a_hang_up_interrupts_a_plain_run_resumably(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    pb = hangs_playbook(tmp_path)
+    # Piped output (as to `tee` or a log file): the hang-up comes as a signal, and the
+    # pipe still gets the last lines.
+    proc = spawn(state, "run", str(pb))
+    command = started_command(tmp_path, 1)
+    proc.send_signal(signal.SIGHUP)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in out + err
+    assert "next: runbook resume" in out
+    interrupted_by_sighup(tmp_path, command)
+
+    # `resume --plain` on a terminal that goes away (its SSH session dropped): the kernel
+    # hangs it up, and nothing more written to it may fail the run.
+    with Terminal(state, "resume", "latest", "--plain") as terminal:
+        command = started_command(tmp_path, 2)
+        terminal.hang_up()
+        assert terminal.exit_code(within=20) == 130
+    interrupted_by_sighup(tmp_path, command)
+
+    (tmp_path / "go").touch()
+    done = cli(state, "resume", "latest")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert events(state)[-1].data["result"] == "succeeded"
+
+
+def test_under_nohup_a_hang_up_is_ignored(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    pb = hangs_playbook(tmp_path)
+    proc = subprocess.Popen(
+        ["nohup", sys.executable, "-m", "runbook", "--state", str(state), "run", str(pb)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+        cwd=tmp_path,
+    )
+    command = started_command(tmp_path, 1)
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(1)
+    assert proc.poll() is None and alive(command)  # the run goes on
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out, err)
+    assert events(state)[-1].data["reason"] == "SIGTERM"

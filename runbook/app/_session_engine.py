@@ -7,7 +7,6 @@ forecaster with this playbook's history, the terminal asker, and signal handling
 from __future__ import annotations
 
 import gc
-import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from runbook.app._session_prepare import Prepared, RunRequest
+from runbook.app._signals import on_stop_signals, restore
 from runbook.clock import Clock
 from runbook.engine import RenderedWork
 from runbook.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
@@ -73,19 +73,16 @@ def settle_heap() -> None:
 
 @contextmanager
 def stop_on_signals(engine: Engine) -> Iterator[None]:
-    """SIGINT/SIGTERM ask the engine to stop cleanly (journal it, kill, exit 130)."""
+    """SIGINT, SIGTERM and SIGHUP ask the engine to stop cleanly (journal it, kill, exit
+    130); a SIGHUP lets go of the terminal first (runbook/app/_signals.py)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        name = signal.Signals(sig).name
-        previous[sig] = signal.signal(sig, lambda *_a, n=name: engine.request_stop(n))
+    previous = on_stop_signals(engine.request_stop)
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore(previous)
 
 
 def build_engine(

@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover
         ClickException,
     )
 
+from runbook.app._signals import on_stop_signals, restore, stop_signals
 from runbook.cli import _app as _app_module, _coerce
 from runbook.cli._app import app
 from runbook.errors import (
@@ -105,18 +106,19 @@ def click_group(argv: list[str]) -> Any:
     return typer.main.get_command(one)
 
 
-def _interrupt(_num: int, _frame: object) -> None:
+def _interrupt(_signal: str) -> None:
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `runbook` console script."""
     cli = click_group(sys.argv[1:] if argv is None else argv)
-    # A TERM before an engine takes the run over (it installs its own handler) ends the
-    # command as Ctrl-C does, exit 130, not silently by the default action (143).
+    # A TERM or a hang-up before an engine takes the run over (it installs its own
+    # handlers) ends the command as Ctrl-C does, exit 130, not silently by the default
+    # action (143, 129); after a hang-up, with the terminal let go (runbook/app/_signals.py).
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        previous = on_stop_signals(_interrupt, [s for s in stop_signals() if s != signal.SIGINT])
     try:
         code = cli.main(args=argv, prog_name="runbook", standalone_mode=False)
     except RunbookError as err:
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         code = EXIT_FAILED
     finally:
         if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+            restore(previous)
     return int(code or 0)
 
 

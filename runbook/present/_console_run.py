@@ -4,12 +4,14 @@ The command's call (`session.execute`, `resume`) runs on a worker thread with a
 Ui whose listener and asker are the console's Feed. The console starts only once the run
 has an id (bad input fails before it, on the normal screen, as without a console). When
 the engine stops, the console closes and the final board and the summary are printed on
-the normal screen. Ctrl-C (a key to Textual, not a signal) and SIGTERM interrupt the run
-the same way a signal does without the console: journaled, resumable, exit 130.
+the normal screen. Ctrl-C (a key to Textual, not a signal), SIGTERM and SIGHUP (the
+terminal hung up) interrupt the run the same way a signal does without the console:
+journaled, resumable, exit 130.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, RenderableType
 
+from runbook.errors import EXIT_INTERRUPTED
 from runbook.events import RunState
 from runbook.present._board import board_of
 from runbook.present._decisions import Decision, DecisionWriter
@@ -127,7 +130,7 @@ class ConsoleRun:
             self._announced.set()
 
     def stop(self, reason: str = "SIGINT") -> None:
-        """Interrupt the run (journaled, resumable): Ctrl-C, q twice, SIGINT, SIGTERM."""
+        """Interrupt the run (journaled, resumable): Ctrl-C, q twice, SIGINT, SIGTERM, SIGHUP."""
         self._stop_reason = reason
         if self.engine is not None:
             self.engine.request_stop(reason)
@@ -165,14 +168,20 @@ def run_console(
     call: Callable[[Ui], int], state_path: StateRef, *, color: bool, verbosity: int = 0
 ) -> int:
     """Run `call` (the engine) under the console; returns its exit code."""
+    from runbook.app._signals import on_stop_signals, restore
+
     run = ConsoleRun(call, state_path)
     run.feed.verbose = verbosity > 0
-    # Textual reads Ctrl-C as a key; a SIGINT or SIGTERM from elsewhere stops the run the
-    # same way (journaled, resumable), even before the engine exists.
-    previous = {
-        sig: signal.signal(sig, lambda num, _frame: run.stop(signal.Signals(num).name))
-        for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    hangup = HangupExit(run.join)
+
+    def stop(reason: str) -> None:
+        run.stop(reason)
+        if reason == "SIGHUP":
+            hangup.hung_up.set()
+
+    # Textual reads Ctrl-C as a key; a SIGINT, SIGTERM or SIGHUP from elsewhere stops the
+    # run the same way (journaled, resumable), even before the engine exists.
+    previous = on_stop_signals(stop)
     try:
         if run.start():
             run.console().run()
@@ -180,13 +189,42 @@ def run_console(
     finally:
         if run.decisions is not None:
             run.decisions.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore(previous)
+        hangup.closed.set()
     if run.error is not None:
         raise run.error
     if run.feed.final_state is not None and run.feed.final_state.run_id:
         print_end(run.feed.final_state, color)
     return run.code if run.code is not None else 130
+
+
+HANGUP_CLOSE_S = 5.0  # after a hang-up, how long a console has to close (once the run stopped)
+
+
+class HangupExit:
+    """After a hang-up (`hung_up` set), once `stopped()` returns (the run journaled its
+    interruption and killed its commands), the process ends within HANGUP_CLOSE_S, exit
+    130, whether or not the console could close (`closed` set).
+
+    With the terminal let go of (runbook/app/_signals.py) a console closes as after a
+    SIGTERM. But a write that reached the terminal after it hung up and before that (EIO)
+    ends Textual's writer thread, and Textual then waits for ever on its queue when it
+    closes. Nobody is left to see the screen: the process ends without it. The thread
+    that waits for this starts here, not in the signal handler (which may have
+    interrupted the main thread while it held threading's own locks).
+    """
+
+    def __init__(self, stopped: Callable[[], None]) -> None:
+        self.stopped = stopped
+        self.hung_up = threading.Event()
+        self.closed = threading.Event()
+        threading.Thread(target=self._end, name="runbook-hangup", daemon=True).start()
+
+    def _end(self) -> None:
+        self.hung_up.wait()
+        self.stopped()
+        if not self.closed.wait(HANGUP_CLOSE_S):
+            os._exit(EXIT_INTERRUPTED)
 
 
 def watch(state_path: StateRef, run_id: str, operator: str, *, color: bool) -> int:
@@ -227,6 +265,7 @@ def _follow_plain(state_path: StateRef, run_id: str, state: RunState) -> RunStat
 
 
 def _watch_console(state_path: StateRef, run_id: str, operator: str) -> RunState:
+    from runbook.app._signals import on_stop_signals, restore, stop_signals
     from runbook.present._console import RunConsole
     from runbook.present._watch import JournalFollower
 
@@ -237,6 +276,13 @@ def _watch_console(state_path: StateRef, run_id: str, operator: str) -> RunState
         Decision(step, "confirm", note, answer=choice, value=value)
     )
     feed.decide = decisions.put
+    hangup = HangupExit(lambda: None)
+
+    def hung_up(_reason: str) -> None:  # ends watch as runbook.cli does, and surely
+        hangup.hung_up.set()
+        raise KeyboardInterrupt
+
+    previous = on_stop_signals(hung_up, [s for s in stop_signals() if s == signal.SIGHUP])
     follower.start()
     try:
         RunConsole(
@@ -245,6 +291,8 @@ def _watch_console(state_path: StateRef, run_id: str, operator: str) -> RunState
             summary_of=lambda: summary_of(follower.state, engine_stopped=False),
         ).run()
     finally:
+        restore(previous)
         decisions.stop()
         follower.stop()
+        hangup.closed.set()
     return follower.state

@@ -224,5 +224,5 @@ class PlainListener:
         try:
             self.out.write(visible(line) + "\n")  # a command's escapes never run here
             self.out.flush()
-        except (BrokenPipeError, ValueError):
-            pass  # a closed pipe (`| head`) must not stop the run
+        except (OSError, ValueError):
+            pass  # a closed pipe (`| head`) or a terminal that hung up must not stop the run

@@ -17,7 +17,18 @@ import time
 from pathlib import Path
 
 import pexpect
-from engine_helpers import cli, env, events, of_type, spawn_tty, write
+from engine_helpers import (
+    Terminal,
+    cli,
+    env,
+    events,
+    hangs_playbook,
+    interrupted_by_sighup,
+    of_type,
+    spawn_tty,
+    started_command,
+    write,
+)
 
 ESCAPES = re.compile(
     r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|.)"
@@ -225,6 +236,23 @@ def test_sigterm_under_the_console_interrupts_the_run_cleanly(tmp_path: Path) ->
     assert child.exitstatus == 130
     evs = events(tmp_path / "state.db")
     assert evs[-1].type == "run_interrupted" and evs[-1].data["reason"] == "SIGTERM"
+
+
+def test_a_hang_up_under_the_console_interrupts_the_run_resumably(tmp_path: Path) -> None:
+    """The terminal goes away under the console (its SSH session dropped): the run stops as
+    on SIGTERM, and the process ends though the console can no longer draw or close."""
+    state = tmp_path / "state.db"
+    with Terminal(state, "run", str(hangs_playbook(tmp_path))) as terminal:
+        command = started_command(tmp_path, 1)
+        time.sleep(0.5)  # the console drawn, redrawing
+        assert b"\x1b[?1049h" in terminal.shown  # full-screen
+        terminal.hang_up()
+        assert terminal.exit_code(within=20) == 130
+    interrupted_by_sighup(tmp_path, command)
+    (tmp_path / "go").touch()
+    done = cli(state, "resume", "latest")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert events(state)[-1].data["result"] == "succeeded"
 
 
 BREAKS = """

@@ -43,10 +43,13 @@ class PendingInventory:
         if pid == 0:  # the child: load, send, and leave without running anything else
             code = 1
             try:
-                # Ctrl-C or a TERM ends the child at once: no handler of the parent's runs
-                # here (one may write to the journal), and the parent loads it again.
+                # Ctrl-C, a TERM or a hang-up ends the child at once: no handler of the
+                # parent's runs here (one may write to the journal), and the parent loads
+                # it again. A hang-up ignored (nohup) stays ignored.
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     signal.signal(sig, signal.SIG_DFL)
+                if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:
+                    signal.signal(signal.SIGHUP, signal.SIG_DFL)
                 os.close(read_fd)
                 try:
                     payload: tuple[str, object] = ("ok", load_inventory(self.paths))
