@@ -212,6 +212,13 @@ class Terminal:
             self.proc.wait()
         self.hang_up()
 
+    def wait_for(self, shown: bytes, timeout: float = 30) -> None:
+        """Until the terminal has shown `shown` (bytes as written, escapes and all)."""
+        deadline = time.monotonic() + timeout
+        while shown not in self.shown:
+            assert time.monotonic() < deadline, f"not shown: {shown!r} in {bytes(self.shown)!r}"
+            time.sleep(0.05)
+
     def hang_up(self) -> None:
         self._closing.set()
         self._reader.join(10)

@@ -110,7 +110,8 @@ def test_a_hang_up_ends_watch_and_not_the_run(tmp_path: Path) -> None:
     try:
         command = started_command(tmp_path, 1)
         with Terminal(state, "watch", "latest") as terminal:
-            time.sleep(1)  # the console drawn
+            terminal.wait_for(b"\x1b[?1049h")  # the console is full-screen
+            terminal.wait_for(b"wait")  # and drawn (the step, by its id)
             terminal.hang_up()
             assert terminal.exit_code(within=20) == 130
         assert run.poll() is None and alive(command)

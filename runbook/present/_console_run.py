@@ -190,7 +190,6 @@ def run_console(
         if run.decisions is not None:
             run.decisions.stop()
         restore(previous)
-        hangup.closed.set()
     if run.error is not None:
         raise run.error
     if run.feed.final_state is not None and run.feed.final_state.run_id:
@@ -198,33 +197,33 @@ def run_console(
     return run.code if run.code is not None else 130
 
 
-HANGUP_CLOSE_S = 5.0  # after a hang-up, how long a console has to close (once the run stopped)
+HANGUP_EXIT_S = 5.0  # after a hang-up, how long a console has to end the process by itself
 
 
 class HangupExit:
     """After a hang-up (`hung_up` set), once `stopped()` returns (the run journaled its
-    interruption and killed its commands), the process ends within HANGUP_CLOSE_S, exit
-    130, whether or not the console could close (`closed` set).
+    interruption and killed its commands), the process has HANGUP_EXIT_S to end by
+    itself; else it ends then, exit 130. Nobody is left to see the screen.
 
     With the terminal let go of (runbook/app/_signals.py) a console closes as after a
-    SIGTERM. But a write that reached the terminal after it hung up and before that (EIO)
-    ends Textual's writer thread, and Textual then waits for ever on its queue when it
-    closes. Nobody is left to see the screen: the process ends without it. The thread
-    that waits for this starts here, not in the signal handler (which may have
-    interrupted the main thread while it held threading's own locks).
+    SIGTERM, but not surely: a write that hit the terminal after it hung up and before it
+    was let go of ends Textual's writer thread, and Textual then waits on its queue for
+    ever when it closes; `watch`, interrupted while Textual starts, may leave Textual's
+    input thread running, which the interpreter waits for at exit. The thread that waits
+    for the hang-up starts here, not in the signal handler (which may have interrupted
+    the main thread while it held threading's own locks).
     """
 
     def __init__(self, stopped: Callable[[], None]) -> None:
         self.stopped = stopped
         self.hung_up = threading.Event()
-        self.closed = threading.Event()
         threading.Thread(target=self._end, name="runbook-hangup", daemon=True).start()
 
     def _end(self) -> None:
         self.hung_up.wait()
         self.stopped()
-        if not self.closed.wait(HANGUP_CLOSE_S):
-            os._exit(EXIT_INTERRUPTED)
+        time.sleep(HANGUP_EXIT_S)
+        os._exit(EXIT_INTERRUPTED)
 
 
 def watch(state_path: StateRef, run_id: str, operator: str, *, color: bool) -> int:
@@ -294,5 +293,4 @@ def _watch_console(state_path: StateRef, run_id: str, operator: str) -> RunState
         restore(previous)
         decisions.stop()
         follower.stop()
-        hangup.closed.set()
     return follower.state

@@ -244,8 +244,8 @@ def test_a_hang_up_under_the_console_interrupts_the_run_resumably(tmp_path: Path
     state = tmp_path / "state.db"
     with Terminal(state, "run", str(hangs_playbook(tmp_path))) as terminal:
         command = started_command(tmp_path, 1)
-        time.sleep(0.5)  # the console drawn, redrawing
-        assert b"\x1b[?1049h" in terminal.shown  # full-screen
+        terminal.wait_for(b"\x1b[?1049h")  # the console is full-screen
+        terminal.wait_for(b"wait")  # and drawn (the step, by its id)
         terminal.hang_up()
         assert terminal.exit_code(within=20) == 130
     interrupted_by_sighup(tmp_path, command)
