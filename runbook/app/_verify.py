@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runbook.errors import InputError, JournalError, NoJournal
 from runbook.events import Event
-from runbook.journal import ChainBreak, StateRef, find_break, state_label
+from runbook.journal import (
+    ChainBreak,
+    StateRef,
+    cannot_write,
+    connect_read_only,
+    find_break,
+    state_label,
+)
 from runbook.report import parse_event
 
 
@@ -72,17 +80,23 @@ def _row_event(row: tuple[Any, ...]) -> Event:
     )
 
 
-def _connect_ro(db: Path) -> sqlite3.Connection:
+def _connect_ro(db: Path) -> tuple[sqlite3.Connection, Callable[[], None]]:
+    """The connection and how to close it: a journal this process cannot write is read
+    without creating anything beside it (runbook/journal/_readonly.py)."""
     if not db.exists():
         raise NoJournal(db)
     try:
-        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=15.0)
+        if cannot_write(db):
+            conn, close = connect_read_only(db)
+        else:
+            conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=15.0)
+            close = conn.close
     except sqlite3.Error as err:
         raise JournalError(f"cannot open the journal {db}: {err}") from err
     # Text that is not UTF-8 (a flipped bit, a hex editor) is read as stored, marked, so the
     # hash check names its row instead of the whole read failing.
     conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
-    return conn
+    return conn, close
 
 
 def read_run(db: StateRef, run_text: str) -> tuple[str, list[Event]]:
@@ -93,7 +107,7 @@ def read_run(db: StateRef, run_text: str) -> tuple[str, list[Event]]:
         run_id = journal.resolve_run_id(run_text)
         if not isinstance(db, Path):  # PostgreSQL: the rows as stored, unparsed
             return run_id, [_row_event(r) for r in journal.rows(run_id)]  # type: ignore[attr-defined]
-    conn = _connect_ro(db)
+    conn, close = _connect_ro(db)
     try:
         rows = conn.execute(
             "SELECT run_id, seq, ts, type, step, host, data, prev_hash, hash "
@@ -103,7 +117,7 @@ def read_run(db: StateRef, run_text: str) -> tuple[str, list[Event]]:
     except sqlite3.Error as err:
         raise JournalError(f"cannot read the journal {db}: {err}") from err
     finally:
-        conn.close()
+        close()
     return run_id, [_row_event(r) for r in rows]
 
 

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
         RunRecord as RunRecord,
         StateRef as StateRef,
     )
+    from runbook.journal._readonly import (
+        cannot_write as cannot_write,
+        connect_read_only as connect_read_only,
+    )
     from runbook.journal._rows import Draft as Draft
     from runbook.journal._store import (
         Journal as Journal,
@@ -65,6 +69,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
                 "state_ref",
             ),
             "_protocol": ("EventStore", "RunRecord", "StateRef"),
+            "_readonly": ("cannot_write", "connect_read_only"),
             "_rows": ("Draft",),
             "_store": ("Journal", "RunSummary"),
             "_tamper": ("ChainBreak", "find_break"),

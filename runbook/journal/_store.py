@@ -10,7 +10,9 @@ beside its name and linked into place whole (journal_schema.create_file): a jour
 host names, commands and operator notes, and no one may open it half made.
 
 A damaged or newer file is never rewritten: every SQLite error is turned into a
-`JournalError` that says what happened and leaves the file as it was.
+`JournalError` that says what happened and leaves the file as it was. A file this process
+cannot write (read-only media, an evidence folder, another user's file) is read without
+creating anything beside it (_readonly.py), and every write is refused before it starts.
 
 Here: the connection and its transactions. How an event is chained into a row is
 journal_rows.py's, the cached run states _folded.py's, the runs table read for people
@@ -32,6 +34,7 @@ from runbook.events import Event, RunState, fold
 from runbook.journal import _lock as runlock
 from runbook.journal._folded import FoldedStates
 from runbook.journal._protocol import RunRecord
+from runbook.journal._readonly import cannot_write, connect_read_only, read_only_error
 from runbook.journal._rows import (
     Check,
     Draft,
@@ -73,6 +76,14 @@ class Journal:
                 raise NoJournal(self.path)
             create_file(self.path)
         self._lock = threading.RLock()
+        self._states = FoldedStates()
+        self._identity = file_identity(self.path)
+        self._gone: JournalError | None = None
+        # Set when this process cannot write the file: reads work, every write is refused.
+        self.read_only = cannot_write(self.path)
+        if self.read_only:
+            self._open_read_only()
+            return
         # One connection shared by the engine's threads, serialised by self._lock;
         # autocommit mode so that transactions are only the ones we open.
         try:
@@ -81,7 +92,7 @@ class Journal:
             )
         except sqlite3.Error as err:
             raise JournalError(f"cannot open the journal {self.path}: {describe(err)}") from err
-        self._states = FoldedStates()
+        self._close = self._db.close
         try:
             with self._errors("open"):
                 self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -93,8 +104,22 @@ class Journal:
         except BaseException:
             self._db.close()
             raise
-        self._identity = file_identity(self.path)
-        self._gone: JournalError | None = None
+
+    def _open_read_only(self) -> None:
+        """Read without writing anything beside the file (runbook/journal/_readonly.py)."""
+        with self._errors("read"):
+            self._db, self._close = connect_read_only(self.path)
+            try:
+                if check_version(self._db, self.path) != SCHEMA_VERSION:
+                    raise JournalError(f"{self.path} holds no runbook journal")
+            except BaseException:
+                self._close()
+                raise
+
+    def _writable(self) -> None:
+        """Refuse a write, before anything is done, to a journal this process cannot write."""
+        if self.read_only:
+            raise read_only_error(self.path, self.read_only)
 
     # -- errors ---------------------------------------------------------------------------
 
@@ -115,6 +140,7 @@ class Journal:
 
     def new_run(self, playbook: str, mode: RunMode, ts: float) -> str:
         """Register a run and return its id (events follow with `append`)."""
+        self._writable()
         with self._lock, self._errors("write"):
             for _ in range(50):
                 run_id = new_run_id(ts)
@@ -157,6 +183,7 @@ class Journal:
 
     def import_run(self, record: RunRecord, events: Sequence[Event]) -> None:
         """Store `events` exactly as given after the run's last one (journal copy)."""
+        self._writable()
         with self._lock, self._errors("write"):
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -294,6 +321,7 @@ class Journal:
 
     def _commit(self, run_id: str, insert: Callable[[], list[Event]]) -> list[Event]:
         """`insert` in one BEGIN IMMEDIATE transaction; the cached state follows the commit."""
+        self._writable()
         with self._lock, self._errors("write"):
             self._check_file()
             self._db.execute("BEGIN IMMEDIATE")
@@ -330,6 +358,7 @@ class Journal:
 
     def engine_lock(self, run_id: str) -> contextlib.AbstractContextManager[None]:
         """Hold the run for one engine; RunLocked names the pid and host of a live holder."""
+        self._writable()
         return runlock.engine_lock(self.lock_path(run_id), run_id)
 
     def is_engine_live(self, run_id: str) -> bool:
@@ -339,7 +368,7 @@ class Journal:
     def close(self) -> None:
         """Close the database connection."""
         with self._lock:
-            self._db.close()
+            self._close()
 
     def __enter__(self) -> Journal:
         return self
