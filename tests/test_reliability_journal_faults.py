@@ -124,7 +124,9 @@ def _stopped_cleanly(
     return text
 
 
-def _check_journal(state: Path, marks: Path, finished: bool) -> None:
+def _check_journal(state: Path, marks: Path, finished: bool, unjournaled: int = 0) -> None:
+    """The chain holds, no step ran more often than its starts committed (but for
+    `unjournaled` runs in all), and a finished run succeeded with every step run."""
     evs = events(state)
     prev = GENESIS_HASH
     for n, e in enumerate(evs, 1):
@@ -132,8 +134,8 @@ def _check_journal(state: Path, marks: Path, finished: bool) -> None:
         prev = e.hash
     ran = Counter(marks.read_text().split()) if marks.exists() else Counter()
     started = Counter(e.step for e in of_type(evs, "host_started") if e.data.get("action") == "run")
-    for step, times in ran.items():
-        assert times <= started[step], f"{step} ran {times}x, {started[step]} start(s) committed"
+    over = {step: times - started[step] for step, times in ran.items() if times > started[step]}
+    assert sum(over.values()) <= unjournaled, f"ran more often than started: {over}"
     if finished:
         st = fold(evs)
         assert st.status == "succeeded"
@@ -141,11 +143,11 @@ def _check_journal(state: Path, marks: Path, finished: bool) -> None:
         assert set(ran) == {f"s{i:02d}" for i in range(STEPS)}
 
 
-def _resumes_to_the_end(state: Path, marks: Path) -> None:
+def _resumes_to_the_end(state: Path, marks: Path, unjournaled: int = 0) -> None:
     """`resume` finishes the run: every step ran, none twice, and the journal verifies."""
     r = cli(state, "resume", "latest", timeout=120)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    _check_journal(state, marks, finished=True)
+    _check_journal(state, marks, finished=True, unjournaled=unjournaled)
     assert cli(state, "verify", "latest").returncode == 0
 
 
@@ -203,8 +205,12 @@ def test_filesystem_turning_read_only_mid_run_then_resume(tmp_path: Path) -> Non
         subprocess.run(["umount", str(fs)], check=True, capture_output=True)
         subprocess.run(["e2fsck", "-fy", str(image)], capture_output=True)
         _mount(["-o", "loop", str(image), str(fs)])
-        _check_journal(state, marks, finished=False)
-        _resumes_to_the_end(state, marks)
+        # ext4 forced into its error state aborts its own journal, and may drop the last
+        # transaction SQLite had already synced (seen under load: a step's committed start
+        # gone after e2fsck, its command run): a filesystem losing synced data is beyond
+        # what the journal can promise. One such start may be missing; nothing else.
+        _check_journal(state, marks, finished=False, unjournaled=1)
+        _resumes_to_the_end(state, marks, unjournaled=1)
 
 
 def test_file_size_limit_at_start_and_mid_run_then_resume(tmp_path: Path) -> None:
