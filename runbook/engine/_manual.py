@@ -2,7 +2,8 @@
 
 In a rehearsal without --interactive, the rehearsal's clock answers "done" after the
 step's drawn duration, with the `input`'s default (else its first choice, else the
-step's `example`) as the value.
+step's `example`) as the value; a value the input would refuse (or none) fails the step,
+naming why, where waiting would never end.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from runbook.engine._decide import DecideError
 from runbook.engine._deciding import ask_operator
 from runbook.engine._outbox import Confirm, Emit
+from runbook.journal import value_problem
 from runbook.engine._table import StepRun
 
 if TYPE_CHECKING:
@@ -61,4 +63,13 @@ def _auto_answer(core: RunCore, sid: str) -> None:
     value = None
     if core.decider is not None and run.input is not None:
         value = core.decider.rehearsed_answer(run.step, run.input)
+        if value is None:
+            why = "a rehearsal has no value to answer its `input` with: give the step an `example:`"
+            core.out.add(Confirm(sid, "fail", why, "rehearsal", None))  # waiting would never end
+            return
+        refused = value_problem(sid, run.input, value)
+        if refused is not None:
+            why = f"a rehearsal cannot answer its `input`: {refused} (fix the step's `example:`)"
+            core.out.add(Confirm(sid, "fail", why, "rehearsal", None))
+            return
     core.out.add(Confirm(sid, "done", "", "rehearsal", value))

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         retry as retry,
         skip as skip,
     )
+    from runbook.journal._input_value import value_problem as value_problem
     from runbook.journal._open import (
         hide_password as hide_password,
         is_postgres as is_postgres,
@@ -60,6 +61,7 @@ else:  # at run time each name is imported on first use: see runbook/exports.py
                 "retry",
                 "skip",
             ),
+            "_input_value": ("value_problem",),
             "_open": (
                 "hide_password",
                 "is_postgres",

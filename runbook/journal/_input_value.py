@@ -34,16 +34,19 @@ def input_value(
         return (None, MASK) if value else (f"step {s.id} needs a value", None)
     if value is None or value == "":
         value = spec.get("default")
+    problem = value_problem(s.id, spec, value)
+    return (problem, None) if problem is not None else (None, value)
+
+
+def value_problem(step_id: str, spec: Any, value: str | None) -> str | None:
+    """Why `value` cannot answer the (rendered, not secret) `input` `spec` of a step."""
     choices = spec.get("choices")
     if value is None:
         allowed = f" (one of: {', '.join(map(str, choices))})" if choices else ""
-        return f"step {s.id} needs a value: answer with --value TEXT{allowed}", None
+        return f"step {step_id} needs a value: answer with --value TEXT{allowed}"
     if choices and value not in [str(c) for c in choices]:
-        return (
-            f"{value!r} is not one of the choices of step {s.id}: {', '.join(map(str, choices))}",
-            None,
-        )
+        return f"{value!r} is not one of the choices of step {step_id}: {', '.join(map(str, choices))}"
     pattern = spec.get("pattern")
     if pattern and re.fullmatch(pattern, value) is None:
-        return f"{value!r} does not match the pattern of step {s.id}: {pattern}", None
-    return None, value
+        return f"{value!r} does not match the pattern of step {step_id}: {pattern}"
+    return None
