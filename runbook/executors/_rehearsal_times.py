@@ -21,6 +21,18 @@ def draw(step: Step, rng: random.Random) -> float:
     return rng.triangular(e.min_s, e.max_s, e.likely_s)
 
 
+def waves(step: Step, n: int, forks: int) -> int:
+    """How many waves `n` hosts run in: `serial` batches one after the other, each in
+    waves of `parallel` (and `--forks`) hosts at once."""
+    sizes: list[int] = []
+    k = 0
+    while sum(sizes) < n:  # as the engine cuts batches: each size in turn, the last repeats
+        size = step.serial[min(k, len(step.serial) - 1)].of(n) if step.serial else n
+        sizes.append(min(max(1, size), n - sum(sizes)))
+        k += 1
+    return sum(math.ceil(b / max(1, min(step.parallel or b, forks, b))) for b in sizes)
+
+
 class RehearsalTimes:
     """How long each step, and each host of a remote step, takes in this rehearsal.
 
@@ -47,9 +59,9 @@ class RehearsalTimes:
             whole = durations.steps.get(step.id, drawn)
             self._whole[step.id] = whole
             n = len(step_hosts.get(step.id, ())) if step.kind == "remote" else 0
+            n = min(n, 1) if step.run_once else n
             if n:
-                width = max(1, min(step.parallel or n, forks, n))
-                self._per_host_share[step.id] = whole / math.ceil(n / width)
+                self._per_host_share[step.id] = whole / waves(step, n, forks)
 
     def given(self, step_id: str, host: str | None) -> bool:
         """Whether the durations file set this one (else it was drawn from the estimate)."""

@@ -90,3 +90,28 @@ def test_a_duration_from_the_file_past_the_timeout_times_out(tmp_path: Path) -> 
     work = SimulatedWork(times(r, Durations(steps={"check": 60.0})))
     took, result = work.outcome("check", None, Commands(verify="true"), "verify", 10)
     assert took == 10 and result.timed_out and result.exit_code is None and not result.ok
+
+
+def test_serial_batches_are_waves_too_so_the_step_takes_its_drawn_time(tmp_path: Path) -> None:
+    # Five hypervisors two at a time are three batches: each host takes a third of the
+    # step, and the step about its estimate (it took three times that before).
+    text = PLAYBOOK.replace("    parallel: 2\n", "    serial: 2\n")
+    inventory = INVENTORY.replace("hv-04: {ansible_host: 127.0.0.13}}", "hv-04: {}, hv-05: {}}")
+    (tmp_path / "night.yml").write_text(text)
+    (tmp_path / "hosts.yml").write_text(inventory)
+    r = resolve(tmp_path / "night.yml", [tmp_path / "hosts.yml"])
+    t = times(r, Durations(steps={"boot-vms": 1800.0}))
+    assert t.host("boot-vms", "hv-05") == 600
+    mixed = text.replace("    serial: 2\n", "    serial: [1, 50%]\n    parallel: 1\n")
+    (tmp_path / "night.yml").write_text(mixed)
+    r = resolve(tmp_path / "night.yml", [tmp_path / "hosts.yml"])
+    # batches 1, 2, 2 (50% of 5 rounds down), one host at a time: five waves
+    assert times(r, Durations(steps={"boot-vms": 1800.0})).host("boot-vms", "hv-01") == 360
+
+
+def test_a_run_once_step_is_one_wave_whatever_its_parallel(tmp_path: Path) -> None:
+    text = PLAYBOOK.replace("    parallel: 2\n", "    parallel: 1\n    run_once: true\n")
+    (tmp_path / "night.yml").write_text(text)
+    (tmp_path / "hosts.yml").write_text(INVENTORY)
+    r = resolve(tmp_path / "night.yml", [tmp_path / "hosts.yml"])
+    assert times(r, Durations(steps={"boot-vms": 1800.0})).host("boot-vms", "hv-01") == 1800
