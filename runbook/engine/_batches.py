@@ -144,7 +144,7 @@ def after_command(run: StepRun, nxt: Next) -> Next:
     q = run.quota
     if q is None or not q.over or isinstance(nxt, Finished):
         return nxt
-    return Finished(True, message="stopped after run: the step's min_ok was already decided")
+    return Finished(True, message="stopped after run, nothing more ran: min_ok was already decided")
 
 
 def _not_started(core: RunCore, run: StepRun, q: Quota, failed: set[str | None]) -> None:

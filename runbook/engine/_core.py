@@ -279,6 +279,7 @@ class RunCore:
                 attempt=job.attempt,
                 duration_s=duration,
                 skipped=fin.skipped,
+                **({"message": fin.message} if fin.message and not fin.skipped else {}),
                 **captured,
                 **job.files,
             )

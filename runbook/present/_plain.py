@@ -66,7 +66,8 @@ def describe(e: Event) -> str | None:
     if t == "host_succeeded":
         if d.get("skipped"):
             return "skipped: already done (skip_if)"
-        return f"succeeded in {format_duration(float(d.get('duration_s') or 0))}" + _files(d)
+        done = f"succeeded in {format_duration(float(d.get('duration_s') or 0))}" + _files(d)
+        return done + (f"; {d['message']}" if d.get("message") else "")
     if t == "host_failed":
         return f"failed ({d.get('reason')}): {d.get('message')}"
     if t == "host_offered":  # team mode: the step's claimant does not reach this host

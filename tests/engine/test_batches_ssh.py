@@ -186,3 +186,32 @@ def test_plan_and_dry_run_accept_batched_steps(serial: str, tmp_path: Path) -> N
     env = base_env(tmp_path)
     r = runbook(["rehearse", str(pb), "-i", "hosts.yml", "--speed", "max"], env, tmp_path)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+
+
+def test_a_host_left_to_finish_its_run_after_min_ok_says_nothing_more_ran(
+    sshd_server: sshd.Sshd, ssh_env: dict[str, str], tmp_path: Path
+) -> None:
+    # mon-c's `run` outlasts the quorum: it finishes, but its `until` (is it in the
+    # quorum?) never runs; its success must not read as "checked".
+    inv = _inventory(tmp_path, sshd_server, ["mon-a", "mon-b", "mon-c"])
+    pb = write(
+        tmp_path / "pb.yml",
+        """
+        playbook: quorum
+        steps:
+          - id: monitors
+            hosts: all
+            run: "if test {{ host.name }} = mon-c; then sleep 2; fi"
+            until: "true"
+            min_ok: 2
+        """,
+    )
+    r = runbook(["run", str(pb), "-i", str(inv)], base_env(tmp_path, **ssh_env), tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    evs = events(tmp_path / "state.db")
+    assert [e.data["action"] for e in of_type(evs, "host_started") if e.host == "mon-c"] == ["run"]
+    (late,) = [e for e in of_type(evs, "host_succeeded") if e.host == "mon-c"]
+    assert late.data["message"] == "stopped after run, nothing more ran: min_ok was already decided"
+    (line,) = [x for x in r.stdout.splitlines() if "host_succeeded   monitors@mon-c" in x]
+    assert line.endswith("; stopped after run, nothing more ran: min_ok was already decided")
+    assert all("message" not in e.data for e in of_type(evs, "host_succeeded") if e.host != "mon-c")
