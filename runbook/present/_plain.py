@@ -58,8 +58,8 @@ def describe(e: Event) -> str | None:
         hosts = d.get("hosts") or []
         where = f" on {len(hosts)} host(s)" if hosts else ""
         if d.get("pattern") is not None:
-            where += f" ({', '.join(map(str, hosts[:5]))}{' …' if len(hosts) > 5 else ''}"
-            where += f" from hosts '{d.get('pattern')}')"
+            shown = ", ".join(map(str, hosts[:5])) + (" …" if len(hosts) > 5 else "")
+            where += f" ({shown or 'no host'} from hosts '{d.get('pattern')}')"
         return f"attempt {d.get('attempt')}{where}"
     if t == "host_started":
         return f"{d.get('action')}: {d.get('command')}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from runbook.events import Event, fold
 from runbook.journal import Journal
-from runbook.present._plain import PlainListener
+from runbook.present._plain import PlainListener, describe
 
 T0 = 1_795_000_000.0  # 2026-11-18 11:06:40 UTC
 
@@ -136,3 +136,17 @@ def test_a_closed_pipe_does_not_stop_the_run(tmp_path: Path) -> None:
     out.close()
     events = journaled(tmp_path)
     PlainListener(out).event(events[0], fold(events[:1]))  # no exception
+
+
+def test_a_step_whose_hosts_decided_at_run_time_are_none_says_so(tmp_path: Path) -> None:
+    with Journal(tmp_path / "state.db") as j:
+        run = j.new_run("restore", "live", T0)
+        data = {"attempt": 1, "hosts": [], "pattern": ""}
+        j.append(run, "step_started", ts=T0, step="vms", data=data)
+        many = {"attempt": 1, "hosts": [f"vm{i}" for i in range(7)], "pattern": "vms"}
+        j.append(run, "step_started", ts=T0, step="apps", data=many)
+        events = j.events(run)
+    assert [describe(e) for e in events] == [
+        "attempt 1 (no host from hosts '')",  # was "attempt 1 ( from hosts '')"
+        "attempt 1 on 7 host(s) (vm0, vm1, vm2, vm3, vm4 … from hosts 'vms')",
+    ]
