@@ -3,8 +3,8 @@
 Built from journaled data only (runbook/events fold), so a live run and a resumed one see
 the same values. Each step is a Namespace (`steps['x'].ok`, `.results`, `.hosts`, and
 `.rc`/`.stdout`/`.value` where it has one result); a value that cannot be read (output
-past the kept 64 KiB, a secret lost with a previous engine) is an Undefined that says why
-as soon as a template uses it.
+past the kept 64 KiB, a secret lost with a previous engine, the one value of a step that
+ran on several hosts) is an Undefined that says why as soon as a template uses it.
 """
 
 from __future__ import annotations
@@ -84,6 +84,12 @@ def step_view(
     elif len(results) == 1:
         one = results[0]
         view.update(rc=one["rc"], stdout=one["stdout"], value=one["value"])
+    elif len(results) > 1:
+        why = (
+            f"{label} ran on {len(results)} hosts: it has no single rc, stdout or value; "
+            f"read {label}.results (one per host) or {label}.hosts['NAME'].value"
+        )
+        view.update(rc=_unreadable(why), stdout=_unreadable(why), value=_unreadable(why))
     if strict and skipped:
         return SkippedStep(label, view)
     return Namespace(label, view)
