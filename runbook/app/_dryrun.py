@@ -5,6 +5,7 @@ from __future__ import annotations
 from runbook.app._session import Prepared
 from runbook.durations import format_duration
 from runbook.engine import RenderedWork
+from runbook.errors import InputError
 from runbook.executors import Action
 from runbook.model import Step
 
@@ -43,7 +44,7 @@ def dry_run_lines(prepared: Prepared) -> list[str]:
             lines.extend(_decided_lines(step))
             if p.kind == "manual":
                 # what it reads exists only during the run: the template as written
-                text = (step.manual or step.title) if step.reads else work.instructions(sid)
+                text = _instructions(work, sid)
                 for line in text.splitlines():
                     lines.append(f"      | {mask(line)}")
                 continue
@@ -61,7 +62,7 @@ def dry_run_lines(prepared: Prepared) -> list[str]:
                 f"    timeout {format_duration(step.timeout_s)} per attempt, "
                 f"retries {step.retries}{extra}"
             )
-            if step.reads or step.hosts_at_run_time:
+            if step.hosts_at_run_time or not _renders_now(work, sid, targets):
                 lines.append("    on each host, as written (rendered when the step starts):")
                 for action in ("skip_if", "run", "until", "verify"):
                     source = getattr(step, action)
@@ -77,6 +78,29 @@ def dry_run_lines(prepared: Prepared) -> list[str]:
                     if command is not None:
                         lines.append(f"      {action}: {mask(command)}")
     return lines
+
+
+def _renders_now(work: RenderedWork, sid: str, targets: tuple[str | None, ...]) -> bool:
+    """Whether the step's commands can be shown as they will run: only those that read
+    earlier steps (not its `when` alone) wait for the run."""
+    if not work.steps[sid].reads:
+        return True
+    try:
+        for host in targets:
+            work.commands(sid, host)
+    except InputError:
+        return False
+    return True
+
+
+def _instructions(work: RenderedWork, sid: str) -> str:
+    """A manual step's text as the operator will read it, else as written when it reads
+    what earlier steps did."""
+    step = work.steps[sid]
+    try:
+        return work.instructions(sid)
+    except InputError:
+        return step.manual or step.title
 
 
 def _decided_lines(step: Step) -> list[str]:
