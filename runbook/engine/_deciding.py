@@ -26,8 +26,16 @@ def decide_start(core: RunCore, decider: Decider, run: StepRun) -> bool:
     decider.forget(run.id)
     try:
         if step.when is not None and not decider.when_holds(step):
+            # a rehearsal draws `when` with its chance: say so, it was not found false
+            drawn = {"chance": step.chance} if decider.simulated and step.chance is not None else {}
             core.out.emit(
-                "step_skipped", step=run.id, reason="when", when=step.when, operator=None, note=None
+                "step_skipped",
+                step=run.id,
+                reason="when",
+                when=step.when,
+                operator=None,
+                note=None,
+                **drawn,
             )
             core.skipped(run)
             return False

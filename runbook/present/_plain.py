@@ -87,6 +87,8 @@ def describe(e: Event) -> str | None:
     if t == "step_skipped":
         note = f": {d.get('note')}" if d.get("note") else ""
         who = f" by {d.get('operator')}" if d.get("operator") else ""
+        if d.get("reason") == "when" and d.get("chance") is not None:
+            return f"skipped: when: {d.get('when')} (drawn at its chance {d['chance']:.0%})"
         if d.get("reason") == "when":
             return f"skipped: when: {d.get('when')} is false"
         return f"skipped ({d.get('reason')}){who}{note}"
