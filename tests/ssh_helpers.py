@@ -94,15 +94,16 @@ def run_answering(
     timeout_s: float = 300,
     answers: Mapping[str, Sequence[Sequence[str]]] | None = None,
     tried: dict[str, list[tuple[int, str]]] | None = None,
+    command: str = "run",
 ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
-    """`runbook run ARGS` with every manual step confirmed from a second process, then the
-    run's journal as exported jsonl events.
+    """`runbook run ARGS` (or `command`: resume) with every manual step confirmed from a
+    second process, then the run's journal as exported jsonl events.
 
     `answers`: step → the extra `confirm` arguments to try in turn (default: one plain
     confirm); `tried` gets each step's (exit code, output) per try.
     """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runbook", "run", *args],
+        [sys.executable, "-m", "runbook", command, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
