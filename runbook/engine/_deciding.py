@@ -9,7 +9,7 @@ the message. A pattern that matches no host fails the step, naming the rendered 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runbook.engine._decide import DecideError, Decider, NoHosts
 from runbook.engine._table import StepRun
@@ -27,16 +27,10 @@ def decide_start(core: RunCore, decider: Decider, run: StepRun) -> bool:
     try:
         if step.when is not None and not decider.when_holds(step):
             # a rehearsal draws `when` with its chance: say so, it was not found false
-            drawn = {"chance": step.chance} if decider.simulated and step.chance is not None else {}
-            core.out.emit(
-                "step_skipped",
-                step=run.id,
-                reason="when",
-                when=step.when,
-                operator=None,
-                note=None,
-                **drawn,
-            )
+            data: dict[str, Any] = {"reason": "when", "when": step.when}
+            if decider.simulated and step.chance is not None:
+                data["chance"] = step.chance
+            core.out.emit("step_skipped", step=run.id, operator=None, note=None, **data)
             core.skipped(run)
             return False
         if run.plan.kind == "remote" and (step.hosts_at_run_time or step.run_once):

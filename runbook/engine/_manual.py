@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from runbook.engine._decide import DecideError
 from runbook.engine._deciding import ask_operator
 from runbook.engine._outbox import Confirm, Emit
-from runbook.journal import value_problem
 from runbook.engine._table import StepRun
+from runbook.journal import value_problem
 
 if TYPE_CHECKING:
     from runbook.engine._core import RunCore

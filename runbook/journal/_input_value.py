@@ -45,7 +45,8 @@ def value_problem(step_id: str, spec: Any, value: str | None) -> str | None:
         allowed = f" (one of: {', '.join(map(str, choices))})" if choices else ""
         return f"step {step_id} needs a value: answer with --value TEXT{allowed}"
     if choices and value not in [str(c) for c in choices]:
-        return f"{value!r} is not one of the choices of step {step_id}: {', '.join(map(str, choices))}"
+        allowed = ", ".join(map(str, choices))
+        return f"{value!r} is not one of the choices of step {step_id}: {allowed}"
     pattern = spec.get("pattern")
     if pattern and re.fullmatch(pattern, value) is None:
         return f"{value!r} does not match the pattern of step {step_id}: {pattern}"

@@ -36,7 +36,9 @@ def test_a_step_whose_when_alone_reads_earlier_steps_shows_its_commands_as_they_
     tmp_path: Path,
 ) -> None:
     pb = write(tmp_path / "pb.yml", PLAYBOOK)
-    inventory = write(tmp_path / "hosts.yml", "all:\n  hosts:\n    lyon: {ansible_host: 10.0.0.2}\n")
+    inventory = write(
+        tmp_path / "hosts.yml", "all:\n  hosts:\n    lyon: {ansible_host: 10.0.0.2}\n"
+    )
     r = cli(tmp_path / "state.db", "run", str(pb), "-i", str(inventory), "--dry-run")
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout.splitlines()
