@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from runbook.engine._decide import DecideError, Decider, NoHosts
 from runbook.engine._table import StepRun
 from runbook.errors import InputError
+from runbook.model import Step
 
 if TYPE_CHECKING:
     from runbook.engine._core import RunCore
@@ -36,25 +37,48 @@ def decide_start(core: RunCore, decider: Decider, run: StepRun) -> bool:
         if run.plan.kind == "remote" and (step.hosts_at_run_time or step.run_once):
             planned = run.plan.hosts
             run.pattern, run.chosen = decider.hosts(step, tuple(h for h in planned if h))
+            short = _quorum_short(step, run.pattern, run.chosen)
+            if short is not None:  # validate cannot know how many hosts a template picks
+                _fail_at_start(core, run, run.pattern, list(run.chosen), short)
+                return False
         if step.reads:
             _render_now(core, run)
     except NoHosts as e:
-        run.attempt += 1
-        core.out.emit(
-            "step_started",
-            step=run.id,
-            attempt=run.attempt,
-            kind=run.plan.kind,
-            hosts=[],
-            pattern=e.pattern,
-        )
-        core.fail(run, str(e), [])
+        _fail_at_start(core, run, e.pattern, [], str(e))
         return False
     except DecideError as e:
         run.decided = False  # evaluated again when the operator says rerun
         ask_operator(core, run, str(e))
         return False
     return True
+
+
+def _quorum_short(step: Step, pattern: str | None, chosen: tuple[str, ...]) -> str | None:
+    """Why `min_ok` cannot be met by the hosts a run-time `hosts` chose (None: it can)."""
+    if step.min_ok is None or not step.hosts_at_run_time:
+        return None
+    need = step.min_ok.of(len(chosen), round_up=True)
+    if need <= len(chosen):
+        return None
+    return (
+        f"min_ok {need} is more than the {len(chosen)} host(s) hosts '{pattern}' selected "
+        f"({', '.join(chosen)})"
+    )
+
+
+def _fail_at_start(
+    core: RunCore, run: StepRun, pattern: str | None, hosts: list[str], why: str
+) -> None:
+    run.attempt += 1
+    core.out.emit(
+        "step_started",
+        step=run.id,
+        attempt=run.attempt,
+        kind=run.plan.kind,
+        hosts=hosts,
+        pattern=pattern,
+    )
+    core.fail(run, why, [])
 
 
 def _render_now(core: RunCore, run: StepRun) -> None:

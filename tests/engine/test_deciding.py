@@ -38,3 +38,39 @@ def test_a_rehearsal_says_a_when_was_drawn_with_its_chance_not_found_false(
     assert "wait skipped: when: steps['lag'].value > 60 is false" in live.stdout
     (skipped,) = [e for e in events(tmp_path / "l.db") if e.type == "step_skipped"]
     assert "chance" not in skipped.data
+
+
+def test_a_quorum_larger_than_the_hosts_chosen_at_run_time_fails_before_any_host_runs(
+    tmp_path: Path,
+) -> None:
+    # validate cannot count the hosts a template will choose; the step's start can. It
+    # ran a host, then said "min_ok 3 of 2 out of reach: 0 host(s) failed ()".
+    pb = write(
+        tmp_path / "pb.yml",
+        """
+        playbook: quorum
+        steps:
+          - id: list
+            hosts: hypervisors
+            run: virsh list --name
+            output: lines
+            example: {hv-01: [web-01, web-02]}
+          - id: quorum
+            needs: [list]
+            hosts: "{{ steps['list'].results | map(attribute='value') | sum(start=[]) }}"
+            until: "true"
+            min_ok: 3
+        """,
+    )
+    inventory = write(
+        tmp_path / "hosts.yml",
+        "all:\n  children:\n    hypervisors: {hosts: {hv-01: {}}}\n"
+        "    vms: {hosts: {web-01: {}, web-02: {}}}\n",
+    )
+    r = cli(tmp_path / "s.db", "rehearse", str(pb), "-i", str(inventory), "--speed", "max")
+    assert r.returncode == 1, r.stdout + r.stderr
+    why = "min_ok 3 is more than the 2 host(s) hosts 'web-01:web-02' selected (web-01, web-02)"
+    evs = [e for e in events(tmp_path / "s.db") if e.step == "quorum"]
+    assert [e.type for e in evs] == ["step_started", "step_failed"]
+    assert evs[1].data["reason"] == why
+    assert f"failed: quorum: {why}" in r.stdout
