@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
+from pathlib import Path
 
 from runbook.executors.ssh._remote_command import (
+    ENGINE_MARK,
     MARKER,
     OutputStreams,
     PgidFilter,
@@ -84,6 +88,8 @@ def test_the_orphan_killer_of_a_team_run_ends_only_the_gone_engines_commands() -
         for engine in ("vm:1:aaaaaa", "vm:2:bbbbbb")
     }
     dead, live = started["vm:1:aaaaaa"], started["vm:2:bbbbbb"]
+    for engine, proc in started.items():
+        _wait_marked(proc.pid, f"{ENGINE_MARK}={engine}")
     out = subprocess.run(
         ["/bin/sh", "-c", orphan_killer("run-7f3a", 0.2, "vm:1:aaaaaa")],
         capture_output=True, text=True, check=True,
@@ -95,3 +101,21 @@ def test_the_orphan_killer_of_a_team_run_ends_only_the_gone_engines_commands() -
     ).stdout
     assert [g for g, _ in killed_groups(out)] == [live.pid]
     assert live.wait(10) != 0
+
+
+def _wait_marked(pgid: int, mark: str) -> None:
+    """Until a process of group `pgid` carries `mark` in its environment: a shell's
+    `export` reaches /proc only with the command it then starts (under load, later than
+    the test's next line)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            try:
+                if os.getpgid(int(entry.name)) == pgid and (
+                    mark.encode() + b"\0" in (entry / "environ").read_bytes()
+                ):
+                    return
+            except (OSError, ValueError):
+                continue
+        time.sleep(0.02)
+    raise AssertionError(f"no process of group {pgid} has {mark} in its environment")
