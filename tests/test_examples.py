@@ -1,5 +1,6 @@
 """Every example playbook in playbooks/ validates, plans and rehearses to success, with the
-inventory its header names, as a reader would first try it.
+inventory its header names, as a reader would first try it; its journal holds only the
+event data docs/journal.md documents.
 
 The header's `runbook validate playbooks/X.yml -i inventory/Y.yml` line says which
 inventory; an `{env: NAME}` variable without a default is given a stand-in, as a reader
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from engine_helpers import cli
+from engine_helpers import cli, events
+from journal_doc_helpers import undocumented
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "playbooks").glob("*.yml"))
@@ -50,3 +52,5 @@ def test_an_example_validates_plans_and_rehearses(book: Path, tmp_path: Path) ->
         r = cli(state, *args[:1], str(book), *inventory, *args[1:], extra_env=env, cwd=tmp_path)
         assert r.returncode == 0, f"{book.name} {args[0]}:\n{r.stdout[-3000:]}{r.stderr[-2000:]}"
         assert "Traceback" not in r.stderr
+    # what the rehearsal journaled is what docs/journal.md's event table says
+    assert undocumented(events(state)) == []
