@@ -14,6 +14,7 @@ the same story. Keys are only ever added; `schema` changes if one ever has to go
                     "rto_warning_at"},  # when P(miss RTO) first passed 50%, else null
      "progress": {"done", "total"},  # done = succeeded + skipped
      "counts": {status: n},          # every step status, zeros included
+     "tolerated": n,                 # failed steps with on_failure: continue (only if any)
      "phases": [{"name", "done", "total", "counts"}],
      "steps": [{"id", "title", "phase", "kind", "status", "attempts", "started", "finished",
                 "elapsed_s", "duration_s", "reason", "needs", "waiting_for", "blocked_by",
@@ -25,6 +26,7 @@ the same story. Keys are only ever added; `schema` changes if one ever has to go
                                   "wait_s", "work_s", "input", "value"},
                 "operator", "note",
                 "expect": null | {"remaining_s", "at", "operator", "note"},
+                "tolerated": true,  # only on a failed step with on_failure: continue
                 "unclaimable": {"why", "hosts"}}]}  # team mode: a ready or running step
                                     # that no live engine may claim: the hosts none reaches
 """
@@ -107,6 +109,7 @@ def _step(state: RunState, s: StepState, now: float) -> dict[str, Any]:
         "note": s.note,
         "expect": expect,
         **({"doc": s.doc} if s.doc else {}),  # only when set: same bytes without it
+        **({"tolerated": True} if s.tolerated else {}),  # failed, `on_failure: continue`
         **_unclaimable(state, s),
     }
 
@@ -145,6 +148,7 @@ def status_document(state: RunState, *, live: bool, now: float) -> dict[str, Any
     elif state.last_ts is not None:
         now = max(now, state.last_ts)  # a rehearsal's virtual time may run ahead of ours
     counts = state.counts()
+    tolerated = sum(1 for s in state.steps.values() if s.status == "failed" and s.tolerated)
     eta = None
     if state.eta is not None:
         eta = {
@@ -191,6 +195,7 @@ def status_document(state: RunState, *, live: bool, now: float) -> dict[str, Any
             "total": len(state.steps),
         },
         "counts": {k: counts.get(k, 0) for k in STEP_STATUSES},
+        **({"tolerated": tolerated} if tolerated else {}),  # only when some: same bytes
         "phases": [
             {"name": p.name, "done": p.done, "total": p.total, "counts": p.counts}
             for p in state.phases()

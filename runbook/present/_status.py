@@ -59,6 +59,8 @@ def _bar(done: int, total: int) -> str:
 def _run_status(doc: Mapping[str, Any]) -> Line:
     status = doc["status"]
     line: Line = [("bold", "status: "), (STATUS_STYLE.get(status, ""), status)]
+    if status == "succeeded" and (n := doc.get("tolerated")):
+        line.append(("yellow", f" with {n} tolerated failure{'s' if n > 1 else ''}"))
     if status in ("running", "interrupted"):
         if doc["engine_live"]:
             line.append(("", " (engine live)"))
@@ -162,7 +164,10 @@ def _step_lines(doc: Mapping[str, Any]) -> list[Line]:
             continue
         out.append([("bold", f"{heading}:")])
         for s in steps:
-            out.append([(STATUS_STYLE[status], f"  {s['id']}"), ("", _detail(s, run_id, now))])
+            line: Line = [(STATUS_STYLE[status], f"  {s['id']}"), ("", _detail(s, run_id, now))]
+            if s.get("tolerated"):  # the run went on without it
+                line.append(("yellow", " (tolerated: on_failure continue)"))
+            out.append(line)
             out.extend(_more(s, run_id, doc["status"] == "succeeded" or bool(doc["finished"])))
     stuck = [s for s in doc["steps"] if s.get("unclaimable")]
     if stuck:  # team mode: start an engine that reaches them

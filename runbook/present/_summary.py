@@ -42,6 +42,8 @@ def render_summary(summary: RunSummary) -> RenderableType:
             style = RESULT_STYLE.get(summary.result, "bold")
         elif i == 1:
             style = RTO_STYLE.get(summary.rto_word or "", "")
+        elif line.lstrip().startswith("failed (tolerated):"):
+            style = "yellow"
         elif line.lstrip().startswith(("failed:", "|")) or line.startswith("     "):
             style = "red"
         elif line.lstrip().startswith(("next:", "or:")):

@@ -77,6 +77,7 @@ class FailedStep:
     hosts: tuple[FailedHost, ...]
     more_hosts: int  # failed hosts not listed
     holds_up: int  # unfinished steps downstream
+    tolerated: bool = False  # `on_failure: continue`: the run went on without it
 
 
 @dataclass(frozen=True)
@@ -110,14 +111,18 @@ class RunSummary:
         if self.result == "running":
             so_far = format_duration(self.duration_s or 0)
             return f"{kind} {self.run_id} is still running ({so_far} so far)"
-        return f"{kind} {self.run_id} {self.result}{took}"
+        result = self.result
+        if result == "succeeded" and (n := sum(f.tolerated for f in self.failed)):
+            result += f" with {n} tolerated failure{'s' if n > 1 else ''}"
+        return f"{kind} {self.run_id} {result}{took}"
 
     def lines(self) -> tuple[str, ...]:
         """The summary as plain lines (the last lines of a piped run)."""
         out = [f"== {self.headline}: {self.counts_text}", f"   {self.rto_text}"]
         for f in self.failed:
             held = f"; holds up {f.holds_up} step(s)" if f.holds_up else ""
-            out.append(f"   failed: {f.id}: {f.reason}{held}")
+            label = "failed (tolerated)" if f.tolerated else "failed"
+            out.append(f"   {label}: {f.id}: {f.reason}{held}")
             for h in f.hosts:
                 out.append(f"     {h.label}: {h.text}")
                 out.extend(f"       | {line}" for line in h.last_lines)
@@ -195,6 +200,7 @@ def _failed(state: RunState, s: StepState) -> FailedStep:
         hosts=hosts,
         more_hosts=max(0, len(failed) - MAX_HOSTS),
         holds_up=len(state.holds_up(s.id)),
+        tolerated=s.tolerated,
     )
 
 

@@ -115,6 +115,8 @@ def _stuck(step: Mapping[str, Any]) -> str:
     shown = ", ".join(md(h) for h in list(holds)[:5]) + (" …" if len(holds) > 5 else "")
     held = f"; holds up {shown}" if holds else ""
     doc = f" (doc: {md(step.get('doc'))})" if step.get("doc") else ""
+    if step.get("tolerated"):  # on_failure: continue: the run went on without it
+        return f"{_name(step)}: **failed**{on}{reason}; tolerated (on_failure: continue){doc}"
     return f"{_name(step)}: **failed**{on}{reason}{held}; needs a decision (retry or skip){doc}"
 
 
@@ -159,6 +161,9 @@ def render_status_md(doc: Mapping[str, Any], next_update: float | None = None) -
     now = _ts(doc.get("now")) or 0.0
     title = md(doc.get("title") or doc.get("playbook") or "Restore")
     status = str(doc.get("status") or "running")
+    shown = status  # the result as said: "succeeded with 1 tolerated failure"
+    if status == "succeeded" and (n := doc.get("tolerated")):
+        shown += f" with {n} tolerated failure{'s' if n > 1 else ''}"
     steps: list[Mapping[str, Any]] = list(doc.get("steps") or ())
     progress = doc.get("progress") or {}
     done, total = int(progress.get("done") or 0), int(progress.get("total") or 0)
@@ -167,7 +172,7 @@ def render_status_md(doc: Mapping[str, Any], next_update: float | None = None) -
     out = [
         f"**{title} — status at {_clock(now)}**{rehearsal}",
         "",
-        f"Run {code(str(doc.get('run_id')))}: **{md(status)}**. "
+        f"Run {code(str(doc.get('run_id')))}: **{md(shown)}**. "
         f"{done} of {total} steps done{pct}, "
         f"{format_duration(float(doc.get('elapsed_s') or 0))} since the start.",
         "",
@@ -192,7 +197,7 @@ def render_status_md(doc: Mapping[str, Any], next_update: float | None = None) -
                 else f" RTO missed by {format_duration(-margin)}."
             )
         word = "Finished" if status == "succeeded" else "Stopped"
-        out.append(f"**{word}: {md(status)} at {_clock(finished, now)}.**{verdict}")
+        out.append(f"**{word}: {md(shown)} at {_clock(finished, now)}.**{verdict}")
     else:
         out += _eta_lines(doc, now)
     phases = doc.get("phases") or ()
@@ -210,7 +215,8 @@ def render_status_md(doc: Mapping[str, Any], next_update: float | None = None) -
     active = [
         _running(s, now) for s in steps if s.get("status") in ("running", "waiting", "claimed")
     ]
-    stuck = [_stuck(s) for s in steps if s.get("status") == "failed"]
+    stuck = [_stuck(s) for s in steps if s.get("status") == "failed" and not s.get("tolerated")]
+    tolerated = [_stuck(s) for s in steps if s.get("status") == "failed" and s.get("tolerated")]
     blocked = _blocked(steps)
     todo = [s for s in steps if s.get("status") == "pending"]
     sections = [
@@ -218,6 +224,7 @@ def render_status_md(doc: Mapping[str, Any], next_update: float | None = None) -
         ("Also done", also),
         ("In progress", active),
         ("Needs a decision", stuck),
+        ("Failed, tolerated", tolerated),
         ("Blocked", blocked),
     ]
     for name, items in sections:

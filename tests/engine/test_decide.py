@@ -6,6 +6,7 @@ crash between a capture and its reader, and what a template may not read.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,19 @@ steps:
     finished = evs[-1]
     assert finished.type == "run_finished"
     assert finished.data["result"] == "succeeded" and finished.data["tolerated"] == 1
+    # Every view says the run succeeded with the failure tolerated; none asks for a decision.
+    out = r.stdout  # type: ignore[attr-defined]
+    assert "succeeded with 1 tolerated failure in" in out.split("== ", 1)[1].splitlines()[0]
+    assert "   failed (tolerated): check: run exited 3" in out
+    text = cli(state, "status", "latest").stdout
+    assert "status: succeeded with 1 tolerated failure" in text
+    assert "check" in text and "(tolerated: on_failure continue)" in text
+    md = cli(state, "status", "latest", "--format", "md").stdout
+    assert "**succeeded with 1 tolerated failure**" in md and "**Failed, tolerated:**" in md
+    assert "needs a decision" not in md
+    doc = json.loads(cli(state, "status", "latest", "--format", "json").stdout)
+    assert doc["status"] == "succeeded" and doc["tolerated"] == 1
+    assert [s["id"] for s in doc["steps"] if s.get("tolerated")] == ["check"]
 
 
 def test_output_that_does_not_parse_fails_the_host_for_good(tmp_path: Path) -> None:
