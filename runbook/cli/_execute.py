@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -75,7 +76,9 @@ def show(call: Callable[[Ui], int], plain: bool) -> int:
             from runbook.journal import hide_password
 
             where = hide_password(s.state)
-        print(f"run {run_id}\nstate {where}", flush=True)
+        # A closed pipe (`| head`, a `tee` gone with its terminal): the run goes on.
+        with contextlib.suppress(OSError, ValueError):
+            print(f"run {run_id}\nstate {where}", flush=True)
 
     lines = PlainListener(verbosity=s.verbosity)
     return call(Ui(announce=announce, listener=lines, done=lines.close))

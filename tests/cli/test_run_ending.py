@@ -112,6 +112,40 @@ def test_a_failing_piped_run_ends_with_the_summary(tmp_path: Path) -> None:
     assert "      this machine: run exited 3\n" in status.stdout
 
 
+def test_a_run_whose_pipe_closes_goes_on_to_its_end(tmp_path: Path) -> None:
+    """`runbook run PB | head -1`, or a `tee` gone with its terminal: what is still written
+    vanishes; the run goes on to its end, journaled, with its own exit code. A pipe closed
+    before the run id was written failed the command (exit 1, nothing said) and left an
+    empty run that never ran."""
+    pb, _ = _failing(tmp_path)
+    read, closed = os.pipe()
+    os.close(read)  # nobody reads: the very first line fails (EPIPE)
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "runbook", "run", str(pb)],
+            stdout=closed,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+            cwd=pb.parent,
+            timeout=120,
+        )
+    finally:
+        os.close(closed)
+    assert (r.returncode, r.stderr) == (1, "")  # the run's code: it failed
+    script = (
+        f"{sys.executable} -m runbook run {pb} | head -1; echo run=${{PIPESTATUS[0]}}; "
+        f"{sys.executable} -m runbook logs latest | head -1; echo logs=${{PIPESTATUS[0]}}"
+    )
+    both = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=_env(), cwd=pb.parent
+    )
+    assert both.stdout.splitlines()[1::2] == ["run=1", "logs=0"], both.stdout + both.stderr
+    assert both.stderr == ""
+    runs = runbook(pb.parent, "runs").stdout.splitlines()[1:]
+    assert len(runs) == 2 and all(" failed " in line and " 2/4" in line for line in runs), runs
+
+
 def test_retry_says_no_engine_holds_the_run_and_resume_does_it_in_one_command(
     tmp_path: Path,
 ) -> None:
