@@ -61,6 +61,34 @@ def test_a_signal_while_the_playbook_is_read_exits_130(tmp_path: Path, sig: int)
     assert not (tmp_path / "state.db").exists()  # nothing was journaled
 
 
+def test_ctrl_c_again_while_a_run_stops_is_harmless(tmp_path: Path) -> None:
+    """A command that ignores SIGTERM; Ctrl-C pressed over and over (an impatient operator)
+    until the command ends: still journaled as interrupted, exit 130, no traceback. A late
+    one used to end the process by SIGINT as the interpreter shut down."""
+    state = tmp_path / "state.db"
+    pb = write(
+        tmp_path / "pb.yml",
+        """
+        playbook: stubborn
+        title: Ignores TERM
+        steps:
+          - {id: s, title: S, local: true, run: "trap '' TERM; echo $$ > pid; exec sleep 60"}
+        """,
+    )
+    for _ in range(3):
+        (tmp_path / "pid").unlink(missing_ok=True)
+        proc = spawn(state, "run", str(pb))
+        command = started_command(tmp_path, 1)
+        while proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.01)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, (proc.returncode, out, err)
+        assert "Traceback" not in out + err
+        assert events(state)[-1].type == "run_interrupted"
+        assert not alive(command)
+
+
 def test_sigterm_before_a_resume_goes_on_says_how_to_continue(tmp_path: Path) -> None:
     """`resume` reads the playbook again: a FIFO in its place holds it there, the run
     journaled and not yet taken over."""
@@ -100,6 +128,26 @@ def test_sigterm_to_watch_gives_the_terminal_back(tmp_path: Path) -> None:
         run.send_signal(signal.SIGINT)
         run.communicate(timeout=30)
     assert run.returncode == 130  # the run itself was not touched by watch's signal
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_a_signal_while_watch_starts_its_console_ends_it_cleanly(tmp_path: Path, sig: int) -> None:
+    """Sent as Textual takes the screen: it was raised into Textual as KeyboardInterrupt,
+    which printed a traceback on the terminal (or held the exit on Textual's threads)."""
+    state = tmp_path / "state.db"
+    run = spawn(state, "run", str(hangs_playbook(tmp_path)))
+    try:
+        started_command(tmp_path, 1)
+        for shown in (b"\x1b[?1049h", b"wait"):  # starting; drawn
+            with Terminal(state, "watch", "latest") as terminal:
+                terminal.wait_for(shown)
+                terminal.proc.send_signal(sig)
+                assert terminal.exit_code(within=10) == 130
+                assert b"Traceback" not in terminal.shown, bytes(terminal.shown)
+        assert run.poll() is None
+    finally:
+        run.send_signal(signal.SIGTERM)
+        run.communicate(timeout=30)
 
 
 def test_a_hang_up_ends_watch_and_not_the_run(tmp_path: Path) -> None:

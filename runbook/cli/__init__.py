@@ -147,4 +147,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """Console-script wrapper."""
-    sys.exit(main())
+    code = main()
+    # The command is over (a run journaled how it ended): a late Ctrl-C, TERM or hang-up
+    # (pressed again while it stopped) must not end the interpreter's shutdown by the
+    # signal, with no exit code, nor raise a traceback there. Ignored handlers stay
+    # ignored through the shutdown; Python's own handlers would go back to the default.
+    if threading.current_thread() is threading.main_thread():
+        for sig in stop_signals():
+            signal.signal(sig, signal.SIG_IGN)
+    sys.exit(code)

@@ -138,8 +138,10 @@ class RunConsole(App[RenderableType | None]):
         leave_confirms: bool = True,
         poll_s: float = POLL_S,
         linger_s: float = 0.0,
+        leave: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__()
+        self.leave = leave  # True: close at the next look (watch: a stop signal came)
         self.feed = feed
         self.stop = stop  # interrupts the run (None: watching, q only leaves)
         self.output_of = output_of
@@ -188,6 +190,9 @@ class RunConsole(App[RenderableType | None]):
 
     def pull(self) -> None:
         """Take what the run committed since the last look, and draw it."""
+        if self.leave is not None and self.leave():
+            self.exit(None)
+            return
         update, self._seen = self.feed.take(self._seen)
         if update.log:  # one write per look: each write is a render and a refresh
             lines = [render_log(line) for line in update.log]

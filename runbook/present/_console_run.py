@@ -12,7 +12,6 @@ journaled, resumable, exit 130.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import threading
 import time
@@ -160,6 +159,11 @@ class ConsoleRun:
             self.decisions.stop()
 
     @property
+    def announced(self) -> bool:
+        """The run has an id (or failed before it had one)."""
+        return self._announced.is_set()
+
+    @property
     def alive(self) -> bool:
         return self._worker.is_alive()
 
@@ -175,6 +179,11 @@ def run_console(
     hangup = HangupExit(run.join)
 
     def stop(reason: str) -> None:
+        if not run.announced:
+            # Still reading its input (a FIFO nobody writes, a hanging inventory script):
+            # nothing is journaled yet and nothing wakes the worker; the command ends here
+            # (exit 130), the worker (a daemon thread) with it.
+            raise KeyboardInterrupt
         run.stop(reason)
         if reason == "SIGHUP":
             hangup.hung_up.set()
@@ -264,7 +273,7 @@ def _follow_plain(state_path: StateRef, run_id: str, state: RunState) -> RunStat
 
 
 def _watch_console(state_path: StateRef, run_id: str, operator: str) -> RunState:
-    from runbook.app._signals import on_stop_signals, restore, stop_signals
+    from runbook.app._signals import on_stop_signals, restore
     from runbook.present._console import RunConsole
     from runbook.present._watch import JournalFollower
 
@@ -276,21 +285,29 @@ def _watch_console(state_path: StateRef, run_id: str, operator: str) -> RunState
     )
     feed.decide = decisions.put
     hangup = HangupExit(lambda: None)
+    stopped = threading.Event()
 
-    def hung_up(_reason: str) -> None:  # ends watch as runbook.cli does, and surely
-        hangup.hung_up.set()
-        raise KeyboardInterrupt
+    def stop(reason: str) -> None:
+        # Not an exception: raised into Textual while it starts or draws, it printed a
+        # traceback and could leave Textual's input thread holding the exit. The console
+        # closes at its next look; after a hang-up the process ends surely (HangupExit).
+        stopped.set()
+        if reason == "SIGHUP":
+            hangup.hung_up.set()
 
-    previous = on_stop_signals(hung_up, [s for s in stop_signals() if s == signal.SIGHUP])
+    previous = on_stop_signals(stop)
     follower.start()
     try:
         RunConsole(
             feed,
             output_of=lambda step: step_output(state_path, run_id, step),
             summary_of=lambda: summary_of(follower.state, engine_stopped=False),
+            leave=stopped.is_set,
         ).run()
     finally:
         restore(previous)
         decisions.stop()
         follower.stop()
+    if stopped.is_set():
+        raise KeyboardInterrupt  # watch ends as runbook.cli ends a command on a signal: 130
     return follower.state

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pexpect
+import pytest
 from engine_helpers import (
     Terminal,
     cli,
@@ -286,3 +287,23 @@ def test_a_failed_hosts_lines_on_the_console_and_v_shows_the_commands(tmp_path: 
     verbose.close()
     assert verbose.exitstatus == 1
     assert "checking the array" in _text(seen.getvalue())
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "hang-up"])
+def test_a_stop_while_the_console_run_reads_its_playbook_ends_it(tmp_path: Path, how: str) -> None:
+    """On a terminal the run reads its input on the console's worker thread: a FIFO nobody
+    writes holds it there. A stop signal then hung the command for ever (nothing woke the
+    wait for the run id)."""
+    state = tmp_path / "state.db"
+    fifo = tmp_path / "pb.yml"
+    os.mkfifo(fifo)
+    with Terminal(state, "run", str(fifo)) as terminal:
+        time.sleep(3)  # imported, blocked opening the FIFO
+        assert terminal.proc.poll() is None, bytes(terminal.shown)
+        if how == "hang-up":
+            terminal.hang_up()
+        else:
+            terminal.proc.send_signal(getattr(signal, how))
+        assert terminal.exit_code(within=10) == 130
+        assert b"Traceback" not in terminal.shown
+    assert not state.exists()  # nothing was journaled
