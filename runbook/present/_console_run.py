@@ -217,10 +217,9 @@ class HangupExit:
     With the terminal let go of (runbook/app/_signals.py) a console closes as after a
     SIGTERM, but not surely: a write that hit the terminal after it hung up and before it
     was let go of ends Textual's writer thread, and Textual then waits on its queue for
-    ever when it closes; `watch`, interrupted while Textual starts, may leave Textual's
-    input thread running, which the interpreter waits for at exit. The thread that waits
-    for the hang-up starts here, not in the signal handler (which may have interrupted
-    the main thread while it held threading's own locks).
+    ever when it closes. The thread that waits for the hang-up starts here, not in the
+    signal handler (which may have interrupted the main thread while it held threading's
+    own locks).
     """
 
     def __init__(self, stopped: Callable[[], None]) -> None:
