@@ -169,7 +169,16 @@ class Connector:
         ]
         if known:
             opts.key_types = tuple(known + [t for t in opts.key_types if t not in known])
-        transport.start_client(timeout=timeout)
+        started = time.monotonic()
+        try:
+            transport.start_client(timeout=timeout)
+        except EOFError:
+            # paramiko's thread ends a handshake past its own timer with a bare EOFError,
+            # racing start_client's timeout (which wins depends on the machine): past the
+            # timeout, that is a server gone silent, not one that closed the connection.
+            if time.monotonic() - started >= timeout:
+                raise TimeoutError from None
+            raise
         if not transport.initial_kex_done:  # paramiko returns quietly when the timeout passes
             raise TimeoutError
         self._check_host_key(transport.get_remote_server_key(), hop)

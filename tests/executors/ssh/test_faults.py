@@ -267,5 +267,6 @@ def test_a_server_that_stalls_in_the_handshake_is_unreachable(
     srv, port = _junk_server(banner, hold_s=10)
     r = _ping_web(tmp_path, srv, f"ansible_port: {port}, ansible_timeout: 2")
     assert r.returncode == 1, r.stdout + r.stderr
-    assert f"web: unreachable: 127.0.0.1:{port} did not complete the SSH handshake" in r.stdout
+    said = f"web: unreachable: 127.0.0.1:{port} did not complete the SSH handshake"
+    assert said in r.stdout, r.stdout
     assert "Traceback" not in r.stdout + r.stderr
