@@ -269,3 +269,11 @@ def interrupted_by_sighup(tmp_path: Path, command: int) -> None:
     assert evs[-1].type == "run_interrupted" and evs[-1].data["reason"] == "SIGHUP"
     assert not alive(command)  # stopped as for SIGTERM
     (tmp_path / "pid").unlink()
+
+
+def resumes_after_go(tmp_path: Path) -> None:
+    """Let the step of hangs_playbook end (tmp_path/go): `resume` finishes the run."""
+    (tmp_path / "go").touch()
+    done = cli(tmp_path / "state.db", "resume", "latest")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert events(tmp_path / "state.db")[-1].data["result"] == "succeeded"

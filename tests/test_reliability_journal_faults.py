@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import resource
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from engine_helpers import cli, env, events, of_type, wait_for, write
@@ -27,6 +29,7 @@ from runbook.events._event import GENESIS_HASH, event_hash
 from runbook.events._fold import fold
 
 STEPS = 40
+T = TypeVar("T")
 
 
 def _playbook(folder: Path, marks: Path) -> Path:
@@ -124,6 +127,21 @@ def _stopped_cleanly(
     return text
 
 
+def _fault_mid_run(state: Path, pb: Path, log: Path, fault: Callable[[], T], cause: str) -> T:
+    """Start the run; once 6 steps succeeded, `fault()`: the engine must stop cleanly,
+    saying `cause`. What `fault` returned."""
+    proc = _start(state, pb, log)
+    try:
+        wait_for(state, lambda e: len(of_type(e, "step_succeeded")) >= 6, timeout=60)
+        done = fault()
+        _stopped_cleanly(proc, log, cause)
+        return done
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def _check_journal(state: Path, marks: Path, finished: bool, unjournaled: int = 0) -> None:
     """The chain holds, no step ran more often than its starts committed (but for
     `unjournaled` runs in all), and a finished run succeeded with every step run."""
@@ -157,15 +175,7 @@ def test_disk_full_mid_run_stops_cleanly_then_resumes(tmp_path: Path) -> None:
     with _tmpfs(tmp_path / "fs", "6m") as fs:
         state = fs / "state.db"
         log = tmp_path / "run.log"
-        proc = _start(state, pb, log)
-        try:
-            wait_for(state, lambda e: len(of_type(e, "step_succeeded")) >= 6, timeout=60)
-            filler = _fill(fs)
-            _stopped_cleanly(proc, log, "full")
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        filler = _fault_mid_run(state, pb, log, lambda: _fill(fs), "full")
         _check_journal(state, marks, finished=False)
         st = fold(events(state))
         assert st.status != "succeeded"
@@ -186,21 +196,14 @@ def test_filesystem_turning_read_only_mid_run_then_resume(tmp_path: Path) -> Non
     with _ext4(image, tmp_path / "fs") as fs:
         state = fs / "state.db"
         log = tmp_path / "run.log"
-        proc = _start(state, pb, log)
-        try:
-            wait_for(state, lambda e: len(of_type(e, "step_succeeded")) >= 6, timeout=60)
-            device = subprocess.run(
-                ["findmnt", "-n", "-o", "SOURCE", str(fs)], capture_output=True, text=True
-            ).stdout.strip()
-            trigger = Path("/sys/fs/ext4") / Path(device).name / "trigger_fs_error"
-            if not trigger.exists():
-                pytest.skip(f"{trigger} is missing: cannot make ext4 go read-only")
-            trigger.write_text("runbook test: simulated I/O error\n")
-            _stopped_cleanly(proc, log, "read-only")
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        device = subprocess.run(
+            ["findmnt", "-n", "-o", "SOURCE", str(fs)], capture_output=True, text=True
+        ).stdout.strip()
+        trigger = Path("/sys/fs/ext4") / Path(device).name / "trigger_fs_error"
+        if not trigger.exists():
+            pytest.skip(f"{trigger} is missing: cannot make ext4 go read-only")
+        fail = functools.partial(trigger.write_text, "runbook test: simulated I/O error\n")
+        _fault_mid_run(state, pb, log, fail, "read-only")
         # What an operator does: unmount, check the filesystem, mount it again.
         subprocess.run(["umount", str(fs)], check=True, capture_output=True)
         subprocess.run(["e2fsck", "-fy", str(image)], capture_output=True)
@@ -237,16 +240,12 @@ def test_journal_deleted_mid_run_is_saved_back_then_resumes(tmp_path: Path) -> N
     pb = _playbook(tmp_path, marks)
     state = tmp_path / "j" / "state.db"
     log = tmp_path / "run.log"
-    proc = _start(state, pb, log)
-    try:
-        wait_for(state, lambda e: len(of_type(e, "step_succeeded")) >= 6, timeout=60)
+
+    def delete() -> None:
         for name in ("state.db", "state.db-wal", "state.db-shm"):
             (state.parent / name).unlink()
-        _stopped_cleanly(proc, log, "deleted during the run")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+
+    _fault_mid_run(state, pb, log, delete, "deleted during the run")
     _check_journal(state, marks, finished=False)
     assert len(of_type(events(state), "step_succeeded")) >= 6
     _resumes_to_the_end(state, marks)

@@ -23,6 +23,7 @@ from engine_helpers import (
     hangs_playbook,
     interrupted_by_sighup,
     of_type,
+    resumes_after_go,
     spawn,
     spawn_tty,
     started_command,
@@ -191,10 +192,7 @@ def test_a_hang_up_interrupts_a_plain_run_resumably(tmp_path: Path) -> None:
         assert terminal.exit_code(within=20) == 130
     interrupted_by_sighup(tmp_path, command)
 
-    (tmp_path / "go").touch()
-    done = cli(state, "resume", "latest")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert events(state)[-1].data["result"] == "succeeded"
+    resumes_after_go(tmp_path)
 
 
 def test_under_nohup_a_hang_up_is_ignored(tmp_path: Path) -> None:

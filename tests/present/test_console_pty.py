@@ -26,6 +26,7 @@ from engine_helpers import (
     hangs_playbook,
     interrupted_by_sighup,
     of_type,
+    resumes_after_go,
     spawn_tty,
     started_command,
     write,
@@ -250,10 +251,7 @@ def test_a_hang_up_under_the_console_interrupts_the_run_resumably(tmp_path: Path
         terminal.hang_up()
         assert terminal.exit_code(within=20) == 130
     interrupted_by_sighup(tmp_path, command)
-    (tmp_path / "go").touch()
-    done = cli(state, "resume", "latest")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert events(state)[-1].data["result"] == "succeeded"
+    resumes_after_go(tmp_path)
 
 
 BREAKS = """
