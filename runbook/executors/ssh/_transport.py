@@ -390,7 +390,9 @@ class SshTransport:
 def _lost(conn: Conn, chan: SessionChannel, duration: float) -> str | None:
     """When the connection was lost, if it was before the command's end was all read."""
     status = chan.exit_status >= 0 and chan.exit_status_ready()
-    if (status and chan.eof_received) or not connection_ended(conn):
+    # with its status, only a channel closed before its EOF may have lost output (still
+    # open: a background child holds stdout, the connection is fine)
+    if (status and (chan.eof_received or not chan.closed)) or not connection_ended(conn):
         return None
     if status:  # sshd may send the status before output it still holds: that is lost
         return f"before the command's output ended (it exited {chan.exit_status})"
